@@ -1,0 +1,64 @@
+/**
+ * `steam-key echo`: a WebSocket echo server on every path — text back as
+ * text, binary as binary — for conformance fuzzers, benchmarks and learners.
+ */
+import { createServer } from 'node:http';
+import { ANY_PATH, formatTrace, httpServerOptions, WebSocketRouter } from '../websocket/index.js';
+import { intFlag, parseFlags } from './args.js';
+import { listen, untilSignal } from './listen.js';
+
+export const ECHO_USAGE = `Usage: steam-key echo [--port N] [--host H] [--trace]
+
+A WebSocket echo server on every path: each text or binary message comes
+back as it was sent. Messages up to 16 MiB.
+
+  --port N    port to listen on (default 9001; 0 picks a free one)
+  --host H    address to listen on (default 127.0.0.1)
+  --trace     print every frame in and out, one line each
+  -h, --help  show this help`;
+
+/** Echo limits: big messages for conformance suites and benchmarks. */
+const ECHO_MAX_MESSAGE = 16 * 1024 * 1024;
+
+export async function runEcho(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    trace: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    console.log(ECHO_USAGE);
+    return 0;
+  }
+  const port = intFlag('port', values.port, 0, 65535) ?? 9001;
+  const host = values.host ?? '127.0.0.1';
+  const trace = values.trace ? (frame: Parameters<typeof formatTrace>[0]) => console.log(formatTrace(frame)) : undefined;
+
+  const router = new WebSocketRouter({
+    limits: {
+      maxMessageSize: ECHO_MAX_MESSAGE,
+      receiveHighWaterMark: ECHO_MAX_MESSAGE,
+      sendHighWaterMark: ECHO_MAX_MESSAGE,
+      maxBufferedAmount: 4 * ECHO_MAX_MESSAGE,
+    },
+    ...(trace ? { trace } : {}),
+  });
+  router.route(ANY_PATH, async (channel) => {
+    for await (const message of channel) await channel.send(message);
+  });
+  const server = createServer(httpServerOptions(router.limits), (req, res) => {
+    if (!router.handleRequest(req, res)) {
+      res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' });
+      res.end('This is a WebSocket echo server: connect with a WebSocket client.\n');
+    }
+  });
+  router.attach(server);
+
+  const address = await listen(server, port, host);
+  console.log(`echo server listening on ws://${address}/`);
+  await untilSignal();
+  server.close();
+  await router.closeAll();
+  return 0;
+}

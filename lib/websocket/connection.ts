@@ -1,0 +1,335 @@
+/**
+ * One WebSocket connection on an upgraded socket: the only module that does
+ * I/O. It feeds received bytes to the Receiver, answers pings (§5.5.2), runs
+ * the closing handshake (§5.5.1, §7.1), pings idle peers, and sends frames
+ * with backpressure.
+ */
+import type { Socket } from 'node:net';
+import { CloseCode, encodeClosePayload, truncateUtf8 } from './close.js';
+import { ProtocolError } from './errors.js';
+import { headerSize, Opcode, writeFrameHeader } from './frame.js';
+import type { Limits } from './limits.js';
+import { Receiver, type ReceiverSink } from './receiver.js';
+import { PREVIEW_BYTES, type TraceFn } from './trace.js';
+
+export interface CloseInfo {
+  /**
+   * The code of the peer's Close frame (1005 if it had none); else the code we
+   * closed or failed the connection with; else 1006 (TCP closed without a Close).
+   */
+  code: number;
+  reason: string;
+  /** True when both Close frames were exchanged before TCP closed (§7.1.4). */
+  wasClean: boolean;
+}
+
+export interface ConnectionEvents {
+  message(data: string | Buffer): void;
+  /** Called once the buffered amount is back at or under the send high-water mark. */
+  drain(): void;
+  /** Called exactly once, when the TCP connection has closed. */
+  close(info: CloseInfo): void;
+}
+
+export interface ConnectionOptions {
+  limits: Limits;
+  trace?: TraceFn | undefined;
+}
+
+export type ReadyState = 'open' | 'closing' | 'closed';
+
+/** Payloads up to this size are copied behind their header so a frame is one buffer. */
+const COPY_LIMIT = 16 * 1024;
+/** Frames queued in one tick and smaller than this in total are joined into one write. */
+const JOIN_LIMIT = 64 * 1024;
+
+export class Connection implements ReceiverSink {
+  readonly #socket: Socket;
+  readonly #events: ConnectionEvents;
+  readonly #limits: Limits;
+  readonly #trace: TraceFn | undefined;
+  readonly #receiver: Receiver;
+
+  #state: ReadyState = 'open';
+  #closeSent = false;
+  #closeReceived = false;
+  #ended = false;
+  #code: number = CloseCode.ABNORMAL;
+  #reason = '';
+  #closeTimer: NodeJS.Timeout | null = null;
+
+  #out: Uint8Array[] = [];
+  #outBytes = 0;
+  #flushScheduled = false;
+
+  #awaitingPong = false;
+  #paused = false;
+
+  constructor(socket: Socket, head: Buffer, events: ConnectionEvents, options: ConnectionOptions) {
+    this.#socket = socket;
+    this.#events = events;
+    this.#limits = options.limits;
+    this.#trace = options.trace;
+    // §5.1: a server MUST close the connection on an unmasked client frame.
+    this.#receiver = new Receiver(this, {
+      expectMasked: true,
+      maxMessageSize: options.limits.maxMessageSize,
+      trace: options.trace,
+    });
+
+    socket.setNoDelay(true);
+    socket.setTimeout(this.#limits.heartbeatInterval);
+    socket.on('data', this.#onData);
+    socket.on('timeout', this.#onTimeout);
+    socket.on('drain', this.#onDrain);
+    socket.on('end', this.#onEnd);
+    socket.on('error', this.#onError);
+    socket.on('close', this.#onClose);
+    if (socket.destroyed) {
+      // The client left during the handshake: 'close' already fired.
+      process.nextTick(this.#onClose);
+      return;
+    }
+    if (head.length > 0) this.#onData(head);
+  }
+
+  get readyState(): ReadyState {
+    return this.#state;
+  }
+
+  /** Bytes accepted by send() and not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.#outBytes + this.#socket.writableLength;
+  }
+
+  /** True while the buffered amount is above the send high-water mark: wait for drain(). */
+  get needsDrain(): boolean {
+    return this.bufferedAmount > this.#limits.sendHighWaterMark;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.#socket.remoteAddress;
+  }
+
+  /**
+   * Queues a text (string) or binary (bytes) message. Returns false, sending
+   * nothing, once a Close frame was sent (§5.5.1: no data frame may follow it)
+   * or when the peer has stopped reading for so long that the buffered amount
+   * passed maxBufferedAmount, in which case the connection is dropped.
+   */
+  send(data: string | Uint8Array): boolean {
+    if (this.#closeSent || this.#state === 'closed') return false;
+    if (this.bufferedAmount > this.#limits.maxBufferedAmount) {
+      this.#drop(`peer is not reading: over ${this.#limits.maxBufferedAmount} bytes unsent`);
+      return false;
+    }
+    this.#writeFrame(typeof data === 'string' ? Opcode.TEXT : Opcode.BINARY, data);
+    return true;
+  }
+
+  /** Sends a ping (§5.5.2); the pong is handled internally. */
+  ping(payload: Uint8Array = Buffer.alloc(0)): void {
+    if (payload.length > 125) throw new RangeError('a ping payload is at most 125 bytes (RFC 6455 §5.5)');
+    if (this.#closeSent || this.#state === 'closed') return;
+    this.#writeFrame(Opcode.PING, payload);
+  }
+
+  /**
+   * Starts the closing handshake (§7.1.2). Throws for a code that may not be
+   * sent or a reason over 123 bytes. Does nothing once closing has begun.
+   */
+  close(code: number = CloseCode.NORMAL, reason = ''): void {
+    const payload = encodeClosePayload(code, reason);
+    if (this.#closeSent || this.#state === 'closed') return;
+    this.#code = code;
+    this.#reason = reason;
+    this.#sendClose(payload);
+    // Read on, even if paused, so the peer's Close frame can arrive.
+    this.resume();
+  }
+
+  /** Stops reading from the socket (inbound backpressure); the peer is not pinged meanwhile. */
+  pause(): void {
+    if (this.#paused || this.#closeSent) return;
+    this.#paused = true;
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#socket.resume();
+  }
+
+  // ---- ReceiverSink: what the parser found -------------------------------
+
+  onMessage(data: string | Buffer): void {
+    // §7.1.2: after our Close frame, data may still arrive; nobody awaits it.
+    if (!this.#closeSent) this.#events.message(data);
+  }
+
+  onPing(payload: Buffer): void {
+    // §5.5.2: answer with a Pong carrying the same application data.
+    if (!this.#closeSent) this.#writeFrame(Opcode.PONG, payload);
+  }
+
+  onPong(): void {
+    this.#awaitingPong = false;
+  }
+
+  onClose(code: number, reason: string): void {
+    this.#closeReceived = true;
+    this.#code = code;
+    this.#reason = reason;
+    if (this.#closeSent) {
+      // The answer to our Close: §7.1.1, the server closes TCP first.
+      this.#endSocket();
+      return;
+    }
+    // §5.5.1: answer with a Close frame, echoing the status code.
+    this.#sendClose(encodeClosePayload(code));
+  }
+
+  // ---- socket events ------------------------------------------------------
+
+  readonly #onData = (chunk: Buffer): void => {
+    this.#awaitingPong = false; // any traffic shows the peer is alive
+    try {
+      this.#receiver.push(chunk);
+    } catch (err) {
+      this.#fail(err);
+    }
+  };
+
+  readonly #onTimeout = (): void => {
+    if (this.#state !== 'open' || this.#paused) return;
+    if (this.#awaitingPong) {
+      this.#drop('peer did not answer a ping');
+      return;
+    }
+    this.#awaitingPong = true;
+    this.ping();
+  };
+
+  readonly #onDrain = (): void => {
+    if (!this.needsDrain) this.#events.drain();
+  };
+
+  readonly #onEnd = (): void => {
+    // The peer closed its side of TCP; without a Close frame that is abnormal (1006).
+    this.#endSocket();
+  };
+
+  readonly #onError = (): void => {
+    // ECONNRESET and friends: 'close' follows and reports 1006.
+  };
+
+  readonly #onClose = (): void => {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    if (this.#closeTimer) clearTimeout(this.#closeTimer);
+    this.#closeTimer = null;
+    this.#receiver.stop();
+    this.#out = [];
+    this.#outBytes = 0;
+    this.#events.close({
+      code: this.#code,
+      reason: this.#reason,
+      wasClean: this.#closeSent && this.#closeReceived,
+    });
+  };
+
+  // ---- closing ------------------------------------------------------------
+
+  #sendClose(payload: Buffer): void {
+    this.#closeSent = true;
+    this.#state = 'closing';
+    this.#writeFrame(Opcode.CLOSE, payload);
+    this.#flush();
+    if (this.#closeReceived) this.#endSocket();
+    else this.#armCloseTimer();
+  }
+
+  /** §7.1.7 Fail the WebSocket Connection: send a Close frame with the rule's code, then close TCP. */
+  #fail(err: unknown): void {
+    const code = err instanceof ProtocolError ? err.closeCode : CloseCode.INTERNAL_ERROR;
+    const reason = err instanceof ProtocolError ? truncateUtf8(err.message) : 'internal error';
+    this.#receiver.stop();
+    if (!this.#closeSent) {
+      this.#code = code;
+      this.#reason = reason;
+      this.#sendClose(encodeClosePayload(code, reason));
+    }
+    this.resume(); // keep reading (and discarding) so the peer's FIN is seen
+    this.#endSocket();
+  }
+
+  /** Drops the TCP connection at once, with no closing handshake (the peer is gone or not reading). */
+  #drop(reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#code = CloseCode.ABNORMAL;
+    this.#reason = reason;
+    this.#socket.destroy();
+  }
+
+  #endSocket(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#flush();
+    this.#socket.end();
+    this.#armCloseTimer();
+  }
+
+  #armCloseTimer(): void {
+    this.#closeTimer ??= setTimeout(() => this.#socket.destroy(), this.#limits.closeTimeout);
+  }
+
+  // ---- sending ------------------------------------------------------------
+
+  #writeFrame(opcode: number, data: string | Uint8Array): void {
+    const length = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    const size = headerSize(length, false);
+    let first: Buffer;
+    if (length <= COPY_LIMIT) {
+      first = Buffer.allocUnsafe(size + length);
+      writeFrameHeader(first, 0, opcode, true, length);
+      if (typeof data === 'string') first.write(data, size, 'utf8');
+      else first.set(data, size);
+      this.#out.push(first);
+    } else {
+      first = Buffer.allocUnsafe(size);
+      writeFrameHeader(first, 0, opcode, true, length);
+      this.#out.push(first, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    }
+    this.#outBytes += size + length;
+    if (this.#trace) {
+      const body = typeof data === 'string' ? Buffer.from(data.slice(0, PREVIEW_BYTES)) : Buffer.from(data.subarray(0, opcode >= Opcode.CLOSE ? 125 : PREVIEW_BYTES));
+      this.#trace({ direction: 'out', opcode, fin: true, masked: false, length, preview: body });
+    }
+    // Frames sent in the same tick (say, replies to a batch of pipelined
+    // messages) leave in one write instead of one system call each.
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      process.nextTick(this.#flush);
+    }
+  }
+
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    const out = this.#out;
+    if (out.length === 0) return;
+    const bytes = this.#outBytes;
+    this.#out = [];
+    this.#outBytes = 0;
+    const socket = this.#socket;
+    if (socket.destroyed || socket.writableEnded) return;
+    if (out.length === 1) socket.write(out[0]!);
+    else if (bytes <= JOIN_LIMIT) socket.write(Buffer.concat(out, bytes));
+    else {
+      socket.cork();
+      for (const chunk of out) socket.write(chunk);
+      socket.uncork();
+    }
+    if (!this.needsDrain) this.#events.drain();
+  };
+}

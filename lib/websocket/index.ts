@@ -1,0 +1,8 @@
+/** The WebSocket layer's public surface (RFC 6455, server side). */
+export { Channel, type ChannelOptions, type Message } from './channel.js';
+export { CloseCode, isValidWireCode, MAX_REASON_BYTES } from './close.js';
+export type { CloseInfo } from './connection.js';
+export { ProtocolError } from './errors.js';
+export { DEFAULT_LIMITS, httpServerOptions, resolveLimits, type Limits } from './limits.js';
+export { ANY_PATH, WebSocketRouter, type ChannelHandler, type RouteOptions, type RouterOptions } from './router.js';
+export { formatTrace, type FrameTrace, type TraceFn } from './trace.js';

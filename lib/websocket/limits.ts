@@ -1,0 +1,64 @@
+/**
+ * Resource limits, on by default: a peer that sends garbage, sends slowly,
+ * or stops reading can cost at most its own connection.
+ */
+import type { ServerOptions } from 'node:http';
+
+export interface Limits {
+  /** Largest message in bytes, over all its fragments; beyond it the connection closes with 1009. */
+  maxMessageSize: number;
+  /**
+   * Received messages not yet taken by the handler, in bytes; above it the
+   * connection stops reading from its socket (TCP pushes back on the peer)
+   * until the handler catches up. Nothing is dropped.
+   */
+  receiveHighWaterMark: number;
+  /** Unsent bytes above which `send()` waits for the socket to drain. */
+  sendHighWaterMark: number;
+  /**
+   * Unsent bytes above which the peer is deemed not to read at all: the
+   * connection is dropped rather than letting server memory grow.
+   */
+  maxBufferedAmount: number;
+  /** Milliseconds without traffic before the server pings; a second silent period drops the peer. 0 turns it off. */
+  heartbeatInterval: number;
+  /** Milliseconds to wait for the peer's Close frame and TCP close before dropping the connection. */
+  closeTimeout: number;
+  /** Milliseconds a client has to send the complete upgrade request (slow-header clients). */
+  handshakeTimeout: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxMessageSize: 1024 * 1024,
+  receiveHighWaterMark: 1024 * 1024,
+  sendHighWaterMark: 1024 * 1024,
+  maxBufferedAmount: 64 * 1024 * 1024,
+  heartbeatInterval: 30_000,
+  closeTimeout: 5_000,
+  handshakeTimeout: 10_000,
+});
+
+export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
+  const limits: Limits = { ...DEFAULT_LIMITS };
+  for (const [name, value] of Object.entries(overrides) as [keyof Limits, number | undefined][]) {
+    if (value === undefined) continue;
+    if (!Number.isFinite(value) || value < 0) throw new RangeError(`limit ${name} must be a number ≥ 0, got ${value}`);
+    limits[name] = value;
+  }
+  return limits;
+}
+
+/**
+ * Options for `http.createServer` that apply the handshake timeout: Node's
+ * own header timer answers 408 and closes a connection whose request headers
+ * are not complete in time, and the check runs often enough to matter.
+ */
+export function httpServerOptions(limits: Limits): ServerOptions {
+  const timeout = limits.handshakeTimeout;
+  return {
+    headersTimeout: timeout,
+    requestTimeout: Math.max(timeout, 30_000),
+    connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(timeout / 4))),
+    noDelay: true,
+  };
+}

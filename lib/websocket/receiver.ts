@@ -1,0 +1,229 @@
+/**
+ * The receiving half of a connection, without I/O: bytes in, events out
+ * (in the sans-I/O style of python-websockets). It parses frames incrementally
+ * from TCP chunks of any size — a frame split over many chunks, or many frames
+ * packed in one — unmasks payloads, reassembles fragmented messages (§5.4),
+ * validates text as UTF-8 while it arrives (§8.1), and enforces the message
+ * size limit. Every rule it breaks throws a ProtocolError carrying the close
+ * code; the connection turns that into a Close frame.
+ */
+import { isUtf8 } from 'node:buffer';
+import { CloseCode, parseClosePayload } from './close.js';
+import { ProtocolError } from './errors.js';
+import { emptyHeader, isControl, Opcode, parseFrameHeader } from './frame.js';
+import { applyMask } from './mask.js';
+import { PREVIEW_BYTES, type TraceFn } from './trace.js';
+import { Utf8Stream } from './utf8.js';
+
+export interface ReceiverSink {
+  onMessage(data: string | Buffer): void;
+  onPing(payload: Buffer): void;
+  onPong(payload: Buffer): void;
+  /** A Close frame arrived; `code` is 1005 when it had no payload. Nothing is parsed after it. */
+  onClose(code: number, reason: string): void;
+}
+
+export interface ReceiverOptions {
+  /** A server requires masked frames, a client unmasked ones (§5.1). */
+  expectMasked: boolean;
+  /** Largest message, in bytes over all its fragments, before failing with 1009 (§7.4.1). */
+  maxMessageSize: number;
+  trace?: TraceFn | undefined;
+}
+
+/** The longest header: 2 bytes, 8 of extended length, 4 of mask key (§5.2). */
+const MAX_HEADER = 14;
+const EMPTY = Buffer.alloc(0);
+
+export class Receiver {
+  readonly #sink: ReceiverSink;
+  readonly #expectMasked: boolean;
+  readonly #maxMessageSize: number;
+  readonly #trace: TraceFn | undefined;
+
+  // Input: the current chunk and how far it has been read.
+  #buf: Buffer = EMPTY;
+  #pos = 0;
+
+  // The frame being read.
+  readonly #header = emptyHeader();
+  #inPayload = false;
+  #remaining = 0;
+  #read = 0;
+  #control: Buffer[] = [];
+  #preview: Buffer | null = null;
+
+  // The data message being assembled (§5.4); #opcode is 0 between messages.
+  #opcode = 0;
+  #size = 0;
+  #fragments: Buffer[] = [];
+  #text = '';
+  /** Whether the current text message goes through the streaming decoder. */
+  #streamed = false;
+  #utf8: Utf8Stream | null = null;
+
+  #stopped = false;
+
+  constructor(sink: ReceiverSink, options: ReceiverOptions) {
+    this.#sink = sink;
+    this.#expectMasked = options.expectMasked;
+    this.#maxMessageSize = options.maxMessageSize;
+    this.#trace = options.trace;
+  }
+
+  /** True once a Close frame was received or stop() was called: further input is ignored. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Ignore all further input (after a Close frame, or once the connection failed). */
+  stop(): void {
+    this.#stopped = true;
+    this.#buf = EMPTY;
+    this.#pos = 0;
+    this.#fragments = [];
+    this.#control = [];
+    this.#text = '';
+  }
+
+  /** Feeds the next chunk read from the connection. Throws ProtocolError. */
+  push(chunk: Buffer): void {
+    if (this.#stopped || chunk.length === 0) return;
+    if (this.#pos < this.#buf.length) {
+      // Only part of a header can be left over (payload is consumed as it
+      // arrives): join it with just enough of the new chunk to complete it.
+      const left = this.#buf.subarray(this.#pos);
+      const joined = Buffer.concat([left, chunk.subarray(0, MAX_HEADER - left.length)]);
+      const size = parseFrameHeader(joined, 0, this.#header);
+      if (size === 0) {
+        this.#buf = joined; // still incomplete, so `joined` holds all of `chunk`
+        this.#pos = 0;
+        return;
+      }
+      this.#buf = chunk;
+      this.#pos = size - left.length;
+      this.#startFrame();
+    } else {
+      this.#buf = chunk;
+      this.#pos = 0;
+    }
+    this.#parse();
+    if (this.#pos >= this.#buf.length) {
+      this.#buf = EMPTY; // do not keep a consumed chunk alive
+      this.#pos = 0;
+    }
+  }
+
+  #parse(): void {
+    while (!this.#stopped) {
+      const buf = this.#buf;
+      if (!this.#inPayload) {
+        const size = parseFrameHeader(buf, this.#pos, this.#header);
+        if (size === 0) return;
+        this.#pos += size;
+        this.#startFrame();
+        continue;
+      }
+      const available = buf.length - this.#pos;
+      if (available === 0) return;
+      const take = available < this.#remaining ? available : this.#remaining;
+      const slice = buf.subarray(this.#pos, this.#pos + take);
+      this.#pos += take;
+      this.#remaining -= take;
+      this.#payload(slice);
+      if (this.#remaining === 0) this.#endFrame();
+    }
+  }
+
+  /** Rules that depend on the frame's place in the stream (§5.1, §5.4) and on the size limit. */
+  #startFrame(): void {
+    const h = this.#header;
+    if (h.masked !== this.#expectMasked) {
+      throw new ProtocolError(
+        CloseCode.PROTOCOL_ERROR,
+        this.#expectMasked ? 'client frame is not masked' : 'server frame is masked',
+      ); // §5.1
+    }
+    if (!isControl(h.opcode)) {
+      if (h.opcode === Opcode.CONTINUATION) {
+        if (this.#opcode === 0) throw new ProtocolError(CloseCode.PROTOCOL_ERROR, 'continuation frame without a message to continue');
+      } else {
+        if (this.#opcode !== 0) throw new ProtocolError(CloseCode.PROTOCOL_ERROR, 'new data frame inside a fragmented message');
+        this.#opcode = h.opcode;
+      }
+      // Checked against the announced length, before any of it is buffered.
+      if (this.#size + h.payloadLength > this.#maxMessageSize) {
+        throw new ProtocolError(CloseCode.MESSAGE_TOO_BIG, `message over ${this.#maxMessageSize} bytes`);
+      }
+    }
+    this.#inPayload = true;
+    this.#remaining = h.payloadLength;
+    this.#read = 0;
+    if (this.#trace) this.#preview = EMPTY;
+    if (h.payloadLength === 0) this.#endFrame();
+  }
+
+  #payload(slice: Buffer): void {
+    const h = this.#header;
+    if (h.masked) applyMask(slice, h.maskKey, this.#read & 3);
+    if (this.#preview !== null && this.#read < PREVIEW_BYTES) {
+      this.#preview = Buffer.concat([this.#preview, slice.subarray(0, isControl(h.opcode) ? slice.length : PREVIEW_BYTES - this.#read)]);
+    }
+    this.#read += slice.length;
+
+    if (isControl(h.opcode)) {
+      this.#control.push(slice);
+      return;
+    }
+    this.#size += slice.length;
+    if (this.#opcode === Opcode.TEXT) {
+      if (!this.#streamed && h.fin && h.opcode === Opcode.TEXT && slice.length === h.payloadLength) {
+        // The whole message in one slice: validate and decode it in one go.
+        if (!isUtf8(slice)) throw new ProtocolError(CloseCode.INVALID_PAYLOAD, 'text message is not valid UTF-8');
+        this.#text = slice.toString('utf8');
+      } else {
+        this.#streamed = true;
+        this.#utf8 ??= new Utf8Stream();
+        this.#text += this.#utf8.write(slice);
+      }
+    } else {
+      this.#fragments.push(slice);
+    }
+  }
+
+  #endFrame(): void {
+    const h = this.#header;
+    this.#inPayload = false;
+    if (this.#preview !== null) {
+      this.#trace!({ direction: 'in', opcode: h.opcode, fin: h.fin, masked: h.masked, length: h.payloadLength, preview: this.#preview });
+      this.#preview = null;
+    }
+    if (isControl(h.opcode)) {
+      const parts = this.#control;
+      const payload = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      this.#control = [];
+      if (h.opcode === Opcode.PING) this.#sink.onPing(payload);
+      else if (h.opcode === Opcode.PONG) this.#sink.onPong(payload);
+      else {
+        const { code, reason } = parseClosePayload(payload);
+        this.stop(); // §5.5.1: nothing may follow a Close frame
+        this.#sink.onClose(code, reason);
+      }
+      return;
+    }
+    if (!h.fin) return;
+    let message: string | Buffer;
+    if (this.#opcode === Opcode.TEXT) {
+      message = this.#streamed ? this.#text + this.#utf8!.end() : this.#text;
+      this.#text = '';
+      this.#streamed = false;
+    } else {
+      const parts = this.#fragments;
+      message = parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.#size);
+      if (parts.length > 0) this.#fragments = [];
+    }
+    this.#opcode = 0;
+    this.#size = 0;
+    this.#sink.onMessage(message);
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * WebSocket routes on a plain node:http (or https) server: the upgrade
+ * requests for a known path become Channels handed to that path's handler;
+ * every other request stays with the server's own HTTP handler.
+ *
+ *   const router = new WebSocketRouter().route('/ws', async (ch) => { ... });
+ *   router.attach(server);
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import { Channel } from './channel.js';
+import { CloseCode } from './close.js';
+import { acceptResponse, rejectResponse, validateUpgrade } from './handshake.js';
+import { resolveLimits, type Limits } from './limits.js';
+import type { TraceFn } from './trace.js';
+
+/** Handles one connection. When it returns the channel is closed (1000); when it throws, closed with 1011. */
+export type ChannelHandler = (channel: Channel, request: IncomingMessage) => void | Promise<void>;
+
+export interface RouteOptions {
+  /**
+   * Picks a subprotocol from those the client offered (in its order of
+   * preference, §4.2.2 step 5.4), or returns undefined to pick none.
+   */
+  selectProtocol?: (offered: string[], request: IncomingMessage) => string | undefined;
+}
+
+export interface RouterOptions {
+  limits?: Partial<Limits>;
+  /** Whether a page from `origin` may connect (§10.2); false answers 403. Default: any origin. */
+  allowOrigin?: (origin: string | undefined, request: IncomingMessage) => boolean;
+  trace?: TraceFn;
+  /** Called when a handler throws. Default: print to stderr. */
+  onHandlerError?: (error: unknown, request: IncomingMessage) => void;
+}
+
+interface Route {
+  handler: ChannelHandler;
+  options: RouteOptions;
+}
+
+/** Matches any path. */
+export const ANY_PATH = '*';
+
+export class WebSocketRouter {
+  readonly limits: Limits;
+  readonly #routes = new Map<string, Route>();
+  readonly #channels = new Set<Channel>();
+  readonly #options: RouterOptions;
+
+  constructor(options: RouterOptions = {}) {
+    this.limits = resolveLimits(options.limits);
+    this.#options = options;
+  }
+
+  /** Serves WebSocket connections to `path` (exact pathname, query ignored; ANY_PATH for all). */
+  route(path: string, handler: ChannelHandler, options: RouteOptions = {}): this {
+    this.#routes.set(path, { handler, options });
+    return this;
+  }
+
+  /** Takes the server's upgrade requests. */
+  attach(server: Server): this {
+    server.on('upgrade', this.handleUpgrade);
+    return this;
+  }
+
+  /** The open channels, for broadcasting or shutting down. */
+  get channels(): ReadonlySet<Channel> {
+    return this.#channels;
+  }
+
+  /**
+   * Answers a plain HTTP request to a WebSocket path (one that did not ask to
+   * upgrade) with 426 or 400 and returns true; returns false for other paths.
+   */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    const path = pathOf(req);
+    if (path === null || !this.#match(path)) return false;
+    const result = validateUpgrade(req);
+    const { status, reason, headers } = result.ok
+      ? { status: 400, reason: 'Connection header must include Upgrade', headers: undefined }
+      : result;
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
+    res.end(reason + '\n');
+    return true;
+  }
+
+  /** The server's 'upgrade' listener (§4.2). */
+  readonly handleUpgrade = (req: IncomingMessage, duplex: Duplex, head: Buffer): void => {
+    const socket = duplex as Socket; // node:http hands a net.Socket (or tls.TLSSocket) to 'upgrade'
+    socket.on('error', ignore); // a reset during the handshake must not crash the server
+    const result = validateUpgrade(req);
+    if (!result.ok) return refuse(socket, result.status, result.reason, result.headers);
+    const path = pathOf(req);
+    if (path === null) return refuse(socket, 400, 'malformed request target');
+    const route = this.#match(path);
+    if (!route) return refuse(socket, 404, 'no WebSocket endpoint at this path');
+    // §10.2: the Origin header tells which page opened the connection.
+    if (this.#options.allowOrigin && !this.#options.allowOrigin(result.origin, req)) {
+      return refuse(socket, 403, 'origin not allowed');
+    }
+    let protocol = '';
+    const select = route.options.selectProtocol;
+    if (select && result.protocols.length > 0) {
+      const chosen = select(result.protocols, req);
+      // §4.2.2 step 5.4: the server must pick one of the offered values, or none.
+      if (chosen !== undefined && !result.protocols.includes(chosen)) {
+        return refuse(socket, 500, 'server chose a subprotocol the client did not offer');
+      }
+      protocol = chosen ?? '';
+    }
+    if (socket.destroyed) return;
+    socket.removeListener('error', ignore);
+    socket.write(acceptResponse(result.accept, protocol));
+    const channel = new Channel(socket, head, {
+      limits: this.limits,
+      protocol,
+      trace: this.#options.trace,
+      onClosed: () => this.#channels.delete(channel),
+    });
+    if (channel.readyState !== 'closed') this.#channels.add(channel);
+    this.#run(route.handler, channel, req);
+  };
+
+  /** Closes every channel with 1001 (going away, §7.4.1); resolves when all have closed. */
+  async closeAll(code: number = CloseCode.GOING_AWAY, reason = 'server shutting down'): Promise<void> {
+    const all = [...this.#channels];
+    for (const channel of all) channel.close(code, reason);
+    await Promise.all(all.map((channel) => channel.closed));
+  }
+
+  #match(path: string): Route | undefined {
+    return this.#routes.get(path) ?? this.#routes.get(ANY_PATH);
+  }
+
+  #run(handler: ChannelHandler, channel: Channel, req: IncomingMessage): void {
+    const onError = (error: unknown): void => {
+      (this.#options.onHandlerError ?? defaultOnError)(error, req);
+      channel.close(CloseCode.INTERNAL_ERROR, 'internal error');
+    };
+    try {
+      const done = handler(channel, req);
+      if (done instanceof Promise) done.then(() => channel.close(), onError);
+      else channel.close();
+    } catch (error) {
+      onError(error);
+    }
+  }
+}
+
+function ignore(): void {}
+
+function defaultOnError(error: unknown): void {
+  console.error('websocket handler failed:', error);
+}
+
+/** The pathname of the request target, or null when it cannot be parsed. */
+function pathOf(req: IncomingMessage): string | null {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return null;
+  }
+}
+
+/** Answers the handshake with an HTTP error and closes the connection once it is sent. */
+function refuse(socket: Socket, status: number, reason: string, headers?: Record<string, string>): void {
+  if (socket.destroyed) return;
+  socket.once('finish', () => socket.destroy());
+  socket.end(rejectResponse(status, reason, headers));
+}

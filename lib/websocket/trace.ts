@@ -1,0 +1,56 @@
+/**
+ * Frame tracing: one line per frame in or out, for learning the protocol and
+ * for debugging a peer. Off unless a trace function is given; then the cost
+ * is one copy of at most PREVIEW_BYTES per frame.
+ */
+import { OPCODE_NAMES, Opcode } from './frame.js';
+
+export interface FrameTrace {
+  direction: 'in' | 'out';
+  opcode: number;
+  fin: boolean;
+  masked: boolean;
+  length: number;
+  /** The first bytes of the (unmasked) payload; the whole payload of a control frame. */
+  preview: Buffer;
+}
+
+export type TraceFn = (frame: FrameTrace) => void;
+
+/** Bytes of a data frame's payload kept for the preview; control frames are kept whole (≤ 125). */
+export const PREVIEW_BYTES = 48;
+
+const SHOWN_CHARS = 40;
+
+function previewText(bytes: Buffer, length: number, binary: boolean): string {
+  if (length === 0) return '';
+  let shown: string;
+  if (binary) {
+    shown = bytes.subarray(0, 16).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+    if (length > 16) shown += ' …';
+  } else {
+    const text = bytes.toString('utf8');
+    shown = JSON.stringify(text.length > SHOWN_CHARS ? text.slice(0, SHOWN_CHARS) : text);
+    if (length > bytes.length || text.length > SHOWN_CHARS) shown += '…';
+  }
+  return ' ' + shown;
+}
+
+/**
+ * Formats a frame as one line, e.g.
+ * `<- TEXT   fin=1 mask=1 len=5 "Hello"` or `-> CLOSE  fin=1 mask=0 len=2 code=1000 reason=""`.
+ */
+export function formatTrace(frame: FrameTrace): string {
+  const arrow = frame.direction === 'in' ? '<-' : '->';
+  const name = (OPCODE_NAMES[frame.opcode] ?? `0x${frame.opcode.toString(16)}`).padEnd(6);
+  let line = `${arrow} ${name} fin=${frame.fin ? 1 : 0} mask=${frame.masked ? 1 : 0} len=${frame.length}`;
+  if (frame.opcode === Opcode.CLOSE) {
+    if (frame.preview.length >= 2) {
+      const reason = frame.preview.subarray(2).toString('utf8');
+      line += ` code=${frame.preview.readUInt16BE(0)} reason=${JSON.stringify(reason)}`;
+    }
+  } else {
+    line += previewText(frame.preview, frame.length, frame.opcode === Opcode.BINARY);
+  }
+  return line;
+}
