@@ -20,11 +20,13 @@
  *   code just brings a new e-mail prompt (09-logon.js, _handleLogOnResponse),
  *   so a second prompt of one kind is reported as a wrong code.
  * - redeemKey() is not used. It parses the receipt inside the message handler,
- *   where an empty receipt throws a TypeError out of the WebSocket's data
- *   event — an uncaught exception that ends the whole server (components/apps.js,
- *   redeemKey); and its 90 s timer cannot be cancelled. Instead the same
- *   request goes out through steam-user's internal `_send` (exactly what
- *   redeemKey does), with our own timeout and a receipt reader that cannot throw.
+ *   so an empty receipt throws (binarykvparser reads past the end) out of the
+ *   WebSocket's data event: an uncaught exception that ends the whole server
+ *   (components/apps.js, redeemKey; test/fake-steam shows it). And its 90 s
+ *   timer cannot be cancelled, so it outlives every key we stop waiting for.
+ *   Instead the same ClientRegisterKey goes out through steam-user's internal
+ *   `_send`, as redeemKey does, with our own timeout and a receipt reader that
+ *   cannot throw.
  * - `_send` silently drops a message while not signed on, so the signed-on
  *   state is checked before each key.
  * Nothing here logs, and steam-user's `debug` events (which carry guard codes)

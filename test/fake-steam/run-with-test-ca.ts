@@ -19,6 +19,8 @@ export function runWithTestCa(casesFile: URL): void {
     stdio: 'inherit',
     env: { ...process.env, NODE_EXTRA_CA_CERTS: CA_PATH },
   });
+  // If the runner stops this process (a timeout), stop the child too.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => {
     process.exitCode = code ?? (signal ? 1 : 0);
   });
