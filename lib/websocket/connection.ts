@@ -336,11 +336,15 @@ export class Connection implements ReceiverSink {
     this.#outBytes = 0;
     const socket = this.#socket;
     if (socket.destroyed || socket.writableEnded) return;
-    if (out.length === 1) socket.write(out[0]!);
-    else if (bytes <= JOIN_LIMIT) socket.write(Buffer.concat(out, bytes));
+    // The write callback re-checks needsDrain once the bytes reach the kernel:
+    // Node emits 'drain' only after a write() that returned false, which never
+    // happens while its buffer stays under writableHighWaterMark (16 KiB), so a
+    // smaller sendHighWaterMark would leave send() waiting forever.
+    if (out.length === 1) socket.write(out[0]!, this.#onDrain);
+    else if (bytes <= JOIN_LIMIT) socket.write(Buffer.concat(out, bytes), this.#onDrain);
     else {
       socket.cork();
-      for (const chunk of out) socket.write(chunk);
+      for (const chunk of out) socket.write(chunk, this.#onDrain);
       socket.uncork();
     }
     if (!this.needsDrain) this.#events.drain();
