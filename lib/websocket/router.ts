@@ -156,10 +156,16 @@ function defaultOnError(error: unknown): void {
   console.error('websocket handler failed:', error);
 }
 
-/** The pathname of the request target, or null when it cannot be parsed. */
+/**
+ * The pathname of the request target, or null when it cannot be parsed.
+ * Origin-form ("/path?query", RFC 7230 §5.3.1) is appended to a base rather
+ * than resolved against it: as a relative reference "//host/ws" names a host
+ * (path "/ws") and "*" or "ws" would resolve to "/*" and "/ws".
+ */
 function pathOf(req: IncomingMessage): string | null {
+  const target = req.url ?? '/';
   try {
-    return new URL(req.url ?? '/', 'http://localhost').pathname;
+    return new URL(target.startsWith('/') ? `http://localhost${target}` : target).pathname;
   } catch {
     return null;
   }
