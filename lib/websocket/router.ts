@@ -31,7 +31,7 @@ export interface RouterOptions {
   /** Whether a page from `origin` may connect (§10.2); false answers 403. Default: any origin. */
   allowOrigin?: (origin: string | undefined, request: IncomingMessage) => boolean;
   trace?: TraceFn;
-  /** Called when a handler throws. Default: print to stderr. */
+  /** Called when a handler, allowOrigin or selectProtocol throws. Default: print to stderr. */
   onHandlerError?: (error: unknown, request: IncomingMessage) => void;
 }
 
@@ -97,20 +97,24 @@ export class WebSocketRouter {
     if (path === null) return refuse(socket, 400, 'malformed request target');
     const route = this.#match(path);
     if (!route) return refuse(socket, 404, 'no WebSocket endpoint at this path');
-    // §10.2: the Origin header tells which page opened the connection.
-    if (this.#options.allowOrigin && !this.#options.allowOrigin(result.origin, req)) {
-      return refuse(socket, 403, 'origin not allowed');
+    let allowed: boolean;
+    let chosen: string | undefined;
+    try {
+      // §10.2: the Origin header tells which page opened the connection.
+      allowed = !this.#options.allowOrigin || this.#options.allowOrigin(result.origin, req);
+      const select = route.options.selectProtocol;
+      chosen = allowed && select && result.protocols.length > 0 ? select(result.protocols, req) : undefined;
+    } catch (error) {
+      // A bug in an application callback costs this handshake, not the server.
+      (this.#options.onHandlerError ?? defaultOnError)(error, req);
+      return refuse(socket, 500, 'internal error');
     }
-    let protocol = '';
-    const select = route.options.selectProtocol;
-    if (select && result.protocols.length > 0) {
-      const chosen = select(result.protocols, req);
-      // §4.2.2 step 5.4: the server must pick one of the offered values, or none.
-      if (chosen !== undefined && !result.protocols.includes(chosen)) {
-        return refuse(socket, 500, 'server chose a subprotocol the client did not offer');
-      }
-      protocol = chosen ?? '';
+    if (!allowed) return refuse(socket, 403, 'origin not allowed');
+    // §4.2.2 step 5.4: the server must pick one of the offered values, or none.
+    if (chosen !== undefined && !result.protocols.includes(chosen)) {
+      return refuse(socket, 500, 'server chose a subprotocol the client did not offer');
     }
+    const protocol = chosen ?? '';
     if (socket.destroyed) return;
     socket.removeListener('error', ignore);
     socket.write(acceptResponse(result.accept, protocol));
