@@ -82,7 +82,11 @@ export class WebSocketRouter {
     const { status, reason, headers } = result.ok
       ? { status: 400, reason: 'Connection header must include Upgrade', headers: undefined }
       : result;
-    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
+    const all: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', ...headers };
+    // A 426 must say "Connection: Upgrade" (RFC 7230 §6.7), and Node leaves the
+    // Connection header to us once we set it: add "close" as rejectResponse does.
+    if (all.Connection) all.Connection += ', close';
+    res.writeHead(status, all);
     res.end(reason + '\n');
     return true;
   }
