@@ -63,9 +63,9 @@ function parseResponse(buf: Buffer): { head: HttpResponse; headEnd: number } | n
   return { head: { status, headers, body: '', rest: Buffer.alloc(0) }, headEnd: end + 4 };
 }
 
-export function tcpConnect(port: number): Promise<Socket> {
+export function tcpConnect(port: number, allowHalfOpen = false): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => {
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen }, () => {
       socket.off('error', reject);
       resolve(socket);
     });
@@ -108,11 +108,13 @@ export interface OpenOptions {
   headers?: Record<string, string>;
   /** Bytes sent in the same write as the handshake request (frames packed behind it). */
   after?: Buffer;
+  /** Keep our side of TCP open after the server's FIN (Node ends it by default). */
+  allowHalfOpen?: boolean;
 }
 
 /** Opens a WebSocket connection; rejects unless the server answers 101. */
 export async function openClient(port: number, options: OpenOptions = {}): Promise<RawClient> {
-  const socket = await tcpConnect(port);
+  const socket = await tcpConnect(port, options.allowHalfOpen);
   const request = Buffer.from(requestText(options.path ?? '/', upgradeHeaders(options.headers)), 'latin1');
   socket.write(options.after ? Buffer.concat([request, options.after]) : request);
   let buf = Buffer.alloc(0);

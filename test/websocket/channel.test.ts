@@ -2,11 +2,12 @@
  * The Channel handlers consume: receive / for await / send / close / closed,
  * what a handler's return or throw does, and backpressure both ways.
  */
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import t from 'tap';
-import type { Channel, Message } from '../../lib/websocket/channel.js';
+import { Channel, type Message } from '../../lib/websocket/channel.js';
 import type { CloseInfo } from '../../lib/websocket/connection.js';
-import type { Limits } from '../../lib/websocket/limits.js';
-import { clientFrame, OP, openClient, sleep, waitFor, type RawClient } from '../helpers/raw-client.js';
+import { resolveLimits, type Limits } from '../../lib/websocket/limits.js';
+import { clientFrame, OP, openClient, sleep, tcpConnect, waitFor, type RawClient } from '../helpers/raw-client.js';
 import { startServer, type TestServer, type TestServerOptions } from '../helpers/server.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
@@ -378,6 +379,52 @@ t.test('inbound backpressure: a handler that does not receive() pauses reading a
   t.equal(all.length, count, 'every message arrived');
   const wrong = all.findIndex((m, i) => !Buffer.isBuffer(m) || m.length !== size || m.readUInt32BE(0) !== i || m[size - 1] !== (i & 0xff));
   t.equal(wrong, -1, 'in order and intact');
+});
+
+t.test('close() while reading is paused still completes the closing handshake', async (t) => {
+  const closeNow = deferred();
+  const server = await setup(t, {
+    limits: { receiveHighWaterMark: 16 * 1024 },
+    routes: {
+      '*': async (ch) => {
+        await closeNow.promise; // never receives: reading pauses
+        ch.close(4000, 'enough');
+        await ch.closed;
+      },
+    },
+  });
+  const c = await client(t, server);
+  const channel = await server.channel();
+  // Flood until the server stops reading.
+  const chunk = clientFrame(OP.BINARY, Buffer.alloc(64 * 1024));
+  for (let i = 0; i < 1536; i++) {
+    if (c.socket.write(chunk)) continue;
+    const drained = await Promise.race([new Promise<boolean>((r) => c.socket.once('drain', () => r(true))), sleep(300).then(() => false)]);
+    if (!drained) break;
+  }
+  closeNow.resolve();
+  t.equal((await c.nextClose())?.code, 4000);
+  await c.sendClose(4000); // queued behind everything the server has not read yet
+  t.match(await waitFor(channel.closed, 'the peer\'s Close to be read'), { code: 4000, wasClean: true });
+});
+
+t.test('remoteAddress; a Channel made on a socket that already closed reports 1006', async (t) => {
+  const server = await setup(t, { routes: { '*': async (ch) => void (await ch.send(String(ch.remoteAddress))) } });
+  const c = await client(t, server);
+  t.equal(await c.nextText(), '127.0.0.1');
+
+  const plain = createServer();
+  const accepted = new Promise<Socket>((resolve) => plain.on('connection', resolve));
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => plain.close());
+  const peer = await tcpConnect((plain.address() as AddressInfo).port);
+  const socket = await accepted;
+  peer.destroy();
+  await new Promise((resolve) => socket.once('close', resolve));
+  const channel = new Channel(socket, Buffer.alloc(0), { limits: resolveLimits() });
+  t.match(await waitFor(channel.closed, 'closed'), { code: 1006, wasClean: false });
+  t.equal(await channel.receive(), null);
+  t.equal(await channel.send('x'), false);
 });
 
 t.test('messages packed with the handshake, over receiveHighWaterMark, wait for the handler', async (t) => {

@@ -174,6 +174,18 @@ t.test('closing handshake started by the peer (§5.5.1, §7.1)', async (t) => {
     t.same(await channel.closed, { code: 4001, reason: 'bye ✓', wasClean: true });
   });
 
+  await t.test('a peer that keeps its half of TCP open afterwards is cut off after closeTimeout', async (t) => {
+    const server = await setup(t, { routes: { '*': idle } });
+    const c = await client(t, server, { allowHalfOpen: true });
+    const channel = await server.channel();
+    await c.sendClose(1000);
+    t.equal((await c.nextClose())?.code, 1000);
+    await waitFor(c.serverEnded, 'the server to end TCP');
+    t.notOk(c.socket.writableEnded, 'the client keeps its side open');
+    // Having sent its FIN, the server can only close its socket: the client sees nothing more.
+    t.same(await waitFor(channel.closed, 'the server to close its socket after closeTimeout'), { code: 1000, reason: '', wasClean: true }, 'still a clean close: both Close frames were exchanged');
+  });
+
   await t.test('an empty Close is answered with an empty Close; closed reports 1005', async (t) => {
     const server = await setup(t, { routes: { '*': idle } });
     const c = await client(t, server);
@@ -245,13 +257,17 @@ t.test('closing handshake started by the server', async (t) => {
 });
 
 t.test('TCP closed without a Close frame reports 1006', async (t) => {
-  for (const how of ['end', 'destroy'] as const) {
+  for (const how of ['end', 'destroy', 'reset'] as const) {
     const server = await setup(t, { routes: { '*': idle } });
     const c = await client(t, server);
     const channel = await server.channel();
     if (how === 'end') c.socket.end();
-    else c.socket.destroy();
+    else if (how === 'destroy') c.socket.destroy();
+    else c.socket.resetAndDestroy(); // RST: an 'error' (ECONNRESET) on the server's socket
     t.match(await waitFor(channel.closed, 'closed'), { code: 1006, wasClean: false }, how);
+    const other = await client(t, server);
+    await other.sendFrame(OP.PING, 'still up?');
+    t.match(await other.nextFrame(), { opcode: OP.PONG, payload: Buffer.from('still up?') }, 'the server still serves');
   }
 });
 
