@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import t from 'tap';
 import { encodeFrame, Opcode } from '../../lib/websocket/frame.js';
 import { Receiver } from '../../lib/websocket/receiver.js';
@@ -134,10 +135,9 @@ t.test('the stream split in two at EVERY byte boundary gives the same events', a
   for (let cut = 0; cut <= stream.length; cut++) {
     const { r, events } = receiver();
     feed(r, stream, [cut]);
-    if (!t.same(events, expected, `cut at ${cut}`, { diagnostic: true })) bad++;
-    if (bad > 3) break;
+    if (!isDeepStrictEqual(events, expected) && ++bad <= 3) t.same(events, expected, `cut at ${cut}`);
   }
-  t.equal(bad, 0, `${stream.length + 1} cuts`);
+  t.equal(bad, 0, `all ${stream.length + 1} cuts give the same events`);
 });
 
 t.test('the stream in three pieces, cut at every pair of boundaries in its first 40 bytes', async (t) => {
@@ -147,10 +147,10 @@ t.test('the stream in three pieces, cut at every pair of boundaries in its first
     for (let b = a; b <= 40; b++) {
       const { r, events } = receiver();
       feed(r, stream, [a, b]);
-      if (!t.same(events, expected, `cuts at ${a}, ${b}`, { diagnostic: true })) bad++;
+      if (!isDeepStrictEqual(events, expected) && ++bad <= 3) t.same(events, expected, `cuts at ${a}, ${b}`);
     }
   }
-  t.equal(bad, 0);
+  t.equal(bad, 0, 'every pair of cuts gives the same events');
 });
 
 t.test('the stream one byte at a time', async (t) => {
