@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { httpExchange, OP, openClient, requestText, waitFor } from '../helpers/raw-client.js';
@@ -108,6 +109,21 @@ t.test('echo without --trace prints no frames; a plain HTTP request gets 426', a
   t.equal(plain.status, 426);
   t.equal(plain.headers['upgrade'], 'websocket');
   t.notMatch(echo.stdout(), /^(<-|->) /m, 'no trace lines');
+});
+
+t.test('--host ::1 prints an IPv6 address in brackets', async (t) => {
+  const ipv6 = await new Promise<boolean>((resolve) => {
+    const probe = createServer().once('error', () => resolve(false));
+    probe.listen(0, '::1', () => probe.close(() => resolve(true)));
+  });
+  if (!ipv6) {
+    t.comment('skipped: no IPv6 loopback on this machine');
+    return;
+  }
+  const r = run(['echo', '--port', '0', '--host', '::1']);
+  t.teardown(() => void r.child.kill('SIGKILL'));
+  await linesMatching(r, /^echo server listening on ws:\/\/\[::1\]:\d+\/$/, 1);
+  t.pass('listening on ws://[::1]:PORT/');
 });
 
 t.test('SIGTERM closes open connections with 1001 and exits 0', async (t) => {
