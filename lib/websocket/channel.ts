@@ -56,6 +56,8 @@ export class Channel implements AsyncIterable<Message> {
       close: (info) => this.#onClose(info),
     };
     this.#connection = new Connection(socket, head, events, { limits: options.limits, trace: options.trace });
+    // Messages that came in the handshake's packet were queued before #connection was set.
+    if (this.#queuedBytes > this.#receiveHighWater) this.#connection.pause();
   }
 
   /** The next message, or null once the connection is closed and every received message was taken. */
@@ -146,7 +148,8 @@ export class Channel implements AsyncIterable<Message> {
     }
     this.#queue.push(message);
     this.#queuedBytes += weight(message);
-    if (this.#queuedBytes > this.#receiveHighWater) this.#connection.pause();
+    // Optional chaining: undefined while the Connection constructor parses `head`.
+    if (this.#queuedBytes > this.#receiveHighWater) this.#connection?.pause();
   }
 
   #onDrain(): void {

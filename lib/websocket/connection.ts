@@ -62,7 +62,13 @@ export class Connection implements ReceiverSink {
   #outBytes = 0;
   #flushScheduled = false;
 
-  #awaitingPong = false;
+  /**
+   * Heartbeat ticks since the peer last sent anything. Only received bytes
+   * count: Node's socket timeout also counts our own writes, so a peer that
+   * vanished would never be pinged while the server keeps sending to it.
+   */
+  #silentTicks = 0;
+  #heartbeat: NodeJS.Timeout | null = null;
   #paused = false;
 
   constructor(socket: Socket, head: Buffer, events: ConnectionEvents, options: ConnectionOptions) {
@@ -78,9 +84,10 @@ export class Connection implements ReceiverSink {
     });
 
     socket.setNoDelay(true);
-    socket.setTimeout(this.#limits.heartbeatInterval);
+    if (this.#limits.heartbeatInterval > 0) {
+      this.#heartbeat = setInterval(this.#onHeartbeat, this.#limits.heartbeatInterval).unref();
+    }
     socket.on('data', this.#onData);
-    socket.on('timeout', this.#onTimeout);
     socket.on('drain', this.#onDrain);
     socket.on('end', this.#onEnd);
     socket.on('error', this.#onError);
@@ -174,7 +181,7 @@ export class Connection implements ReceiverSink {
   }
 
   onPong(): void {
-    this.#awaitingPong = false;
+    // Nothing to do: any received byte already counts as a sign of life.
   }
 
   onClose(code: number, reason: string): void {
@@ -193,7 +200,7 @@ export class Connection implements ReceiverSink {
   // ---- socket events ------------------------------------------------------
 
   readonly #onData = (chunk: Buffer): void => {
-    this.#awaitingPong = false; // any traffic shows the peer is alive
+    this.#silentTicks = 0; // any traffic shows the peer is alive
     try {
       this.#receiver.push(chunk);
     } catch (err) {
@@ -201,14 +208,19 @@ export class Connection implements ReceiverSink {
     }
   };
 
-  readonly #onTimeout = (): void => {
-    if (this.#state !== 'open' || this.#paused) return;
-    if (this.#awaitingPong) {
-      this.#drop('peer did not answer a ping');
+  /**
+   * Pings a peer silent for a whole interval (§5.5.2) and drops it if it stays
+   * silent for one more. While reading is paused its silence proves nothing.
+   */
+  readonly #onHeartbeat = (): void => {
+    if (this.#state !== 'open') return;
+    if (this.#paused) {
+      this.#silentTicks = 0;
       return;
     }
-    this.#awaitingPong = true;
-    this.ping();
+    const silent = ++this.#silentTicks;
+    if (silent === 2) this.ping();
+    else if (silent > 2) this.#drop('peer did not answer a ping');
   };
 
   readonly #onDrain = (): void => {
@@ -227,6 +239,7 @@ export class Connection implements ReceiverSink {
   readonly #onClose = (): void => {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
     if (this.#closeTimer) clearTimeout(this.#closeTimer);
     this.#closeTimer = null;
     this.#receiver.stop();
@@ -323,11 +336,15 @@ export class Connection implements ReceiverSink {
     this.#outBytes = 0;
     const socket = this.#socket;
     if (socket.destroyed || socket.writableEnded) return;
-    if (out.length === 1) socket.write(out[0]!);
-    else if (bytes <= JOIN_LIMIT) socket.write(Buffer.concat(out, bytes));
+    // The write callback re-checks needsDrain once the bytes reach the kernel:
+    // Node emits 'drain' only after a write() that returned false, which never
+    // happens while its buffer stays under writableHighWaterMark (16 KiB), so a
+    // smaller sendHighWaterMark would leave send() waiting forever.
+    if (out.length === 1) socket.write(out[0]!, this.#onDrain);
+    else if (bytes <= JOIN_LIMIT) socket.write(Buffer.concat(out, bytes), this.#onDrain);
     else {
       socket.cork();
-      for (const chunk of out) socket.write(chunk);
+      for (const chunk of out) socket.write(chunk, this.#onDrain);
       socket.uncork();
     }
     if (!this.needsDrain) this.#events.drain();

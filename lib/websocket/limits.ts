@@ -20,7 +20,10 @@ export interface Limits {
    * connection is dropped rather than letting server memory grow.
    */
   maxBufferedAmount: number;
-  /** Milliseconds without traffic before the server pings; a second silent period drops the peer. 0 turns it off. */
+  /**
+   * Heartbeat period in milliseconds: a peer that sent nothing for one to two
+   * periods is pinged, and dropped if it sends nothing in the next. 0 turns it off.
+   */
   heartbeatInterval: number;
   /** Milliseconds to wait for the peer's Close frame and TCP close before dropping the connection. */
   closeTimeout: number;

@@ -31,7 +31,7 @@ export interface RouterOptions {
   /** Whether a page from `origin` may connect (§10.2); false answers 403. Default: any origin. */
   allowOrigin?: (origin: string | undefined, request: IncomingMessage) => boolean;
   trace?: TraceFn;
-  /** Called when a handler throws. Default: print to stderr. */
+  /** Called when a handler, allowOrigin or selectProtocol throws. Default: print to stderr. */
   onHandlerError?: (error: unknown, request: IncomingMessage) => void;
 }
 
@@ -82,7 +82,11 @@ export class WebSocketRouter {
     const { status, reason, headers } = result.ok
       ? { status: 400, reason: 'Connection header must include Upgrade', headers: undefined }
       : result;
-    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
+    const all: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', ...headers };
+    // A 426 must say "Connection: Upgrade" (RFC 7230 §6.7), and Node leaves the
+    // Connection header to us once we set it: add "close" as rejectResponse does.
+    if (all.Connection) all.Connection += ', close';
+    res.writeHead(status, all);
     res.end(reason + '\n');
     return true;
   }
@@ -97,20 +101,24 @@ export class WebSocketRouter {
     if (path === null) return refuse(socket, 400, 'malformed request target');
     const route = this.#match(path);
     if (!route) return refuse(socket, 404, 'no WebSocket endpoint at this path');
-    // §10.2: the Origin header tells which page opened the connection.
-    if (this.#options.allowOrigin && !this.#options.allowOrigin(result.origin, req)) {
-      return refuse(socket, 403, 'origin not allowed');
+    let allowed: boolean;
+    let chosen: string | undefined;
+    try {
+      // §10.2: the Origin header tells which page opened the connection.
+      allowed = !this.#options.allowOrigin || this.#options.allowOrigin(result.origin, req);
+      const select = route.options.selectProtocol;
+      chosen = allowed && select && result.protocols.length > 0 ? select(result.protocols, req) : undefined;
+    } catch (error) {
+      // A bug in an application callback costs this handshake, not the server.
+      (this.#options.onHandlerError ?? defaultOnError)(error, req);
+      return refuse(socket, 500, 'internal error');
     }
-    let protocol = '';
-    const select = route.options.selectProtocol;
-    if (select && result.protocols.length > 0) {
-      const chosen = select(result.protocols, req);
-      // §4.2.2 step 5.4: the server must pick one of the offered values, or none.
-      if (chosen !== undefined && !result.protocols.includes(chosen)) {
-        return refuse(socket, 500, 'server chose a subprotocol the client did not offer');
-      }
-      protocol = chosen ?? '';
+    if (!allowed) return refuse(socket, 403, 'origin not allowed');
+    // §4.2.2 step 5.4: the server must pick one of the offered values, or none.
+    if (chosen !== undefined && !result.protocols.includes(chosen)) {
+      return refuse(socket, 500, 'server chose a subprotocol the client did not offer');
     }
+    const protocol = chosen ?? '';
     if (socket.destroyed) return;
     socket.removeListener('error', ignore);
     socket.write(acceptResponse(result.accept, protocol));
@@ -156,10 +164,16 @@ function defaultOnError(error: unknown): void {
   console.error('websocket handler failed:', error);
 }
 
-/** The pathname of the request target, or null when it cannot be parsed. */
+/**
+ * The pathname of the request target, or null when it cannot be parsed.
+ * Origin-form ("/path?query", RFC 7230 §5.3.1) is appended to a base rather
+ * than resolved against it: as a relative reference "//host/ws" names a host
+ * (path "/ws") and "*" or "ws" would resolve to "/*" and "/ws".
+ */
 function pathOf(req: IncomingMessage): string | null {
+  const target = req.url ?? '/';
   try {
-    return new URL(req.url ?? '/', 'http://localhost').pathname;
+    return new URL(target.startsWith('/') ? `http://localhost${target}` : target).pathname;
   } catch {
     return null;
   }

@@ -1,0 +1,444 @@
+/**
+ * The Channel handlers consume: receive / for await / send / close / closed,
+ * what a handler's return or throw does, and backpressure both ways.
+ */
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import t from 'tap';
+import { Channel, type Message } from '../../lib/websocket/channel.js';
+import type { CloseInfo } from '../../lib/websocket/connection.js';
+import { resolveLimits, type Limits } from '../../lib/websocket/limits.js';
+import { clientFrame, OP, openClient, sleep, tcpConnect, waitFor, type RawClient } from '../helpers/raw-client.js';
+import { startServer, type TestServer, type TestServerOptions } from '../helpers/server.js';
+
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
+const FAST: Partial<Limits> = { closeTimeout: 200, heartbeatInterval: 0 };
+
+async function setup(t: Tap, options: TestServerOptions = {}): Promise<TestServer> {
+  const server = await startServer({ ...options, limits: { ...FAST, ...options.limits } });
+  t.teardown(() => server.close());
+  return server;
+}
+
+async function client(t: Tap, server: TestServer, options: Parameters<typeof openClient>[1] = {}): Promise<RawClient> {
+  const c = await openClient(server.port, options);
+  t.teardown(() => c.destroy());
+  return c;
+}
+
+/** A promise with its resolve function, for handing values out of a handler. */
+function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Polls `condition` until it holds (a hang guard, not a timing assertion). */
+async function eventually(condition: () => boolean, what: string): Promise<void> {
+  await waitFor(
+    (async () => {
+      while (!condition()) await sleep(5);
+    })(),
+    what,
+  );
+}
+
+t.test('receive(): messages in order, text as string, binary as Buffer', async (t) => {
+  const got = deferred<Message[]>();
+  const server = await setup(t, {
+    routes: { '*': async (ch) => got.resolve([(await ch.receive())!, (await ch.receive())!, (await ch.receive())!]) },
+  });
+  const c = await client(t, server);
+  await c.sendText('first');
+  await c.sendBinary(Buffer.from([1, 2, 3]));
+  await c.sendText('');
+  const [a, b, e] = await waitFor(got.promise, 'three messages');
+  t.equal(a, 'first');
+  t.ok(Buffer.isBuffer(b), 'binary arrives as a Buffer');
+  t.same(b, Buffer.from([1, 2, 3]));
+  t.equal(e, '', 'an empty text message is the empty string, not null');
+});
+
+t.test('receive() returns every queued message after the close, then null', async (t) => {
+  const got = deferred<(Message | null)[]>();
+  const server = await setup(t, {
+    routes: {
+      '*': async (ch) => {
+        await ch.closed; // take nothing until the connection is gone
+        got.resolve([await ch.receive(), await ch.receive(), await ch.receive(), await ch.receive()]);
+      },
+    },
+  });
+  const c = await client(t, server);
+  await c.write(Buffer.concat([clientFrame(OP.TEXT, 'x'), clientFrame(OP.TEXT, 'y'), clientFrame(OP.CLOSE, '')]));
+  t.same(await waitFor(got.promise, 'receives'), ['x', 'y', null, null]);
+});
+
+t.test('a pending receive() resolves null when the connection closes', async (t) => {
+  const got = deferred<Message | null>();
+  const server = await setup(t, { routes: { '*': async (ch) => got.resolve(await ch.receive()) } });
+  const c = await client(t, server);
+  await server.channel();
+  c.destroy();
+  t.equal(await waitFor(got.promise, 'receive'), null);
+});
+
+t.test('for await: every message, then the loop ends on close; break does not close', async (t) => {
+  await t.test('until close', async (t) => {
+    const got = deferred<Message[]>();
+    const server = await setup(t, {
+      routes: {
+        '*': async (ch) => {
+          const all: Message[] = [];
+          for await (const m of ch) all.push(m);
+          got.resolve(all);
+        },
+      },
+    });
+    const c = await client(t, server);
+    for (const m of ['a', 'b', 'c']) await c.sendText(m);
+    await c.sendClose(1000);
+    t.same(await waitFor(got.promise, 'the loop to end'), ['a', 'b', 'c']);
+  });
+
+  await t.test('break', async (t) => {
+    const server = await setup(t, {
+      routes: {
+        '*': async (ch) => {
+          for await (const m of ch) {
+            await ch.send(`got ${String(m)}`);
+            break;
+          }
+          await ch.send('still open after break');
+        },
+      },
+    });
+    const c = await client(t, server);
+    await c.sendText('one');
+    t.equal(await c.nextText(), 'got one');
+    t.equal(await c.nextText(), 'still open after break');
+    t.equal((await c.nextClose())?.code, 1000, 'then the handler returned: 1000');
+  });
+});
+
+t.test('send(): text, bytes, and a clear error for anything else', async (t) => {
+  const results = deferred<unknown[]>();
+  const server = await setup(t, {
+    routes: {
+      '*': async (ch) => {
+        const out: unknown[] = [];
+        out.push(await ch.send('text ✓'));
+        out.push(await ch.send(new Uint8Array([0, 255])));
+        out.push(await ch.send(Buffer.from('buf')));
+        try {
+          // @ts-expect-error a number is not a message
+          void ch.send(42);
+        } catch (err) {
+          out.push(err);
+        }
+        results.resolve(out);
+        await ch.closed;
+      },
+    },
+  });
+  const c = await client(t, server);
+  t.match(await c.nextFrame(), { opcode: OP.TEXT, payload: Buffer.from('text ✓') });
+  t.match(await c.nextFrame(), { opcode: OP.BINARY, payload: Buffer.from([0, 255]) }, 'a plain Uint8Array is binary');
+  t.match(await c.nextFrame(), { opcode: OP.BINARY, payload: Buffer.from('buf') });
+  const [r1, r2, r3, err] = await results.promise;
+  t.same([r1, r2, r3], [true, true, true], 'send resolves true');
+  t.type(err, TypeError);
+});
+
+t.test('close(): code and reason on the wire; second close is a no-op; invalid codes throw RangeError', async (t) => {
+  const errors = deferred<unknown[]>();
+  const states = deferred<string[]>();
+  const server = await setup(t, {
+    routes: {
+      '*': async (ch) => {
+        const errs: unknown[] = [];
+        for (const [code, reason] of [[999, ''], [1004, ''], [1006, ''], [1015, ''], [2500, ''], [5000, ''], [1000, 'x'.repeat(124)]] as const) {
+          try {
+            ch.close(code, reason);
+          } catch (err) {
+            errs.push(err);
+          }
+        }
+        errors.resolve(errs);
+        const seen = [ch.readyState];
+        await ch.send('still open after the bad calls');
+        ch.close(4123, 'first');
+        seen.push(ch.readyState);
+        ch.close(4999, 'second');
+        ch.close();
+        states.resolve(seen);
+        await ch.closed;
+      },
+    },
+  });
+  const c = await client(t, server);
+  const errs = await errors.promise;
+  t.equal(errs.length, 7, 'every invalid call threw');
+  for (const err of errs) t.type(err, RangeError);
+  t.equal(await c.nextText(), 'still open after the bad calls', 'a rejected close() leaves the channel open');
+  const close = await c.nextClose();
+  t.same({ code: close?.code, reason: close?.reason }, { code: 4123, reason: 'first' });
+  t.same(await states.promise, ['open', 'closing']);
+  await c.sendClose(4123);
+  await waitFor(c.closedTcp, 'TCP close');
+  t.equal(c.received.filter((f) => f.opcode === OP.CLOSE).length, 1, 'only one Close frame was sent');
+  const channel = await server.channel();
+  await waitFor(channel.closed, 'closed');
+  t.equal(channel.readyState, 'closed');
+});
+
+t.test('closed, closeCode, closeReason for each way a connection ends', async (t) => {
+  const cases: [string, TestServerOptions['routes'], (c: RawClient) => Promise<void>, Partial<CloseInfo>][] = [
+    ['the peer closes', undefined, (c) => c.sendClose(4000, 'peer says bye'), { code: 4000, reason: 'peer says bye', wasClean: true }],
+    ['the peer closes without a code', undefined, (c) => c.sendClose(), { code: 1005, reason: '', wasClean: true }],
+    ['we close, the peer answers', { '*': async (ch) => ch.close(4001, 'we say bye') }, async (c) => {
+      await c.nextClose();
+      await c.sendClose(4001);
+    }, { code: 4001, wasClean: true }],
+    ['we close, the peer never answers', { '*': async (ch) => ch.close(4002, 'we say bye') }, async () => {}, { code: 4002, reason: 'we say bye', wasClean: false }],
+    ['the peer breaks a rule', undefined, (c) => c.write(clientFrame(OP.TEXT, 'x', { masked: false })), { code: 1002, wasClean: false }],
+    ['the peer vanishes', undefined, async (c) => c.destroy(), { code: 1006, wasClean: false }],
+  ];
+  for (const [what, routes, act, expected] of cases) {
+    await t.test(what, async (t) => {
+      const holdOpen = { '*': async (ch: Channel) => void (await ch.closed) };
+      const server = await setup(t, { routes: routes ?? holdOpen });
+      const c = await client(t, server);
+      const channel = await server.channel();
+      t.equal(channel.closeCode, undefined, 'no code while open');
+      t.equal(channel.closeReason, undefined);
+      await act(c);
+      const info = await waitFor(channel.closed, 'closed');
+      t.match(info, expected);
+      t.equal(channel.closeCode, info.code);
+      t.equal(channel.closeReason, info.reason);
+      t.equal(await channel.send('late'), false, 'send() after close resolves false');
+      t.same(await channel.closed, info, 'closed stays resolved with the same info');
+    });
+  }
+});
+
+t.test('a handler that returns closes with 1000; one that throws closes with 1011 and the server lives on', async (t) => {
+  const boom = new Error('boom');
+  const server = await setup(t, {
+    routes: {
+      '/returns': async () => {},
+      '/returns-sync': () => {},
+      '/throws': () => {
+        throw boom;
+      },
+      '/rejects': async (ch) => {
+        await ch.receive();
+        throw boom;
+      },
+      '/echo': async (ch) => {
+        for await (const m of ch) await ch.send(m);
+      },
+    },
+  });
+  for (const [path, code] of [['/returns', 1000], ['/returns-sync', 1000], ['/throws', 1011], ['/rejects', 1011]] as const) {
+    const c = await client(t, server, { path });
+    if (path === '/rejects') await c.sendText('go');
+    const close = await c.nextClose();
+    t.equal(close?.code, code, `${path}: Close ${code}`);
+    await c.sendClose(code);
+    await waitFor(c.closedTcp, 'TCP close');
+  }
+  t.same(server.handlerErrors, [boom, boom], 'onHandlerError saw both errors');
+  const c = await client(t, server, { path: '/echo' });
+  await c.sendText('alive');
+  t.equal(await c.nextText(), 'alive', 'the server still serves');
+});
+
+t.test('outbound backpressure: await send() waits while the peer does not read, and nothing is lost', async (t) => {
+  for (const [sendHighWaterMark, size] of [[64 * 1024, 16 * 1024], [1024, 4096]] as const) {
+    await t.test(`sendHighWaterMark ${sendHighWaterMark}, messages of ${size} bytes`, async (t) => {
+      let sent = 0;
+      let pending = false;
+      let stop = false;
+      let maxBufferedAfterSend = 0;
+      const done = deferred();
+      const server = await setup(t, {
+        limits: { sendHighWaterMark, maxBufferedAmount: 1 << 30 },
+        routes: {
+          '*': async (ch) => {
+            const body = Buffer.alloc(size - 8, 0x61);
+            while (!stop) {
+              const header = Buffer.alloc(8);
+              header.writeUInt32BE(sent, 0);
+              pending = true;
+              const ok = await ch.send(Buffer.concat([header, body]));
+              pending = false;
+              if (!ok) break;
+              sent++;
+              maxBufferedAfterSend = Math.max(maxBufferedAfterSend, ch.bufferedAmount);
+            }
+            done.resolve();
+            await ch.closed;
+          },
+        },
+      });
+      const c = await client(t, server);
+      c.pauseReading();
+      const channel = await server.channel();
+      // Eventually the kernel buffers are full and the handler waits in send().
+      // (Without backpressure the loop would never yield long enough to be seen here.)
+      await eventually(() => pending && channel.bufferedAmount > sendHighWaterMark, 'the handler to wait in send()');
+      t.pass(`send() is waiting after ${sent} messages, ${channel.bufferedAmount} bytes unsent`);
+      t.ok(maxBufferedAfterSend <= sendHighWaterMark, `send() resolved only with room to spare (max ${maxBufferedAfterSend})`);
+      stop = true;
+      c.resumeReading();
+      await waitFor(done.promise, 'the waiting send() to resolve once the peer reads');
+      const total = sent;
+      for (let i = 0; i < total; i++) {
+        const frame = await c.nextDataFrame();
+        if (frame?.payload.readUInt32BE(0) !== i || frame.payload.length !== size) {
+          t.fail(`message ${i} missing or out of order`);
+          break;
+        }
+      }
+      t.pass(`${total} messages (${(total * size) / 1e6} MB) arrived in order after the peer resumed reading`);
+    });
+  }
+});
+
+t.test('maxBufferedAmount: a peer that never reads is dropped (1006) instead of growing memory', async (t) => {
+  const results: boolean[] = [];
+  const server = await setup(t, {
+    limits: { sendHighWaterMark: 64 * 1024, maxBufferedAmount: 512 * 1024 },
+    routes: {
+      '*': async (ch) => {
+        const chunk = Buffer.alloc(64 * 1024);
+        // Does not await send(): the peer's reading never slows this loop down.
+        for (let i = 0; i < 4096 && ch.readyState === 'open'; i++) {
+          void ch.send(chunk).then((ok) => results.push(ok));
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        await ch.closed;
+      },
+    },
+  });
+  const c = await client(t, server);
+  c.pauseReading();
+  const channel = await server.channel();
+  t.match(await waitFor(channel.closed, 'the non-reading peer to be dropped'), { code: 1006, wasClean: false });
+  await sleep(10);
+  t.ok(results.includes(false), 'the send() that found the buffer over the limit returned false');
+  t.ok(results.length < 4096, `dropped after ${results.length} sends, not after all of them`);
+  c.resumeReading();
+  await waitFor(c.closedTcp, 'the client to see the connection closed');
+});
+
+t.test('inbound backpressure: a handler that does not receive() pauses reading and loses nothing', async (t) => {
+  const release = deferred();
+  const received = deferred<Message[]>();
+  const server = await setup(t, {
+    limits: { receiveHighWaterMark: 64 * 1024 },
+    routes: {
+      '*': async (ch) => {
+        await release.promise;
+        const all: Message[] = [];
+        for await (const m of ch) all.push(m);
+        received.resolve(all);
+      },
+    },
+  });
+  const c = await client(t, server);
+  await server.channel();
+  const size = 16 * 1024;
+  let count = 0;
+  let blocked = false;
+  // Write until the server stops taking data (its kernel buffer is full
+  // because it no longer reads), or give up at 96 MB.
+  while (count * size < 96 * 1024 * 1024) {
+    const payload = Buffer.alloc(size, count & 0xff);
+    payload.writeUInt32BE(count, 0);
+    const flushed = c.socket.write(clientFrame(OP.BINARY, payload));
+    count++;
+    if (!flushed) {
+      const drained = await Promise.race([
+        new Promise<boolean>((resolve) => c.socket.once('drain', () => resolve(true))),
+        sleep(300).then(() => false),
+      ]);
+      if (!drained) {
+        blocked = true;
+        break;
+      }
+    }
+  }
+  t.ok(blocked, `the server stopped reading while its handler did not receive (after ${count} messages, ${(count * size) / 1e6} MB)`);
+  release.resolve();
+  await waitFor(new Promise((resolve) => c.socket.once('drain', resolve)), 'the server to read again');
+  await c.sendClose(1000);
+  const all = await waitFor(received.promise, 'every message');
+  t.equal(all.length, count, 'every message arrived');
+  const wrong = all.findIndex((m, i) => !Buffer.isBuffer(m) || m.length !== size || m.readUInt32BE(0) !== i || m[size - 1] !== (i & 0xff));
+  t.equal(wrong, -1, 'in order and intact');
+});
+
+t.test('close() while reading is paused still completes the closing handshake', async (t) => {
+  const closeNow = deferred();
+  const server = await setup(t, {
+    limits: { receiveHighWaterMark: 16 * 1024 },
+    routes: {
+      '*': async (ch) => {
+        await closeNow.promise; // never receives: reading pauses
+        ch.close(4000, 'enough');
+        await ch.closed;
+      },
+    },
+  });
+  const c = await client(t, server);
+  const channel = await server.channel();
+  // Flood until the server stops reading.
+  const chunk = clientFrame(OP.BINARY, Buffer.alloc(64 * 1024));
+  for (let i = 0; i < 1536; i++) {
+    if (c.socket.write(chunk)) continue;
+    const drained = await Promise.race([new Promise<boolean>((r) => c.socket.once('drain', () => r(true))), sleep(300).then(() => false)]);
+    if (!drained) break;
+  }
+  closeNow.resolve();
+  t.equal((await c.nextClose())?.code, 4000);
+  await c.sendClose(4000); // queued behind everything the server has not read yet
+  t.match(await waitFor(channel.closed, 'the peer\'s Close to be read'), { code: 4000, wasClean: true });
+});
+
+t.test('remoteAddress; a Channel made on a socket that already closed reports 1006', async (t) => {
+  const server = await setup(t, { routes: { '*': async (ch) => void (await ch.send(String(ch.remoteAddress))) } });
+  const c = await client(t, server);
+  t.equal(await c.nextText(), '127.0.0.1');
+
+  const plain = createServer();
+  const accepted = new Promise<Socket>((resolve) => plain.on('connection', resolve));
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => plain.close());
+  const peer = await tcpConnect((plain.address() as AddressInfo).port);
+  const socket = await accepted;
+  peer.destroy();
+  await new Promise((resolve) => socket.once('close', resolve));
+  const channel = new Channel(socket, Buffer.alloc(0), { limits: resolveLimits() });
+  t.match(await waitFor(channel.closed, 'closed'), { code: 1006, wasClean: false });
+  t.equal(await channel.receive(), null);
+  t.equal(await channel.send('x'), false);
+});
+
+t.test('messages packed with the handshake, over receiveHighWaterMark, wait for the handler', async (t) => {
+  const got = deferred<(Message | null)[]>();
+  const server = await setup(t, {
+    limits: { receiveHighWaterMark: 10 },
+    routes: {
+      '*': async (ch) => {
+        got.resolve([await ch.receive(), await ch.receive(), await ch.receive()]);
+        await ch.closed;
+      },
+    },
+  });
+  const after = Buffer.concat(['a'.repeat(20), 'b'.repeat(20), 'c'.repeat(20)].map((m) => clientFrame(OP.TEXT, m)));
+  const c = await client(t, server, { after });
+  const result = await Promise.race([got.promise, c.nextClose().then((close) => new Error(`closed with ${close?.code} ${close?.reason}`))]);
+  t.same(result, ['a'.repeat(20), 'b'.repeat(20), 'c'.repeat(20)]);
+});

@@ -1,0 +1,380 @@
+/**
+ * One connection over real sockets (127.0.0.1, port 0): framing over TCP,
+ * protocol errors and their close codes on the wire, ping/pong, the closing
+ * handshake, limits and the heartbeat. The peer is the raw test client.
+ */
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import type { Channel } from '../../lib/websocket/channel.js';
+import type { Limits } from '../../lib/websocket/limits.js';
+import { clientFrame, closePayload, EVENTUALLY, OP, openClient, sleep, waitFor, type RawClient } from '../helpers/raw-client.js';
+import { startServer, type TestServer, type TestServerOptions } from '../helpers/server.js';
+
+const FAST: Partial<Limits> = { closeTimeout: 200, heartbeatInterval: 0 };
+
+async function setup(t: Tap, options: TestServerOptions = {}): Promise<TestServer> {
+  const server = await startServer({ ...options, limits: { ...FAST, ...options.limits } });
+  t.teardown(() => server.close());
+  return server;
+}
+/** The type of a subtest's `t`. */
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
+
+async function client(t: Tap, server: TestServer, options: Parameters<typeof openClient>[1] = {}): Promise<RawClient> {
+  const c = await openClient(server.port, options);
+  t.teardown(() => c.destroy());
+  return c;
+}
+
+/** A handler that does nothing until the peer closes (keeps the connection open). */
+const idle = async (channel: Channel): Promise<void> => {
+  await channel.closed;
+};
+
+t.test('echoes text and binary; server frames are unmasked, FIN set, RSV clear', async (t) => {
+  const server = await setup(t);
+  const c = await client(t, server);
+  const bin = randomBytes(70_000);
+  await c.sendText('Hello');
+  await c.sendBinary(bin);
+  await c.sendText('');
+  await c.sendText('κόσμε');
+  t.match(await c.nextFrame(), { opcode: OP.TEXT, fin: true, masked: false, rsv: 0, payload: Buffer.from('Hello') });
+  t.match(await c.nextFrame(), { opcode: OP.BINARY, fin: true, masked: false, payload: bin });
+  t.match(await c.nextFrame(), { opcode: OP.TEXT, payload: Buffer.alloc(0) });
+  t.equal(await c.nextText(), 'κόσμε');
+  t.equal(c.protocolError, null, 'every server frame was a valid server frame');
+});
+
+t.test('frames sent in the same TCP write as the handshake are not lost', async (t) => {
+  const server = await setup(t);
+  const after = Buffer.concat([clientFrame(OP.TEXT, 'one'), clientFrame(OP.TEXT, 'two'), clientFrame(OP.PING, 'p')]);
+  const c = await client(t, server, { after });
+  t.equal(await c.nextText(), 'one');
+  t.equal(await c.nextText(), 'two');
+  t.same(c.received.map((f) => f.opcode).sort(), [OP.TEXT, OP.TEXT, OP.PONG].sort());
+});
+
+t.test('frames written one byte per TCP write arrive intact', async (t) => {
+  const server = await setup(t);
+  const c = await client(t, server);
+  c.socket.setNoDelay(true);
+  const stream = Buffer.concat([
+    clientFrame(OP.TEXT, 'split'),
+    clientFrame(OP.BINARY, randomBytes(200)),
+    clientFrame(OP.TEXT, 'frag-', { fin: false }),
+    clientFrame(OP.PING, 'mid'),
+    clientFrame(OP.CONT, 'ment'),
+  ]);
+  for (const byte of stream) {
+    await c.write(Buffer.from([byte]));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  t.equal(await c.nextText(), 'split');
+  t.equal((await c.nextDataFrame())?.payload.length, 200);
+  t.equal(await c.nextText(), 'frag-ment');
+  t.ok(c.received.some((f) => f.opcode === OP.PONG && f.payload.toString() === 'mid'), 'the ping between fragments was answered');
+});
+
+t.test('automatic pong carries the ping\'s payload (§5.5.2), also between fragments', async (t) => {
+  const server = await setup(t);
+  const c = await client(t, server);
+  const payload = randomBytes(125);
+  await c.sendFrame(OP.PING, payload);
+  t.match(await c.nextFrame(), { opcode: OP.PONG, fin: true, payload });
+  await c.sendFrame(OP.PING, '');
+  t.match(await c.nextFrame(), { opcode: OP.PONG, payload: Buffer.alloc(0) });
+  await c.sendFrame(OP.TEXT, 'a', { fin: false });
+  await c.sendFrame(OP.PING, 'between');
+  t.match(await c.nextFrame(), { opcode: OP.PONG, payload: Buffer.from('between') }, 'answered before the message completes');
+  await c.sendFrame(OP.CONT, 'b');
+  t.equal(await c.nextText(), 'ab');
+  await c.sendFrame(OP.PONG, 'unsolicited');
+  await c.sendText('still fine');
+  t.equal(await c.nextText(), 'still fine', 'an unsolicited pong is ignored');
+});
+
+/** Sends `bytes`, then expects a Close with `code`, then TCP closed by the server, and `closed` to report it. */
+async function expectFailure(t: Tap, bytes: Buffer | Buffer[], code: number, what: string): Promise<void> {
+  const server = await setup(t, { routes: { '*': idle } });
+  const c = await client(t, server);
+  const channel = await server.channel();
+  for (const b of Array.isArray(bytes) ? bytes : [bytes]) await c.write(b);
+  const close = await c.nextClose();
+  t.equal(close?.code, code, `${what}: Close ${code}`);
+  await waitFor(c.serverEnded, 'the server to end TCP');
+  await waitFor(c.closedTcp, 'TCP to close');
+  t.match(await channel.closed, { code, wasClean: false }, `${what}: closed reports ${code}`);
+}
+
+t.test('protocol errors fail the connection with 1002 (§5.2, §5.4, §5.5, §7.1.7)', async (t) => {
+  const cases: [string, Buffer | Buffer[]][] = [
+    ['an unmasked client frame (§5.1)', clientFrame(OP.TEXT, 'x', { masked: false })],
+    ['RSV1 set', clientFrame(OP.TEXT, 'x', { rsv: 4 })],
+    ['RSV3 set', clientFrame(OP.BINARY, 'x', { rsv: 1 })],
+    ['reserved data opcode 0x3', clientFrame(0x3, 'x')],
+    ['reserved control opcode 0xB', clientFrame(0xb, 'x')],
+    ['a ping of 126 bytes', clientFrame(OP.PING, Buffer.alloc(126))],
+    ['a fragmented ping', clientFrame(OP.PING, 'x', { fin: false })],
+    ['a continuation without a start', clientFrame(OP.CONT, 'x')],
+    ['a new text frame inside a fragmented message', [clientFrame(OP.TEXT, 'a', { fin: false }), clientFrame(OP.TEXT, 'b')]],
+    ['a new binary frame inside a fragmented message', [clientFrame(OP.BINARY, 'a', { fin: false }), clientFrame(OP.BINARY, 'b')]],
+    ['a 64-bit length with the top bit set', Buffer.from([0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4])],
+    ['a Close of 1 byte', clientFrame(OP.CLOSE, Buffer.from([3]))],
+    ['a Close with code 1005', clientFrame(OP.CLOSE, closePayload(1005))],
+    ['a Close with code 1004', clientFrame(OP.CLOSE, closePayload(1004))],
+    ['a Close with code 999', clientFrame(OP.CLOSE, closePayload(999))],
+    ['a Close with code 5000', clientFrame(OP.CLOSE, closePayload(5000))],
+  ];
+  for (const [what, bytes] of cases) await t.test(what, (t) => expectFailure(t, bytes, 1002, what));
+});
+
+t.test('invalid UTF-8 fails with 1007 (§8.1)', async (t) => {
+  await t.test('in a single text frame', (t) => expectFailure(t, clientFrame(OP.TEXT, Buffer.from([0x68, 0xc3, 0x28])), 1007, 'single frame'));
+  await t.test('in a Close reason', (t) => expectFailure(t, clientFrame(OP.CLOSE, Buffer.concat([closePayload(1000), Buffer.from([0xff])])), 1007, 'close reason'));
+
+  await t.test('the Close arrives BEFORE the final fragment is sent', async (t) => {
+    const server = await setup(t, { routes: { '*': idle } });
+    const c = await client(t, server);
+    await c.sendFrame(OP.TEXT, 'fine so far ', { fin: false });
+    await c.sendFrame(OP.CONT, Buffer.from([0xed, 0xa0, 0x80]), { fin: false }); // a surrogate
+    const close = await c.nextClose();
+    t.equal(close?.code, 1007, 'closed with 1007 while the message is still open');
+    await c.sendFrame(OP.CONT, 'the end'); // too late: the connection already failed
+    await waitFor(c.closedTcp, 'TCP close');
+  });
+
+  await t.test('an invalid sequence split across two TCP reads of one frame', async (t) => {
+    const server = await setup(t, { routes: { '*': idle } });
+    const c = await client(t, server);
+    c.socket.setNoDelay(true);
+    const payload = Buffer.concat([Buffer.from('ok '), Buffer.from([0xf4, 0x90]), Buffer.alloc(1000, 0x61)]);
+    const frame = clientFrame(OP.TEXT, payload);
+    const header = frame.length - payload.length;
+    await c.write(frame.subarray(0, header + 4)); // up to F4: still a possible character
+    await sleep(50);
+    t.equal(c.received.length, 0, 'F4 alone is not (yet) invalid');
+    await c.write(frame.subarray(header + 4, header + 5)); // 90: F4 90 is above U+10FFFF
+    const close = await c.nextClose();
+    t.equal(close?.code, 1007, '1007 before the rest of the frame is sent');
+  });
+});
+
+t.test('closing handshake started by the peer (§5.5.1, §7.1)', async (t) => {
+  await t.test('echoes the code, then the server ends TCP; closed reports the peer\'s code and reason', async (t) => {
+    const server = await setup(t, { routes: { '*': idle } });
+    const c = await client(t, server);
+    const channel = await server.channel();
+    await c.sendClose(4001, 'bye ✓');
+    const close = await c.nextClose();
+    t.same({ code: close?.code, reason: close?.reason }, { code: 4001, reason: '' }, 'the reply echoes the code (§5.5.1)');
+    // The client never ends TCP itself: the FIN it gets is the server's (§7.1.1).
+    await waitFor(c.serverEnded, 'the server to end TCP first (§7.1.1)');
+    await waitFor(c.closedTcp, 'TCP close');
+    t.same(await channel.closed, { code: 4001, reason: 'bye ✓', wasClean: true });
+  });
+
+  await t.test('a peer that keeps its half of TCP open afterwards is cut off after closeTimeout', async (t) => {
+    const server = await setup(t, { routes: { '*': idle } });
+    const c = await client(t, server, { allowHalfOpen: true });
+    const channel = await server.channel();
+    await c.sendClose(1000);
+    t.equal((await c.nextClose())?.code, 1000);
+    await waitFor(c.serverEnded, 'the server to end TCP');
+    t.notOk(c.socket.writableEnded, 'the client keeps its side open');
+    // Having sent its FIN, the server can only close its socket: the client sees nothing more.
+    t.same(await waitFor(channel.closed, 'the server to close its socket after closeTimeout'), { code: 1000, reason: '', wasClean: true }, 'still a clean close: both Close frames were exchanged');
+  });
+
+  await t.test('an empty Close is answered with an empty Close; closed reports 1005', async (t) => {
+    const server = await setup(t, { routes: { '*': idle } });
+    const c = await client(t, server);
+    const channel = await server.channel();
+    await c.sendClose();
+    const frame = await c.nextFrame();
+    t.match(frame, { opcode: OP.CLOSE, payload: Buffer.alloc(0) });
+    c.socket.end();
+    t.match(await channel.closed, { code: 1005, reason: '', wasClean: true });
+  });
+
+  await t.test('messages before the Close are still delivered', async (t) => {
+    const server = await setup(t, { routes: { '*': idle } });
+    const c = await client(t, server);
+    const channel = await server.channel();
+    await c.write(Buffer.concat([clientFrame(OP.TEXT, 'last words'), clientFrame(OP.CLOSE, closePayload(1000))]));
+    t.equal(await channel.receive(), 'last words');
+    t.equal(await channel.receive(), null);
+  });
+});
+
+t.test('closing handshake started by the server', async (t) => {
+  await t.test('the peer answers: clean close with our code', async (t) => {
+    const server = await setup(t, { routes: { '*': async (ch) => ch.close(4000, 'done here') } });
+    const c = await client(t, server);
+    const channel = await server.channel();
+    const close = await c.nextClose();
+    t.same({ code: close?.code, reason: close?.reason }, { code: 4000, reason: 'done here' });
+    await c.sendClose(4000);
+    await waitFor(c.serverEnded, 'the server to end TCP');
+    c.socket.end();
+    t.same(await channel.closed, { code: 4000, reason: '', wasClean: true });
+  });
+
+  await t.test('the peer never answers: TCP is dropped after closeTimeout', async (t) => {
+    const server = await setup(t, { routes: { '*': async (ch) => ch.close(4000, 'done here') } });
+    const c = await client(t, server);
+    const channel = await server.channel();
+    t.equal((await c.nextClose())?.code, 4000);
+    // The client neither sends a Close nor ends TCP.
+    await waitFor(c.closedTcp, 'the server to drop TCP after closeTimeout');
+    t.same(await channel.closed, { code: 4000, reason: 'done here', wasClean: false });
+  });
+
+  await t.test('nothing is sent after the Close frame, not even a pong', async (t) => {
+    let sendResult: boolean | null = null;
+    const server = await setup(t, {
+      routes: {
+        '*': async (ch) => {
+          await ch.send('before');
+          ch.close(1000);
+          sendResult = await ch.send('after');
+          await ch.closed;
+        },
+      },
+    });
+    const c = await client(t, server);
+    t.equal(await c.nextText(), 'before');
+    t.equal((await c.nextClose())?.code, 1000);
+    await c.sendFrame(OP.PING, 'late ping');
+    await c.sendText('late text');
+    await c.sendClose(1000);
+    await waitFor(c.closedTcp, 'TCP close');
+    t.equal(sendResult, false, 'send() after close() returns false');
+    const last = c.received[c.received.length - 1];
+    t.equal(last?.opcode, OP.CLOSE, 'the Close frame was the last frame sent');
+    t.equal(c.received.filter((f) => f.opcode === OP.CLOSE).length, 1, 'exactly one Close frame');
+  });
+});
+
+t.test('TCP closed without a Close frame reports 1006', async (t) => {
+  for (const how of ['end', 'destroy', 'reset'] as const) {
+    const server = await setup(t, { routes: { '*': idle } });
+    const c = await client(t, server);
+    const channel = await server.channel();
+    if (how === 'end') c.socket.end();
+    else if (how === 'destroy') c.socket.destroy();
+    else c.socket.resetAndDestroy(); // RST: an 'error' (ECONNRESET) on the server's socket
+    t.match(await waitFor(channel.closed, 'closed'), { code: 1006, wasClean: false }, how);
+    const other = await client(t, server);
+    await other.sendFrame(OP.PING, 'still up?');
+    t.match(await other.nextFrame(), { opcode: OP.PONG, payload: Buffer.from('still up?') }, 'the server still serves');
+  }
+});
+
+t.test('max message size: 1009 as soon as the header announces too much (§7.4.1)', async (t) => {
+  const limits = { maxMessageSize: 1000 };
+  await t.test('one frame', async (t) => {
+    const server = await setup(t, { routes: { '*': idle }, limits });
+    const c = await client(t, server);
+    // Only the header of a 1 MiB frame: the server must not wait for the data.
+    await c.write(clientFrame(OP.BINARY, Buffer.alloc(1 << 20)).subarray(0, 14));
+    t.equal((await c.nextClose())?.code, 1009);
+    await waitFor(c.closedTcp, 'TCP close');
+  });
+  await t.test('fragments adding up', async (t) => {
+    const server = await setup(t, { routes: { '*': idle }, limits });
+    const c = await client(t, server);
+    await c.sendFrame(OP.TEXT, 'x'.repeat(999), { fin: false });
+    await c.write(clientFrame(OP.CONT, 'xx').subarray(0, 6));
+    t.equal((await c.nextClose())?.code, 1009);
+  });
+  await t.test('exactly the limit passes', async (t) => {
+    const server = await setup(t, { limits });
+    const c = await client(t, server);
+    await c.sendFrame(OP.TEXT, 'x'.repeat(500), { fin: false });
+    await c.sendFrame(OP.CONT, 'y'.repeat(500));
+    t.equal((await c.nextText()).length, 1000);
+  });
+});
+
+t.test('garbage costs only its own connection', async (t) => {
+  const server = await setup(t, { limits: { maxMessageSize: 4096 } });
+  const good = await client(t, server);
+  for (let i = 0; i < 20; i++) {
+    const bad = await client(t, server);
+    await bad.write(randomBytes(64 + i * 13));
+    await waitFor(bad.closedTcp, `garbage connection ${i} to be closed`);
+  }
+  await good.sendText('still here?');
+  t.equal(await good.nextText(), 'still here?', 'the well-behaved peer is unaffected');
+});
+
+t.test('heartbeat: the server pings an idle peer and drops one that does not answer', async (t) => {
+  await t.test('no answer: dropped, closed reports 1006', async (t) => {
+    const server = await setup(t, { routes: { '*': idle }, limits: { heartbeatInterval: 100 } });
+    const c = await client(t, server);
+    const channel = await server.channel();
+    t.match(await c.nextFrame('a heartbeat ping'), { opcode: OP.PING });
+    await waitFor(c.closedTcp, 'the silent peer to be dropped');
+    t.match(await channel.closed, { code: 1006, wasClean: false });
+  });
+
+  await t.test('a peer that answers pings stays connected', async (t) => {
+    const server = await setup(t, { limits: { heartbeatInterval: 100 } });
+    const c = await client(t, server);
+    c.autoPong = true;
+    for (let i = 0; i < 4; i++) t.match(await c.nextFrame(`ping ${i}`), { opcode: OP.PING });
+    t.notOk(c.tcpClosed, 'still connected after several intervals');
+    await c.sendText('alive');
+    t.equal(await c.nextText(), 'alive', 'and still usable');
+  });
+
+  await t.test('a peer that never pongs is dropped even while the server keeps sending', async (t) => {
+    const server = await setup(t, {
+      routes: {
+        '*': async (ch) => {
+          while (ch.readyState === 'open') {
+            await ch.send('tick');
+            await sleep(20);
+          }
+        },
+      },
+      limits: { heartbeatInterval: 100 },
+    });
+    const c = await client(t, server); // reads everything, answers nothing
+    await waitFor(c.closedTcp, 'the silent peer to be dropped', EVENTUALLY);
+    t.ok(c.received.some((f) => f.opcode === OP.PING), 'it was pinged');
+    t.match(await (await server.channel()).closed, { code: 1006 });
+  });
+
+  await t.test('the heartbeat keeps working after inbound backpressure paused and resumed reading', async (t) => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const server = await setup(t, {
+      routes: {
+        '*': async (ch) => {
+          await released; // does not receive() at first: the queue passes its high-water mark
+          for (let i = 0; i < 20; i++) await ch.receive();
+          await ch.closed;
+        },
+      },
+      limits: { heartbeatInterval: 100, receiveHighWaterMark: 100 },
+    });
+    const c = await client(t, server);
+    c.autoPong = true;
+    for (let i = 0; i < 20; i++) await c.sendText('x'.repeat(50));
+    await sleep(300); // several heartbeat intervals pass while the server is paused
+    c.autoPong = false; // from now on the peer is silent
+    release();
+    await waitFor(c.closedTcp, 'the silent peer to be dropped after reading resumed');
+    t.pass('dropped');
+  });
+
+  await t.test('heartbeatInterval 0 turns it off', async (t) => {
+    const server = await setup(t, { routes: { '*': idle }, limits: { heartbeatInterval: 0 } });
+    const c = await client(t, server);
+    await sleep(300);
+    t.equal(c.received.length, 0, 'no ping');
+    t.notOk(c.tcpClosed);
+  });
+});
