@@ -10,6 +10,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { Channel } from './channel.js';
+import type { CloseInfo } from './connection.js';
 import { CloseCode } from './close.js';
 import { acceptResponse, rejectResponse, validateUpgrade } from './handshake.js';
 import { resolveLimits, type Limits } from './limits.js';
@@ -118,7 +119,7 @@ export class WebSocketRouter {
       limits: this.limits,
       protocol,
       trace: this.#options.trace,
-      onClosed: () => this.#channels.delete(channel),
+      onClosed: this.#forget,
     });
     if (channel.readyState !== 'closed') this.#channels.add(channel);
     this.#run(route.handler, channel, req);
@@ -131,22 +132,29 @@ export class WebSocketRouter {
     await Promise.all(all.map((channel) => channel.closed));
   }
 
+  /** One function for every channel, rather than a closure per connection. */
+  readonly #forget = (_info: CloseInfo, channel: Channel): void => {
+    this.#channels.delete(channel);
+  };
+
   #match(path: string): Route | undefined {
     return this.#routes.get(path) ?? this.#routes.get(ANY_PATH);
   }
 
   #run(handler: ChannelHandler, channel: Channel, req: IncomingMessage): void {
-    const onError = (error: unknown): void => {
-      (this.#options.onHandlerError ?? defaultOnError)(error, req);
-      channel.close(CloseCode.INTERNAL_ERROR, 'internal error');
-    };
+    // While a handler runs (for the whole life of its connection), whatever
+    // these closures capture stays in memory. The request is most of an idle
+    // connection's memory, so it is kept only when a hook will receive it.
+    const hook = this.#options.onHandlerError;
+    const report = hook ? reporterFor(hook, req) : defaultOnError;
+    let done: void | Promise<void>;
     try {
-      const done = handler(channel, req);
-      if (done instanceof Promise) done.then(() => channel.close(), onError);
-      else channel.close();
+      done = handler(channel, req);
     } catch (error) {
-      onError(error);
+      return handlerFailed(channel, report, error);
     }
+    if (done instanceof Promise) done.then(() => channel.close(), (error: unknown) => handlerFailed(channel, report, error));
+    else channel.close();
   }
 }
 
@@ -154,6 +162,16 @@ function ignore(): void {}
 
 function defaultOnError(error: unknown): void {
   console.error('websocket handler failed:', error);
+}
+
+/** A closure of its own, so that only the hook's reporter captures the request. */
+function reporterFor(hook: NonNullable<RouterOptions['onHandlerError']>, req: IncomingMessage): (error: unknown) => void {
+  return (error) => hook(error, req);
+}
+
+function handlerFailed(channel: Channel, report: (error: unknown) => void, error: unknown): void {
+  report(error);
+  channel.close(CloseCode.INTERNAL_ERROR, 'internal error');
 }
 
 /** The pathname of the request target, or null when it cannot be parsed. */
