@@ -43,12 +43,24 @@ const COPY_LIMIT = 16 * 1024;
 /** Frames queued in one tick and smaller than this in total are joined into one write. */
 const JOIN_LIMIT = 64 * 1024;
 
+/** Where the shared socket listeners below find the socket's Connection. */
+const kConnection = Symbol('websocket.connection');
+type ConnectionSocket = Socket & { [kConnection]: Connection };
+
+function ignoreError(): void {
+  // ECONNRESET and friends: 'close' follows and reports 1006.
+}
+
 export class Connection implements ReceiverSink {
   readonly #socket: Socket;
   readonly #events: ConnectionEvents;
   readonly #limits: Limits;
   readonly #trace: TraceFn | undefined;
-  readonly #receiver: Receiver;
+  /**
+   * Made when the first bytes arrive: a connection that only listens (many
+   * idle clients of a push server) never pays for a parser's state.
+   */
+  #receiver: Receiver | null = null;
 
   #state: ReadyState = 'open';
   #closeSent = false;
@@ -70,27 +82,25 @@ export class Connection implements ReceiverSink {
     this.#events = events;
     this.#limits = options.limits;
     this.#trace = options.trace;
-    // §5.1: a server MUST close the connection on an unmasked client frame.
-    this.#receiver = new Receiver(this, {
-      expectMasked: true,
-      maxMessageSize: options.limits.maxMessageSize,
-      trace: options.trace,
-    });
 
     socket.setNoDelay(true);
     socket.setTimeout(this.#limits.heartbeatInterval);
-    socket.on('data', this.#onData);
-    socket.on('timeout', this.#onTimeout);
-    socket.on('drain', this.#onDrain);
-    socket.on('end', this.#onEnd);
-    socket.on('error', this.#onError);
-    socket.on('close', this.#onClose);
+    // The listeners are shared by every connection and find this one through
+    // the socket: per-connection closures would cost an idle connection
+    // about 60 bytes each.
+    (socket as ConnectionSocket)[kConnection] = this;
+    socket.on('data', Connection.#onData);
+    socket.on('timeout', Connection.#onTimeout);
+    socket.on('drain', Connection.#onDrain);
+    socket.on('end', Connection.#onEnd);
+    socket.on('error', ignoreError);
+    socket.on('close', Connection.#onClose);
     if (socket.destroyed) {
       // The client left during the handshake: 'close' already fired.
-      process.nextTick(this.#onClose);
+      process.nextTick(() => this.#closed());
       return;
     }
-    if (head.length > 0) this.#onData(head);
+    if (head.length > 0) this.#data(head);
   }
 
   get readyState(): ReadyState {
@@ -191,17 +201,43 @@ export class Connection implements ReceiverSink {
   }
 
   // ---- socket events ------------------------------------------------------
+  // `this` is the socket (see the constructor).
 
-  readonly #onData = (chunk: Buffer): void => {
+  static #onData(this: ConnectionSocket, chunk: Buffer): void {
+    this[kConnection].#data(chunk);
+  }
+
+  static #onTimeout(this: ConnectionSocket): void {
+    this[kConnection].#timeout();
+  }
+
+  static #onDrain(this: ConnectionSocket): void {
+    const connection = this[kConnection];
+    if (!connection.needsDrain) connection.#events.drain();
+  }
+
+  static #onEnd(this: ConnectionSocket): void {
+    // The peer closed its side of TCP; without a Close frame that is abnormal (1006).
+    this[kConnection].#endSocket();
+  }
+
+  static #onClose(this: ConnectionSocket): void {
+    this[kConnection].#closed();
+  }
+
+  #data(chunk: Buffer): void {
+    if (this.#state === 'closed') return;
     this.#awaitingPong = false; // any traffic shows the peer is alive
+    // §5.1: a server MUST close the connection on an unmasked client frame.
+    this.#receiver ??= new Receiver(this, { expectMasked: true, maxMessageSize: this.#limits.maxMessageSize, trace: this.#trace });
     try {
       this.#receiver.push(chunk);
     } catch (err) {
       this.#fail(err);
     }
-  };
+  }
 
-  readonly #onTimeout = (): void => {
+  #timeout(): void {
     if (this.#state !== 'open' || this.#paused) return;
     if (this.#awaitingPong) {
       this.#drop('peer did not answer a ping');
@@ -209,27 +245,14 @@ export class Connection implements ReceiverSink {
     }
     this.#awaitingPong = true;
     this.ping();
-  };
+  }
 
-  readonly #onDrain = (): void => {
-    if (!this.needsDrain) this.#events.drain();
-  };
-
-  readonly #onEnd = (): void => {
-    // The peer closed its side of TCP; without a Close frame that is abnormal (1006).
-    this.#endSocket();
-  };
-
-  readonly #onError = (): void => {
-    // ECONNRESET and friends: 'close' follows and reports 1006.
-  };
-
-  readonly #onClose = (): void => {
+  #closed(): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     if (this.#closeTimer) clearTimeout(this.#closeTimer);
     this.#closeTimer = null;
-    this.#receiver.stop();
+    this.#receiver?.stop();
     this.#out = [];
     this.#outBytes = 0;
     this.#events.close({
@@ -237,7 +260,7 @@ export class Connection implements ReceiverSink {
       reason: this.#reason,
       wasClean: this.#closeSent && this.#closeReceived,
     });
-  };
+  }
 
   // ---- closing ------------------------------------------------------------
 
@@ -254,7 +277,7 @@ export class Connection implements ReceiverSink {
   #fail(err: unknown): void {
     const code = err instanceof ProtocolError ? err.closeCode : CloseCode.INTERNAL_ERROR;
     const reason = err instanceof ProtocolError ? truncateUtf8(err.message) : 'internal error';
-    this.#receiver.stop();
+    this.#receiver?.stop();
     if (!this.#closeSent) {
       this.#code = code;
       this.#reason = reason;
@@ -310,11 +333,16 @@ export class Connection implements ReceiverSink {
     // messages) leave in one write instead of one system call each.
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      process.nextTick(this.#flush);
+      process.nextTick(Connection.#flushLater, this);
     }
   }
 
-  readonly #flush = (): void => {
+  /** Shared by all connections, like the socket listeners. */
+  static #flushLater(connection: Connection): void {
+    connection.#flush();
+  }
+
+  #flush(): void {
     this.#flushScheduled = false;
     const out = this.#out;
     if (out.length === 0) return;
@@ -331,5 +359,5 @@ export class Connection implements ReceiverSink {
       socket.uncork();
     }
     if (!this.needsDrain) this.#events.drain();
-  };
+  }
 }
