@@ -38,10 +38,19 @@ export interface ConnectionOptions {
 
 export type ReadyState = 'open' | 'closing' | 'closed';
 
-/** Payloads up to this size are copied behind their header so a frame is one buffer. */
+/**
+ * Payloads up to this size are copied, with their headers, into the one
+ * buffer a flush writes; a larger payload is written from its own memory.
+ */
 const COPY_LIMIT = 16 * 1024;
-/** Frames queued in one tick and smaller than this in total are joined into one write. */
-const JOIN_LIMIT = 64 * 1024;
+
+/** A frame queued by send(), ping() or close() and not yet written. */
+interface PendingFrame {
+  opcode: number;
+  data: string | Uint8Array;
+  /** Payload bytes (UTF-8 bytes for a string). */
+  length: number;
+}
 
 /** Where the shared socket listeners below find the socket's Connection. */
 const kConnection = Symbol('websocket.connection');
@@ -70,8 +79,12 @@ export class Connection implements ReceiverSink {
   #reason = '';
   #closeTimer: NodeJS.Timeout | null = null;
 
-  #out: Uint8Array[] = [];
+  /** Frames of this tick, written by #flush; null when there are none. */
+  #pending: PendingFrame[] | null = null;
+  /** Their size on the wire (headers and payloads). */
   #outBytes = 0;
+  /** Of which headers and payloads that #flush copies into its buffer (all but large payloads). */
+  #copyBytes = 0;
   #flushScheduled = false;
 
   #awaitingPong = false;
@@ -253,8 +266,9 @@ export class Connection implements ReceiverSink {
     if (this.#closeTimer) clearTimeout(this.#closeTimer);
     this.#closeTimer = null;
     this.#receiver?.stop();
-    this.#out = [];
+    this.#pending = null;
     this.#outBytes = 0;
+    this.#copyBytes = 0;
     this.#events.close({
       code: this.#code,
       reason: this.#reason,
@@ -312,25 +326,16 @@ export class Connection implements ReceiverSink {
   #writeFrame(opcode: number, data: string | Uint8Array): void {
     const length = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     const size = headerSize(length, false);
-    let first: Buffer;
-    if (length <= COPY_LIMIT) {
-      first = Buffer.allocUnsafe(size + length);
-      writeFrameHeader(first, 0, opcode, true, length);
-      if (typeof data === 'string') first.write(data, size, 'utf8');
-      else first.set(data, size);
-      this.#out.push(first);
-    } else {
-      first = Buffer.allocUnsafe(size);
-      writeFrameHeader(first, 0, opcode, true, length);
-      this.#out.push(first, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-    }
+    // Nothing is encoded yet: #flush writes all of this tick's frames into
+    // one buffer, so a reply to a batch of small messages costs one
+    // allocation, one copy of each payload and one system call.
+    (this.#pending ??= []).push({ opcode, data, length });
     this.#outBytes += size + length;
+    this.#copyBytes += length <= COPY_LIMIT ? size + length : size;
     if (this.#trace) {
       const body = typeof data === 'string' ? Buffer.from(data.slice(0, PREVIEW_BYTES)) : Buffer.from(data.subarray(0, opcode >= Opcode.CLOSE ? 125 : PREVIEW_BYTES));
       this.#trace({ direction: 'out', opcode, fin: true, masked: false, length, preview: body });
     }
-    // Frames sent in the same tick (say, replies to a batch of pipelined
-    // messages) leave in one write instead of one system call each.
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       process.nextTick(Connection.#flushLater, this);
@@ -344,18 +349,38 @@ export class Connection implements ReceiverSink {
 
   #flush(): void {
     this.#flushScheduled = false;
-    const out = this.#out;
-    if (out.length === 0) return;
-    const bytes = this.#outBytes;
-    this.#out = [];
+    const frames = this.#pending;
+    if (frames === null) return;
+    const copyBytes = this.#copyBytes;
+    this.#pending = null;
     this.#outBytes = 0;
+    this.#copyBytes = 0;
     const socket = this.#socket;
     if (socket.destroyed || socket.writableEnded) return;
-    if (out.length === 1) socket.write(out[0]!);
-    else if (bytes <= JOIN_LIMIT) socket.write(Buffer.concat(out, bytes));
+
+    // Headers and small payloads go into `batch`; a large payload ends the
+    // current piece of it and is written from its own memory.
+    const batch = Buffer.allocUnsafe(copyBytes);
+    const pieces: Uint8Array[] = [];
+    let start = 0;
+    let pos = 0;
+    for (const { opcode, data, length } of frames) {
+      pos += writeFrameHeader(batch, pos, opcode, true, length);
+      if (length <= COPY_LIMIT) {
+        if (typeof data === 'string') batch.write(data, pos, 'utf8');
+        else batch.set(data, pos);
+        pos += length;
+      } else {
+        pieces.push(batch.subarray(start, pos), typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+        start = pos;
+      }
+    }
+    if (pos > start) pieces.push(batch.subarray(start, pos));
+
+    if (pieces.length === 1) socket.write(pieces[0]!);
     else {
       socket.cork();
-      for (const chunk of out) socket.write(chunk);
+      for (const piece of pieces) socket.write(piece);
       socket.uncork();
     }
     if (!this.needsDrain) this.#events.drain();
