@@ -6,7 +6,8 @@
  * every metric over the rounds and the ratio steam-key / ws.
  *
  *   node dist/bench/run.js [--rounds 5] [--duration 1500] [--warmup 300]
- *                          [--window 32] [--idle 10000] [--only small1,large,...]
+ *                          [--window 128] [--idle 10000] [--only small1,large,...]
+ *                          [--sweep 8,32,128,512 | --sweep none] [--cpu-prof DIR]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -23,7 +24,8 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '5' },
     duration: { type: 'string', default: '1500' },
     warmup: { type: 'string', default: '300' },
-    window: { type: 'string', default: '32' },
+    window: { type: 'string', default: '128' },
+    sweep: { type: 'string', default: '8,32,128,512' },
     idle: { type: 'string', default: '10000' },
     only: { type: 'string' },
     'cpu-prof': { type: 'string' },
@@ -33,7 +35,9 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(
     'Usage: node dist/bench/run.js [--rounds N] [--duration MS] [--warmup MS] [--window N] [--idle N] [--only m1,m2]\n' +
-      '                              [--cpu-prof DIR]\n' +
+      '                              [--sweep W1,W2,… | --sweep none] [--cpu-prof DIR]\n' +
+      '--window N: messages in flight per connection for the 64 B metrics (default 128).\n' +
+      '--sweep: after the rounds, one pass of the 1-connection 64 B echo at each of these windows.\n' +
       'Metrics: small1 small100 large handshake memory\n' +
       '--cpu-prof DIR writes a V8 CPU profile of each server run into DIR/steam-key and DIR/ws (open it in Chrome DevTools).',
   );
@@ -43,6 +47,7 @@ const ROUNDS = positiveInt('rounds', flags.rounds);
 const DURATION_MS = positiveInt('duration', flags.duration);
 const WARMUP_MS = positiveInt('warmup', flags.warmup);
 const WINDOW = positiveInt('window', flags.window);
+const SWEEP = flags.sweep === 'none' ? [] : flags.sweep.split(',').map((w) => positiveInt('sweep', w));
 let IDLE = positiveInt('idle', flags.idle);
 
 function positiveInt(name: string, value: string): number {
@@ -70,9 +75,9 @@ interface Metric {
 }
 
 const METRICS: Metric[] = [
-  { key: 'small1', label: '64 B echo, 1 conn, pipelined', unit: 'msg/s', target: 2, lowerIsBetter: false },
-  { key: 'small100', label: '64 B echo, 100 conns, pipelined', unit: 'msg/s', target: 2, lowerIsBetter: false },
-  { key: 'large', label: '1 MiB echo, 1 conn, pipelined', unit: 'MB/s', target: 3, lowerIsBetter: false },
+  { key: 'small1', label: `64 B echo, 1 conn, ${WINDOW} in flight`, unit: 'msg/s', target: 2, lowerIsBetter: false },
+  { key: 'small100', label: `64 B echo, 100 conns, ${WINDOW} in flight each`, unit: 'msg/s', target: 2, lowerIsBetter: false },
+  { key: 'large', label: '1 MiB echo, 1 conn, 4 in flight', unit: 'MB/s', target: 3, lowerIsBetter: false },
   { key: 'handshake', label: 'handshakes (open+close), 16 at a time', unit: '/s', target: 1.3, lowerIsBetter: false },
   { key: 'memory', label: 'memory per idle conn (heap+external)', unit: 'B', target: 0.8, lowerIsBetter: true },
 ];
@@ -173,14 +178,14 @@ interface Measurement {
   loadBusy: number;
 }
 
-function workloadFor(server: Server, metric: Exclude<MetricKey, 'memory'>): Workload {
+function workloadFor(server: Server, metric: Exclude<MetricKey, 'memory'>, window: number): Workload {
   const port = server.port;
   const raw = server.name === 'raw';
   switch (metric) {
     case 'small1':
-      return { kind: 'echo', port, raw, connections: 1, window: WINDOW, size: 64 };
+      return { kind: 'echo', port, raw, connections: 1, window, size: 64 };
     case 'small100':
-      return { kind: 'echo', port, raw, connections: 100, window: WINDOW, size: 64 };
+      return { kind: 'echo', port, raw, connections: 100, window, size: 64 };
     case 'large':
       return { kind: 'echo', port, raw, connections: 1, window: 4, size: 1024 * 1024 };
     case 'handshake':
@@ -188,13 +193,13 @@ function workloadFor(server: Server, metric: Exclude<MetricKey, 'memory'>): Work
   }
 }
 
-async function measure(server: Server, metric: MetricKey, loads: Peer[]): Promise<Measurement> {
+async function measure(server: Server, metric: MetricKey, loads: Peer[], window = WINDOW, durationMs = DURATION_MS): Promise<Measurement> {
   if (metric === 'memory') return measureMemory(server, loads);
   const load = loads[0]!;
-  await load.call({ kind: 'start', workload: workloadFor(server, metric), warmupMs: WARMUP_MS } satisfies Job);
+  await load.call({ kind: 'start', workload: workloadFor(server, metric, window), warmupMs: WARMUP_MS } satisfies Job);
   const cpu0 = await server.probe.call<number>({ kind: 'cpu' });
   const mark0 = await load.call<Mark>({ kind: 'mark' } satisfies Job);
-  await sleep(DURATION_MS);
+  await sleep(durationMs);
   const mark1 = await load.call<Mark>({ kind: 'mark' } satisfies Job);
   const cpu1 = await server.probe.call<number>({ kind: 'cpu' });
   await load.call({ kind: 'stop' } satisfies Job);
@@ -242,6 +247,35 @@ function openFilesLimit(): number {
   return out === 'unlimited' ? Infinity : Number(out);
 }
 
+/**
+ * One connection, 64 B messages, at several windows: below some window the
+ * figure measures the round trip of one batch (two process wake-ups), not
+ * the server, and a server that writes each reply at once overlaps with its
+ * client while one that joins the replies of a read does not. One pass.
+ */
+async function sweep(loads: Peer[]): Promise<string[][]> {
+  const rows: string[][] = [['messages in flight', 'steam-key msg/s', 'ws msg/s', 'ratio', 'steam-key µs/op', 'ws µs/op']];
+  const byName = new Map<ServerName, Measurement[]>();
+  for (const name of ['steam-key', 'ws'] as const) {
+    const server = await startServer(name);
+    try {
+      const results: Measurement[] = [];
+      for (const window of SWEEP) results.push(await measure(server, 'small1', loads, window, Math.min(DURATION_MS, 1000)));
+      byName.set(name, results);
+    } finally {
+      await stop(server.child);
+    }
+  }
+  SWEEP.forEach((window, i) => {
+    const ours = byName.get('steam-key')![i]!;
+    const theirs = byName.get('ws')![i]!;
+    rows.push([String(window), formatNumber(ours.value), formatNumber(theirs.value), `${(ours.value / theirs.value).toFixed(2)}×`, formatNumber(ours.cpuPerOp), formatNumber(theirs.cpuPerOp)]);
+  });
+  return rows;
+}
+
+let sweepRows: string[][] | null = null;
+
 async function main(): Promise<void> {
   const started = Date.now();
   const require = createRequire(import.meta.url);
@@ -287,6 +321,7 @@ async function main(): Promise<void> {
         console.log(`round ${round} ${name.padEnd(9)} ${figures.join('\n                ')}`);
       }
     }
+    if (SWEEP.length > 0) sweepRows = await sweep(loads);
   } finally {
     await Promise.all(loads.map((l) => stop(l.child)));
   }
@@ -342,6 +377,11 @@ async function main(): Promise<void> {
       return `  ${m.key.padEnd(9)} ${formatNumber(raw)} ${m.unit}: ${(raw / best).toFixed(1)}× the faster WebSocket server (load generator ${pct(medianOf('raw', `${m.key}/loadBusy`))} busy)`;
     });
     console.log(`\nLoad generator against the raw TCP echo (its ceiling on this machine):\n${parts.join('\n')}`);
+  }
+  if (sweepRows) {
+    console.log('\nOne connection, 64 B messages, by messages in flight (one pass; below ~100 in flight one batch bounces');
+    console.log('between two sleeping processes and the figure is mostly their wake-up time, see README):\n');
+    console.log(table(sweepRows));
   }
   console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
 }
