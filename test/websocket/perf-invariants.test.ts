@@ -308,3 +308,28 @@ t.test('frames sent in one tick leave in one write, in order', async (t) => {
   socket.end(masked(Opcode.CLOSE, Buffer.from([0x03, 0xe8])));
   await once(socket, 'close');
 });
+
+t.test('a reader far behind gets every queued message, in order', async (t) => {
+  const count = 5000;
+  let got: string[] = [];
+  const { url } = await serve(t, async (channel) => {
+    // Let the messages pile up, then take them one at a time with a turn of the event loop between.
+    while ((await channel.receive()) !== 'start');
+    const taken: string[] = [];
+    for (let i = 0; i < count; i++) {
+      taken.push((await channel.receive()) as string);
+      if (i % 7 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    got = taken;
+    await channel.send('done');
+  });
+  const ws = await open(url);
+  ws.send('start');
+  for (let i = 0; i < count; i++) ws.send(`message ${i}`);
+  const [reply] = (await once(ws, 'message')) as [Buffer];
+  t.equal(reply.toString(), 'done');
+  t.equal(got.length, count);
+  t.equal(got.findIndex((m, i) => m !== `message ${i}`), -1, 'all in order');
+  ws.close();
+  await once(ws, 'close');
+});
