@@ -371,13 +371,22 @@ async function main(): Promise<void> {
     console.log('\nServer CPU time (user + system) per operation, and how busy each process was (100% = one core):\n');
     console.log(table(cpuRows));
 
-    const parts = throughput.map((m) => {
+    // Is the load generator the bottleneck? Its own CPU use says so directly;
+    // the raw TCP echo shows how far it gets against a server doing no
+    // WebSocket work (where that server, not the load generator, may saturate).
+    const lines = throughput.map((m) => {
       const raw = medianOf('raw', m.key);
       const best = Math.max(medianOf('steam-key', m.key), medianOf('ws', m.key));
-      return `  ${m.key.padEnd(9)} ${formatNumber(raw)} ${m.unit}: ${(raw / best).toFixed(1)}× the faster WebSocket server (load generator ${pct(medianOf('raw', `${m.key}/loadBusy`))} busy)`;
+      const busiest = Math.max(...(['steam-key', 'ws', 'raw'] as const).map((n) => medianOf(n, `${m.key}/loadBusy`)));
+      return (
+        `  ${m.key.padEnd(9)} load generator at most ${pct(busiest)} busy; against the raw echo ` +
+        `${formatNumber(raw)} ${m.unit} = ${(raw / best).toFixed(1)}× the faster WebSocket server ` +
+        `(raw echo server ${pct(medianOf('raw', `${m.key}/serverBusy`))} busy)`
+      );
     });
-    console.log(`\nLoad generator against the raw TCP echo (its ceiling on this machine):\n${parts.join('\n')}`);
+    console.log(`\nThe load generator (100% = one core) and the raw TCP echo (a Node server doing no WebSocket work):\n${lines.join('\n')}`);
   }
+
   if (sweepRows) {
     console.log('\nOne connection, 64 B messages, by messages in flight (one pass; below ~100 in flight one batch bounces');
     console.log('between two sleeping processes and the figure is mostly their wake-up time, see README):\n');
