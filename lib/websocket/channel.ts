@@ -77,22 +77,28 @@ export class Channel implements AsyncIterable<Message> {
    * They are nested here to reach the channel's private members.
    */
   static readonly #Events = class implements ConnectionEvents {
-    constructor(readonly channel: Channel) {}
+    readonly #channel: Channel;
+    constructor(channel: Channel) {
+      this.#channel = channel;
+    }
     message(message: Message): void {
-      this.channel.#onMessage(message);
+      this.#channel.#onMessage(message);
     }
     drain(): void {
-      this.channel.#onDrain();
+      this.#channel.#onDrain();
     }
     close(info: CloseInfo): void {
-      this.channel.#onClose(info);
+      this.#channel.#onClose(info);
     }
   };
 
   static readonly #Iterator = class implements AsyncIterator<Message, undefined> {
-    constructor(readonly channel: Channel) {}
+    readonly #channel: Channel;
+    constructor(channel: Channel) {
+      this.#channel = channel;
+    }
     next(): Promise<Result> {
-      const channel = this.channel;
+      const channel = this.#channel;
       if (channel.#hasQueued()) return Promise.resolve({ done: false, value: channel.#take() });
       if (channel.#closeInfo) return Promise.resolve(DONE);
       // The promise's own resolve function waits in the queue: no wrapper closure per wait.
