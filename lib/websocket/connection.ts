@@ -10,6 +10,7 @@ import { ProtocolError } from './errors.js';
 import { headerSize, Opcode, writeFrameHeader } from './frame.js';
 import type { Limits } from './limits.js';
 import { Receiver, type ReceiverSink } from './receiver.js';
+import { Sweep } from './sweep.js';
 import { PREVIEW_BYTES, type TraceFn } from './trace.js';
 
 export interface CloseInfo {
@@ -38,17 +39,38 @@ export interface ConnectionOptions {
 
 export type ReadyState = 'open' | 'closing' | 'closed';
 
-/** Payloads up to this size are copied behind their header so a frame is one buffer. */
+/**
+ * Payloads up to this size are copied, with their headers, into the one
+ * buffer a flush writes; a larger payload is written from its own memory.
+ */
 const COPY_LIMIT = 16 * 1024;
-/** Frames queued in one tick and smaller than this in total are joined into one write. */
-const JOIN_LIMIT = 64 * 1024;
+
+/** A frame queued by send(), ping() or close() and not yet written. */
+interface PendingFrame {
+  opcode: number;
+  data: string | Uint8Array;
+  /** Payload bytes (UTF-8 bytes for a string). */
+  length: number;
+}
+
+/** Where the shared socket listeners below find the socket's Connection. */
+const kConnection = Symbol('websocket.connection');
+type ConnectionSocket = Socket & { [kConnection]: Connection };
+
+function ignoreError(): void {
+  // ECONNRESET and friends: 'close' follows and reports 1006.
+}
 
 export class Connection implements ReceiverSink {
   readonly #socket: Socket;
   readonly #events: ConnectionEvents;
   readonly #limits: Limits;
   readonly #trace: TraceFn | undefined;
-  readonly #receiver: Receiver;
+  /**
+   * Made when the first bytes arrive: a connection that only listens (many
+   * idle clients of a push server) never pays for a parser's state.
+   */
+  #receiver: Receiver | null = null;
 
   #state: ReadyState = 'open';
   #closeSent = false;
@@ -58,17 +80,16 @@ export class Connection implements ReceiverSink {
   #reason = '';
   #closeTimer: NodeJS.Timeout | null = null;
 
-  #out: Uint8Array[] = [];
+  /** Frames of this tick, written by #flush; null when there are none. */
+  #pending: PendingFrame[] | null = null;
+  /** Their size on the wire (headers and payloads). */
   #outBytes = 0;
+  /** Of which headers and payloads that #flush copies into its buffer (all but large payloads). */
+  #copyBytes = 0;
   #flushScheduled = false;
 
-  /**
-   * Heartbeat ticks since the peer last sent anything. Only received bytes
-   * count: Node's socket timeout also counts our own writes, so a peer that
-   * vanished would never be pinged while the server keeps sending to it.
-   */
+  /** Heartbeat ticks since the peer last sent anything. */
   #silentTicks = 0;
-  #heartbeat: NodeJS.Timeout | null = null;
   #paused = false;
 
   constructor(socket: Socket, head: Buffer, events: ConnectionEvents, options: ConnectionOptions) {
@@ -76,28 +97,24 @@ export class Connection implements ReceiverSink {
     this.#events = events;
     this.#limits = options.limits;
     this.#trace = options.trace;
-    // §5.1: a server MUST close the connection on an unmasked client frame.
-    this.#receiver = new Receiver(this, {
-      expectMasked: true,
-      maxMessageSize: options.limits.maxMessageSize,
-      trace: options.trace,
-    });
 
     socket.setNoDelay(true);
-    if (this.#limits.heartbeatInterval > 0) {
-      this.#heartbeat = setInterval(this.#onHeartbeat, this.#limits.heartbeatInterval).unref();
-    }
-    socket.on('data', this.#onData);
-    socket.on('drain', this.#onDrain);
-    socket.on('end', this.#onEnd);
-    socket.on('error', this.#onError);
-    socket.on('close', this.#onClose);
+    if (this.#limits.heartbeatInterval > 0) Connection.#heartbeatFor(this.#limits.heartbeatInterval).add(this);
+    // The listeners are shared by every connection and find this one through
+    // the socket: per-connection closures would cost an idle connection
+    // about 60 bytes each.
+    (socket as ConnectionSocket)[kConnection] = this;
+    socket.on('data', Connection.#onData);
+    socket.on('drain', Connection.#onDrain);
+    socket.on('end', Connection.#onEnd);
+    socket.on('error', ignoreError);
+    socket.on('close', Connection.#onClose);
     if (socket.destroyed) {
       // The client left during the handshake: 'close' already fired.
-      process.nextTick(this.#onClose);
+      process.nextTick(() => this.#closed());
       return;
     }
-    if (head.length > 0) this.#onData(head);
+    if (head.length > 0) this.#data(head);
   }
 
   get readyState(): ReadyState {
@@ -198,59 +215,87 @@ export class Connection implements ReceiverSink {
   }
 
   // ---- socket events ------------------------------------------------------
+  // `this` is the socket (see the constructor).
 
-  readonly #onData = (chunk: Buffer): void => {
+  static #onData(this: ConnectionSocket, chunk: Buffer): void {
+    this[kConnection].#data(chunk);
+  }
+
+  static #onDrain(this: ConnectionSocket): void {
+    Connection.#afterWrite(this[kConnection]);
+  }
+
+  static #afterWrite(connection: Connection): void {
+    if (connection.#state !== 'closed' && !connection.needsDrain) connection.#events.drain();
+  }
+
+  static #onEnd(this: ConnectionSocket): void {
+    // The peer closed its side of TCP; without a Close frame that is abnormal (1006).
+    this[kConnection].#endSocket();
+  }
+
+  static #onClose(this: ConnectionSocket): void {
+    this[kConnection].#closed();
+  }
+
+  #data(chunk: Buffer): void {
+    if (this.#state === 'closed') return;
     this.#silentTicks = 0; // any traffic shows the peer is alive
+    // §5.1: a server MUST close the connection on an unmasked client frame.
+    this.#receiver ??= new Receiver(this, { expectMasked: true, maxMessageSize: this.#limits.maxMessageSize, trace: this.#trace });
     try {
       this.#receiver.push(chunk);
     } catch (err) {
       this.#fail(err);
     }
-  };
+  }
+
+  /** One shared timer per heartbeat interval (see sweep.ts). */
+  static readonly #heartbeats = new Map<number, Sweep<Connection>>();
+
+  static #heartbeatFor(interval: number): Sweep<Connection> {
+    let sweep = Connection.#heartbeats.get(interval);
+    if (!sweep) {
+      sweep = new Sweep(interval, Connection.#heartbeat);
+      Connection.#heartbeats.set(interval, sweep);
+    }
+    return sweep;
+  }
 
   /**
    * Pings a peer silent for a whole interval (§5.5.2) and drops it if it stays
-   * silent for one more. While reading is paused its silence proves nothing.
+   * silent for one more. Only received bytes count as signs of life: Node's
+   * socket timeout also counts our own writes, so a peer that vanished would
+   * never be pinged while the server keeps sending to it. While reading is
+   * paused the peer's silence proves nothing.
    */
-  readonly #onHeartbeat = (): void => {
-    if (this.#state !== 'open') return;
-    if (this.#paused) {
-      this.#silentTicks = 0;
+  static #heartbeat(this: void, connection: Connection): void {
+    if (connection.#state !== 'open') return;
+    if (connection.#paused) {
+      connection.#silentTicks = 0;
       return;
     }
-    const silent = ++this.#silentTicks;
-    if (silent === 2) this.ping();
-    else if (silent > 2) this.#drop('peer did not answer a ping');
-  };
+    const silent = ++connection.#silentTicks;
+    if (silent === 2) connection.ping();
+    else if (silent > 2) connection.#drop('peer did not answer a ping');
+  }
 
-  readonly #onDrain = (): void => {
-    if (!this.needsDrain) this.#events.drain();
-  };
-
-  readonly #onEnd = (): void => {
-    // The peer closed its side of TCP; without a Close frame that is abnormal (1006).
-    this.#endSocket();
-  };
-
-  readonly #onError = (): void => {
-    // ECONNRESET and friends: 'close' follows and reports 1006.
-  };
-
-  readonly #onClose = (): void => {
+  #closed(): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    if (this.#limits.heartbeatInterval > 0) Connection.#heartbeats.get(this.#limits.heartbeatInterval)?.delete(this);
     if (this.#closeTimer) clearTimeout(this.#closeTimer);
     this.#closeTimer = null;
-    this.#receiver.stop();
-    this.#out = [];
+    this.#receiver?.stop();
+    this.#pending = null;
     this.#outBytes = 0;
+    this.#copyBytes = 0;
     this.#events.close({
       code: this.#code,
       reason: this.#reason,
       wasClean: this.#closeSent && this.#closeReceived,
     });
-  };
+  }
 
   // ---- closing ------------------------------------------------------------
 
@@ -267,7 +312,7 @@ export class Connection implements ReceiverSink {
   #fail(err: unknown): void {
     const code = err instanceof ProtocolError ? err.closeCode : CloseCode.INTERNAL_ERROR;
     const reason = err instanceof ProtocolError ? truncateUtf8(err.message) : 'internal error';
-    this.#receiver.stop();
+    this.#receiver?.stop();
     if (!this.#closeSent) {
       this.#code = code;
       this.#reason = reason;
@@ -302,51 +347,72 @@ export class Connection implements ReceiverSink {
   #writeFrame(opcode: number, data: string | Uint8Array): void {
     const length = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     const size = headerSize(length, false);
-    let first: Buffer;
-    if (length <= COPY_LIMIT) {
-      first = Buffer.allocUnsafe(size + length);
-      writeFrameHeader(first, 0, opcode, true, length);
-      if (typeof data === 'string') first.write(data, size, 'utf8');
-      else first.set(data, size);
-      this.#out.push(first);
-    } else {
-      first = Buffer.allocUnsafe(size);
-      writeFrameHeader(first, 0, opcode, true, length);
-      this.#out.push(first, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-    }
+    // Nothing is encoded yet: #flush writes all of this tick's frames into
+    // one buffer, so a reply to a batch of small messages costs one
+    // allocation, one copy of each payload and one system call.
+    (this.#pending ??= []).push({ opcode, data, length });
     this.#outBytes += size + length;
+    this.#copyBytes += length <= COPY_LIMIT ? size + length : size;
     if (this.#trace) {
       const body = typeof data === 'string' ? Buffer.from(data.slice(0, PREVIEW_BYTES)) : Buffer.from(data.subarray(0, opcode >= Opcode.CLOSE ? 125 : PREVIEW_BYTES));
       this.#trace({ direction: 'out', opcode, fin: true, masked: false, length, preview: body });
     }
-    // Frames sent in the same tick (say, replies to a batch of pipelined
-    // messages) leave in one write instead of one system call each.
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      process.nextTick(this.#flush);
+      process.nextTick(Connection.#flushLater, this);
     }
   }
 
-  readonly #flush = (): void => {
+  /** Shared by all connections, like the socket listeners. */
+  static #flushLater(connection: Connection): void {
+    connection.#flush();
+  }
+
+  #flush(): void {
     this.#flushScheduled = false;
-    const out = this.#out;
-    if (out.length === 0) return;
-    const bytes = this.#outBytes;
-    this.#out = [];
+    const frames = this.#pending;
+    if (frames === null) return;
+    const copyBytes = this.#copyBytes;
+    const outBytes = this.#outBytes;
+    this.#pending = null;
     this.#outBytes = 0;
+    this.#copyBytes = 0;
     const socket = this.#socket;
     if (socket.destroyed || socket.writableEnded) return;
-    // The write callback re-checks needsDrain once the bytes reach the kernel:
+
+    // Headers and small payloads go into `batch`; a large payload ends the
+    // current piece of it and is written from its own memory.
+    const batch = Buffer.allocUnsafe(copyBytes);
+    const pieces: Uint8Array[] = [];
+    let start = 0;
+    let pos = 0;
+    for (const { opcode, data, length } of frames) {
+      pos += writeFrameHeader(batch, pos, opcode, true, length);
+      if (length <= COPY_LIMIT) {
+        if (typeof data === 'string') batch.write(data, pos, 'utf8');
+        else batch.set(data, pos);
+        pos += length;
+      } else {
+        pieces.push(batch.subarray(start, pos), typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+        start = pos;
+      }
+    }
+    if (pos > start) pieces.push(batch.subarray(start, pos));
+
     // Node emits 'drain' only after a write() that returned false, which never
-    // happens while its buffer stays under writableHighWaterMark (16 KiB), so a
-    // smaller sendHighWaterMark would leave send() waiting forever.
-    if (out.length === 1) socket.write(out[0]!, this.#onDrain);
-    else if (bytes <= JOIN_LIMIT) socket.write(Buffer.concat(out, bytes), this.#onDrain);
+    // happens while its buffer stays under writableHighWaterMark (16 KiB): with
+    // a smaller sendHighWaterMark, send() would wait forever. So when this
+    // flush leaves us above the mark, the last write's callback re-checks.
+    const above = socket.writableLength + outBytes > this.#limits.sendHighWaterMark;
+    const afterWrite = above ? () => Connection.#afterWrite(this) : undefined;
+    if (pieces.length === 1) socket.write(pieces[0]!, afterWrite);
     else {
       socket.cork();
-      for (const chunk of out) socket.write(chunk, this.#onDrain);
+      const last = pieces.length - 1;
+      for (let i = 0; i < last; i++) socket.write(pieces[i]!);
+      socket.write(pieces[last]!, afterWrite);
       socket.uncork();
     }
     if (!this.needsDrain) this.#events.drain();
-  };
+  }
 }

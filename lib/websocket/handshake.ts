@@ -3,7 +3,7 @@
  * request's method, version and headers to a decision, and from a decision to
  * the bytes of the HTTP response. No sockets here.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 
 /** §1.3, §4.2.2: the GUID appended to the key before hashing. */
@@ -14,7 +14,11 @@ export const WEBSOCKET_VERSION = '13';
 
 /** §4.2.2 step 5.4: base64(SHA-1(key + GUID)). */
 export function computeAccept(key: string): string {
-  return createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
+  const input = key + WEBSOCKET_GUID;
+  // One call without a Hash object where Node has it (≥ 20.12): a few per cent of a handshake's CPU time.
+  return typeof crypto.hash === 'function'
+    ? crypto.hash('sha1', input, 'base64')
+    : crypto.createHash('sha1').update(input).digest('base64');
 }
 
 /** What the handshake needs from an HTTP request (an IncomingMessage fits). */
@@ -52,12 +56,12 @@ function header(headers: IncomingHttpHeaders, name: string): string {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-/** The comma-separated tokens of a header, trimmed and lower-cased (RFC 7230 §7). */
-function tokens(value: string): string[] {
-  return value
-    .split(',')
-    .map((t) => t.trim().toLowerCase())
-    .filter((t) => t !== '');
+/** Whether a comma-separated header value (RFC 7230 §7) lists `token` (lower case), ignoring case. */
+function hasToken(value: string, token: string): boolean {
+  for (const item of value.split(',')) {
+    if (item.trim().toLowerCase() === token) return true;
+  }
+  return false;
 }
 
 /** RFC 7230 §3.2.6 token, the syntax of a subprotocol name (§4.1). */
@@ -81,14 +85,14 @@ export function validateUpgrade(req: UpgradeRequest): HandshakeResult {
   // Item 2: a Host header field.
   if (header(h, 'host') === '') return reject(400, 'missing Host header');
   // Item 3: an Upgrade header field containing "websocket" (case-insensitive).
-  if (!tokens(header(h, 'upgrade')).includes('websocket')) {
+  if (!hasToken(header(h, 'upgrade'), 'websocket')) {
     return reject(426, 'this resource only speaks WebSocket: send Upgrade: websocket', {
       Upgrade: 'websocket',
       Connection: 'Upgrade',
     });
   }
   // Item 4: a Connection header field that includes the token "Upgrade".
-  if (!tokens(header(h, 'connection')).includes('upgrade')) return reject(400, 'Connection header must include Upgrade');
+  if (!hasToken(header(h, 'connection'), 'upgrade')) return reject(400, 'Connection header must include Upgrade');
   // Item 5: Sec-WebSocket-Key, base64 of a 16-byte nonce.
   const key = header(h, 'sec-websocket-key').trim();
   if (!KEY.test(key)) return reject(400, 'Sec-WebSocket-Key must be base64 of 16 bytes');

@@ -1,0 +1,40 @@
+/**
+ * One interval timer shared by every member that ticks at the same period.
+ * A timer per connection costs each idle connection a Timeout object (about
+ * 150 bytes); a Set entry costs a few dozen. Members join at any phase, so a
+ * member's first tick comes anywhere from 0 to one period after it joined.
+ */
+export class Sweep<T> {
+  readonly #members = new Set<T>();
+  readonly #period: number;
+  readonly #tick: (member: T) => void;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(period: number, tick: (member: T) => void) {
+    this.#period = period;
+    this.#tick = tick;
+  }
+
+  get size(): number {
+    return this.#members.size;
+  }
+
+  add(member: T): void {
+    this.#members.add(member);
+    // unref: a heartbeat alone must not keep the process alive.
+    this.#timer ??= setInterval(() => this.#run(), this.#period).unref();
+  }
+
+  delete(member: T): void {
+    this.#members.delete(member);
+    if (this.#members.size === 0 && this.#timer) {
+      clearInterval(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  #run(): void {
+    // A Set may lose members while it is iterated (a tick that drops a peer).
+    for (const member of this.#members) this.#tick(member);
+  }
+}
