@@ -115,6 +115,11 @@ export class RedeemQueue {
     return { added, dropped };
   }
 
+  /** Whether `key` has an entry, in any state (a cancelled key added again reuses it). */
+  knows(key: string): boolean {
+    return this.#byKey.has(key);
+  }
+
   /** Sending may proceed (the session is signed in). Clears an 'unknown-result' stall: the session is back. */
   open(): void {
     this.#open = true;

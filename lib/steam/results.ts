@@ -317,3 +317,26 @@ export function guardText(request: GuardRequest): Text {
   if (!request.lastCodeWrong) return prompt;
   return { en: `That code was wrong. ${prompt.en}`, zh: `验证码错误。${prompt.zh}` };
 }
+
+/** What holds the queue back, for a stalled or cooling-down queue. */
+export function queueText(
+  status: { state: string; resumesAt?: number; stalledBy?: 'signed-out' | 'unknown-result' },
+  now: number,
+): Text | undefined {
+  if (status.state === 'cooldown' && status.resumesAt !== undefined) {
+    const ms = Math.max(0, status.resumesAt - now);
+    const [n, en, zh] = ms >= 60_000 ? [Math.ceil(ms / 60_000), 'min', '分钟'] : [Math.ceil(ms / 1_000), 's', '秒'];
+    return {
+      en: `Steam is limiting activations. The waiting keys were not used; sending resumes by itself in about ${n} ${en}.`,
+      zh: `Steam 暂时限制了激活。等待中的激活码未被使用，约 ${n} ${zh}后自动继续。`,
+    };
+  }
+  if (status.state !== 'stalled') return undefined;
+  if (status.stalledBy === 'unknown-result') {
+    return {
+      en: 'The last key got no answer. Check your library, then resume to send the rest.',
+      zh: '上一个激活码没有收到回应。请检查你的游戏库，然后继续发送剩余的激活码。',
+    };
+  }
+  return { en: 'Sign in to Steam to send the queued keys.', zh: '请登录 Steam 以发送队列中的激活码。' };
+}
