@@ -49,18 +49,22 @@ export const PurchaseDetail = {
   POSACodeNotActivated: 58,
 } as const;
 
-export type KeyStatus =
-  | 'activated'
-  | 'already-owned'
-  | 'invalid-key'
-  | 'key-used'
-  | 'region-locked'
-  | 'needs-base-game'
-  | 'wallet-code'
-  | 'rate-limited'
+/** Every status a key can end with (or, for rate-limited, wait with). */
+export const KEY_STATUSES = [
+  'activated',
+  'already-owned',
+  'invalid-key',
+  'key-used',
+  'region-locked',
+  'needs-base-game',
+  'wallet-code',
+  'rate-limited',
   /** No answer (timeout, disconnect): the key may or may not have been activated. */
-  | 'unknown'
-  | 'failed';
+  'unknown',
+  'failed',
+] as const;
+
+export type KeyStatus = (typeof KEY_STATUSES)[number];
 
 export interface Package {
   id: number;
