@@ -83,6 +83,7 @@ export class RedeemQueue {
 
   constructor(options: QueueOptions) {
     this.#options = options;
+    this.#published = JSON.stringify(this.status); // only changes are events
   }
 
   /**

@@ -73,6 +73,7 @@ t.test('no error text quotes the value it rejects', async (t) => {
   const inputs = [
     `{"type":"login","accountName":"alice","password":"${secret}"`, // cut short: V8 would quote it
     `{"type":"login","accountName":"alice","password":"${secret}", }`,
+    `{"type":"login","accountName":"alice","password":${secret}}`, // unquoted: V8's message quotes the input
     `{"type":"login","accountName":"${secret}${'x'.repeat(64)}","password":"p"}`,
     `{"type":"login","accountName":"alice","password":"${secret}","id":{"bad":true}}`,
     `{"type":"guard-code","code":"${secret}"}`,
