@@ -226,18 +226,19 @@ function statusOfEResult(eresult: number): KeyStatus | undefined {
 /** Maps Steam's answer to one key (failures included) to a status and message. */
 export function resultFromReply(reply: PurchaseReply): KeyResult {
   const packages = reply.packages.map((p) => ({ id: p.id, name: p.name }));
-  const base = { eresult: reply.eresult, detail: reply.detail, packages };
-  if (reply.eresult === EResult.OK && reply.detail === PurchaseDetail.NoDetail) {
-    return { ...base, ...MEANINGS.activated, message: activatedMessage(packages) };
+  const { eresult, detail } = reply;
+  if (eresult === EResult.OK && detail === PurchaseDetail.NoDetail) {
+    const { status, keyUnused } = MEANINGS.activated;
+    return { status, keyUnused, eresult, detail, packages, message: activatedMessage(packages) };
   }
-  const status = statusOfDetail(reply.detail) ?? statusOfEResult(reply.eresult) ?? 'failed';
+  const status = statusOfDetail(detail) ?? statusOfEResult(eresult) ?? 'failed';
   const meaning = MEANINGS[status];
-  let message = DETAIL_MESSAGES[reply.detail] ?? meaning.message;
-  if (status === 'failed' && !DETAIL_MESSAGES[reply.detail]) {
-    const codes = `EResult ${reply.eresult}, detail ${reply.detail}`;
+  let message = DETAIL_MESSAGES[detail] ?? meaning.message;
+  if (status === 'failed' && !DETAIL_MESSAGES[detail]) {
+    const codes = `EResult ${eresult}, detail ${detail}`;
     message = { en: `${message.en} (${codes})`, zh: `${message.zh}（${codes}）` };
   }
-  return { ...base, ...meaning, message };
+  return { status, keyUnused: meaning.keyUnused, eresult, detail, packages, message };
 }
 
 function activatedMessage(packages: Package[]): Text {
@@ -258,7 +259,8 @@ export function unknownResult(why: NoAnswer): KeyResult {
     error: { en: 'Something went wrong while waiting.', zh: '等待时出错。' },
   };
   return {
-    ...MEANINGS.unknown,
+    status: 'unknown',
+    keyUnused: false,
     eresult: null,
     detail: null,
     packages: [],
