@@ -15,6 +15,10 @@ import type { Text } from '../steam/results.js';
 import type { EvictReason } from '../steam/session-store.js';
 import type { LoginStatus, QueueInfo, SessionErrorCode, SessionSnapshot } from '../steam/session.js';
 
+/** Compile-time checks that the runtime lists below are complete. */
+type Assert<T extends true> = T;
+type _SessionCodesAreErrorCodes = Assert<SessionErrorCode extends ErrorCode ? true : false>;
+
 export const PROTOCOL_VERSION = 1;
 export const SUPPORTED_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
 
@@ -32,20 +36,28 @@ export type ClientMessage =
 
 export type ClientType = ClientMessage['type'];
 
-export type ErrorCode =
+/** Every error code (see docs/protocol.md, "Errors"). */
+export const ERROR_CODES = [
   /** Not JSON text (a binary frame, or text that does not parse). */
-  | 'bad-json'
+  'bad-json',
   /** JSON, but not a valid message: not an object, or a field missing or wrong. */
-  | 'bad-message'
-  | 'unknown-type'
+  'bad-message',
+  'unknown-type',
   /** hello asked for a version this server does not speak; `versions` lists those it does. */
-  | 'unsupported-version'
+  'unsupported-version',
   /** The first message must be hello. */
-  | 'hello-first'
-  | 'already-greeted'
+  'hello-first',
+  'already-greeted',
   /** No room for another session now. */
-  | 'server-busy'
-  | SessionErrorCode;
+  'server-busy',
+  // From the session (SessionErrorCode):
+  'wrong-state',
+  'other-account',
+  'too-many-keys',
+  'closed',
+] as const satisfies readonly string[];
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export type ByeReason = EvictReason;
 
@@ -67,6 +79,10 @@ export type ServerMessage =
   | { type: 'bye'; reason: ByeReason; message: Text };
 
 export type ServerType = ServerMessage['type'];
+
+/** Every server message type. */
+export const SERVER_TYPES = ['welcome', 'login', 'queue', 'key', 'keys-added', 'error', 'bye'] as const satisfies readonly ServerType[];
+type _EveryServerTypeListed = Assert<ServerType extends (typeof SERVER_TYPES)[number] ? true : false>;
 
 interface StringRule {
   kind: 'string';
@@ -113,7 +129,7 @@ export const CLIENT_TYPES = Object.keys(SCHEMAS) as ClientType[];
 export type Parsed = { ok: true; message: ClientMessage } | { ok: false; error: ErrorMessage };
 
 function error(code: ErrorCode, message: string, id?: RequestId): { ok: false; error: ErrorMessage } {
-  return { ok: false, error: id === undefined ? { type: 'error', code, message } : { type: 'error', code, message, id } };
+  return { ok: false, error: id === undefined ? { type: 'error', code, message } : { type: 'error', id, code, message } };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -130,7 +130,7 @@ class Client implements Holder {
         return session.answerGuard(message.code);
       case 'add-keys': {
         const { added, dropped } = session.addKeys(message.text);
-        return this.#send({ type: 'keys-added', added, dropped, ...withId(message.id) });
+        return this.#send({ type: 'keys-added', ...withId(message.id), added, dropped });
       }
       case 'cancel':
         return session.cancel();
@@ -147,10 +147,10 @@ class Client implements Holder {
     if (!SUPPORTED_VERSIONS.includes(message.version)) {
       this.#send({
         type: 'error',
+        ...withId(message.id),
         code: 'unsupported-version',
         message: `this server speaks protocol version ${SUPPORTED_VERSIONS.join(', ')}`,
         versions: SUPPORTED_VERSIONS,
-        ...withId(message.id),
       });
       return;
     }
@@ -160,11 +160,11 @@ class Client implements Holder {
     this.#session = held.session;
     this.#send({
       type: 'welcome',
+      ...withId(message.id),
       version: PROTOCOL_VERSION,
       session: held.token,
       resumed: held.token === message.resume,
       snapshot: held.session.snapshot(),
-      ...withId(message.id),
     });
     this.#unsubscribe = held.session.subscribe((event) => this.#onSessionEvent(event));
   }
@@ -183,7 +183,7 @@ class Client implements Holder {
 
   #error(code: ErrorCode, text: string, id: RequestId | undefined): void {
     this.#log({ event: 'protocol-error', ...this.#logSession(), code });
-    this.#send({ type: 'error', code, message: text, ...withId(id) });
+    this.#send({ type: 'error', ...withId(id), code, message: text });
   }
 
   #logSession(): { session?: string } {

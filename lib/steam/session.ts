@@ -279,8 +279,11 @@ export class RedeemSession {
   #askGuard(port: SteamPort, request: GuardRequest): Promise<string> {
     if (this.#port !== port) return Promise.reject(new Error('the session no longer waits for this sign-in'));
     this.#rejectGuard();
-    const guard: GuardRequest = { kind: request.kind, lastCodeWrong: request.lastCodeWrong };
-    if (request.domain !== undefined) guard.domain = request.domain;
+    const guard: GuardRequest = {
+      kind: request.kind,
+      ...(request.domain === undefined ? {} : { domain: request.domain }),
+      lastCodeWrong: request.lastCodeWrong,
+    };
     return new Promise((resolve, reject) => {
       this.#guard = { resolve, reject };
       this.#setLogin({ state: 'guard', guard, message: guardText(guard) });
