@@ -15,8 +15,8 @@ export interface Running {
   wsUrl: string;
   /** Every log line written so far. */
   logs: string[];
-  /** Resolves with the first log line that matches. */
-  logged(pattern: RegExp): Promise<string>;
+  /** Resolves with the `count`th log line that matches (the first by default). */
+  logged(pattern: RegExp, count?: number): Promise<string>;
   connect(options?: WebSocket.ClientOptions): Promise<TestClient>;
   close(): Promise<void>;
 }
@@ -26,10 +26,11 @@ export async function startApp(
   demo: DemoPortOptions = {},
 ): Promise<Running> {
   const logs: string[] = [];
-  const watchers: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  const watchers: { pattern: RegExp; count: number; resolve: (line: string) => void }[] = [];
+  const matching = (pattern: RegExp) => logs.filter((line) => pattern.test(line));
   const log = lineLogger((line) => {
     logs.push(line);
-    for (const w of watchers.filter((w) => w.pattern.test(line))) {
+    for (const w of watchers.filter((w) => matching(w.pattern).length >= w.count)) {
       watchers.splice(watchers.indexOf(w), 1);
       w.resolve(line);
     }
@@ -49,10 +50,10 @@ export async function startApp(
     url,
     wsUrl: `ws://127.0.0.1:${port}/ws`,
     logs,
-    logged(pattern) {
-      const found = logs.find((line) => pattern.test(line));
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve) => watchers.push({ pattern, resolve }));
+    logged(pattern, count = 1) {
+      const found = matching(pattern);
+      if (found.length >= count) return Promise.resolve(found[count - 1]!);
+      return new Promise((resolve) => watchers.push({ pattern, count, resolve }));
     },
     async connect(clientOptions) {
       const client = await TestClient.connect(`ws://127.0.0.1:${port}/ws`, clientOptions);
