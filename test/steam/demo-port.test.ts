@@ -1,5 +1,6 @@
 import t from 'tap';
-import { DEMO_ACCOUNTS, DEMO_KEYS, DemoPort, demoPortFactory } from '../../lib/steam/demo-port.js';
+import { readFileSync } from 'node:fs';
+import { DEMO_ACCOUNTS, DEMO_GUARD_CODE, DEMO_KEYS, DEMO_PASSWORD, DemoPort, demoPortFactory } from '../../lib/steam/demo-port.js';
 import { isKey } from '../../lib/steam/keys.js';
 import { RedeemError } from '../../lib/steam/port.js';
 import { KEY_STATUSES, type KeyStatus } from '../../lib/steam/results.js';
@@ -26,9 +27,17 @@ async function signIn(session: RedeemSession, clock: ManualClock, accountName = 
   t.equal(await done, true, `signed in as ${accountName}`);
 }
 
-t.test('the demo keys are keys, and each is in the README table once', async (t) => {
+t.test('the demo keys are keys, and the README lists every demo key and account', async (t) => {
   for (const { key } of DEMO_KEYS) t.ok(isKey(key), key);
   t.equal(new Set(DEMO_KEYS.map((k) => k.key)).size, DEMO_KEYS.length);
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const demo = readme.slice(readme.indexOf('## Demo mode'));
+  for (const { key } of DEMO_KEYS) t.match(demo, `| \`${key}\` |`, `README lists ${key}`);
+  for (const name of Object.keys(DEMO_ACCOUNTS)) t.match(demo, `| \`${name}\` |`, `README lists ${name}`);
+  t.match(demo, `the password is \`${DEMO_PASSWORD}\``);
+  t.match(demo, `the Steam Guard code is \`${DEMO_GUARD_CODE}\``);
+  const listed = [...demo.matchAll(/\| `(DEMO[0-9A-Z-]+)` \|/g)].map((m) => m[1]);
+  t.same(listed, DEMO_KEYS.map((k) => k.key), 'and no key the demo does not know');
 });
 
 t.test('the demo keys produce every status, through the real session', async (t) => {
