@@ -186,7 +186,15 @@ export class RedeemSession {
     if (previous !== undefined && previous.toLowerCase() !== credentials.accountName.toLowerCase()) {
       throw new SessionError('other-account', 'this session belongs to another account; log out to use a new one');
     }
-    const port = this.#factory();
+    let port: SteamPort;
+    try {
+      port = this.#factory();
+    } catch {
+      // The adapter could not even start (e.g. a bad proxy option): a failed sign-in, not a crash.
+      this.#setLogin({ state: 'signed-out', reason: 'other', message: signedOutText('other') });
+      this.#log({ event: 'login-failed', session: this.logId, reason: 'other' });
+      return Promise.resolve(false);
+    }
     this.#port = port;
     port.onDisconnected((info) => {
       if (this.#port === port && this.#login.state === 'signed-in') this.#lostSteam(info.eresult);

@@ -227,3 +227,17 @@ function latestEntries(frames: string[]): KeyEntry[] {
   }
   return [...keys.values()].sort((a, b) => a.n - b.n);
 }
+
+t.test('a full server says so, and the connection may try again', async (t) => {
+  const run = await startApp({ maxSessions: 1 });
+  t.teardown(run.close);
+  const first = await run.connect();
+  await first.hello();
+  const second = await run.connect();
+  second.send({ type: 'hello', version: 1, id: 'h' });
+  t.match(await second.next(), { type: 'error', id: 'h', code: 'server-busy' });
+  first.send({ type: 'logout' });
+  await first.closed;
+  await run.logged(/session-closed/);
+  t.equal((await second.hello()).resumed, false, 'room again once a session ends');
+});

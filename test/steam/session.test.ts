@@ -266,3 +266,13 @@ t.test('close while signed in and redeeming signs out of Steam', async (t) => {
   t.equal(steam.last().loggedOn, false);
   t.equal(clock.pending, 0, 'no redeem timeout left behind');
 });
+
+t.test('a port factory that throws is a failed sign-in, not a crash', async (t) => {
+  const session = new RedeemSession({
+    portFactory: () => {
+      throw new Error('bad proxy URL');
+    },
+  });
+  t.equal(await session.login({ accountName: 'alice', password: PASSWORD }), false);
+  t.match(session.snapshot().login, { state: 'signed-out', reason: 'other' });
+});
