@@ -6,10 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../lib/cli/args.js';
 import { ECHO_USAGE, runEcho } from '../lib/cli/echo.js';
+import { runServe, SERVE_USAGE } from '../lib/cli/serve.js';
 
 type Command = { run: (argv: string[]) => Promise<number>; usage: string; summary: string };
 
 const COMMANDS: Record<string, Command> = {
+  // The real Steam plugs in here once lib/steam/steam-user-port.ts lands:
+  //   runServe(argv, { realSteam: (options) => () => createSteamUserPort(options) })
+  serve: { run: (argv) => runServe(argv), usage: SERVE_USAGE, summary: 'the redeem service (default; --demo for a simulated Steam)' },
   echo: { run: runEcho, usage: ECHO_USAGE, summary: 'a WebSocket echo server (for fuzzers, benchmarks, learning)' },
 };
 

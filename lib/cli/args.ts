@@ -27,3 +27,30 @@ export function intFlag(name: string, value: string | undefined, min: number, ma
   }
   return n;
 }
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+
+/**
+ * A duration flag with a unit — "500ms", "5s", "60m", "1h" — in milliseconds,
+ * within [minMs, maxMs]. A unit is required (is "60" seconds or minutes?),
+ * except for 0.
+ */
+export function durationFlag(name: string, value: string | undefined, minMs: number, maxMs: number): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(value.trim());
+  const ms = match && (match[2] ? Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS] : Number(match[1]) === 0 ? 0 : NaN);
+  if (ms === null || !Number.isSafeInteger(ms) || ms < minMs || ms > maxMs) {
+    throw new UsageError(
+      `--${name} must be a duration with a unit (500ms, 5s, 60m, 1h) from ${formatDuration(minMs)} to ${formatDuration(maxMs)}, got '${value}'`,
+    );
+  }
+  return ms;
+}
+
+/** 90000 → "90s", 3600000 → "1h": the largest unit that divides exactly. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}

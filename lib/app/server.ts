@@ -1,0 +1,131 @@
+/**
+ * The HTTP server of `steam-key serve`: the redeem WebSocket at /ws, a health
+ * check at /healthz, and (to come) the page. Plain node:http, no framework.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { httpServerOptions, WebSocketRouter, type Limits } from '../websocket/index.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { Clock } from '../steam/clock.js';
+import type { SteamPortFactory } from '../steam/port.js';
+import { SessionStore } from '../steam/session-store.js';
+import { RedeemSession, type SessionTimers } from '../steam/session.js';
+import { redeemHandler } from './ws-handler.js';
+
+export const WS_PATH = '/ws';
+
+export interface AppTimers extends SessionTimers {
+  /** How long a session outlives its page. */
+  graceMs: number;
+}
+
+/** Serves a request for the page (HTML, scripts, styles); returns false to leave it to the app. */
+export type PageHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+export interface AppOptions {
+  /** Makes the Steam port for each sign-in: steam-user's adapter, or the demo. */
+  portFactory: SteamPortFactory;
+  timers?: Partial<AppTimers>;
+  maxSessions?: number;
+  maxKeysPerSession?: number;
+  log?: Logger;
+  clock?: Clock;
+  limits?: Partial<Limits>;
+  /** The static page plugs in here (not built yet). */
+  page?: PageHandler;
+  /**
+   * Whether a page from `origin` may open the WebSocket (RFC 6455 §10.2).
+   * Default: clients that send no Origin (not browsers), and pages served by
+   * this server (Origin's host equals the Host header), so another web site
+   * open in the user's browser cannot drive a session.
+   */
+  allowOrigin?: (origin: string | undefined, req: IncomingMessage) => boolean;
+}
+
+export interface App {
+  server: Server;
+  router: WebSocketRouter;
+  store: SessionStore;
+  /** Ends every session (signing out of Steam, telling each page why), closes every connection and the server. */
+  close(): Promise<void>;
+}
+
+export function sameOrigin(origin: string | undefined, req: IncomingMessage): boolean {
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false; // "null" (a file:// page, a sandbox) or garbage
+  }
+}
+
+export function createApp(options: AppOptions): App {
+  const log = options.log ?? silentLogger;
+  const { graceMs, ...sessionTimers } = options.timers ?? {};
+  const store = new SessionStore({
+    createSession: () =>
+      new RedeemSession({
+        portFactory: options.portFactory,
+        timers: sessionTimers,
+        log,
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.maxKeysPerSession === undefined ? {} : { maxKeys: options.maxKeysPerSession }),
+      }),
+    log,
+    ...(graceMs === undefined ? {} : { graceMs }),
+    ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  const router = new WebSocketRouter({
+    allowOrigin: options.allowOrigin ?? sameOrigin,
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
+  router.route(WS_PATH, redeemHandler({ store, log }));
+
+  const server = createServer(httpServerOptions(router.limits), (req, res) => {
+    if (router.handleRequest(req, res)) return; // /ws without an upgrade: 426
+    const path = pathOf(req);
+    if (path === '/healthz') return health(req, res, store);
+    if (options.page?.(req, res)) return;
+    if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
+      return text(res, 200, `steam-key is running. The page is not built yet; the WebSocket is at ${WS_PATH} (docs/protocol.md).\n`);
+    }
+    text(res, 404, 'not found\n');
+  });
+  router.attach(server);
+
+  return {
+    server,
+    router,
+    store,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await store.closeAll();
+      await router.closeAll();
+      server.closeIdleConnections();
+      await closed;
+    },
+  };
+}
+
+function health(req: IncomingMessage, res: ServerResponse, store: SessionStore): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    return text(res, 405, 'method not allowed\n');
+  }
+  const body = JSON.stringify({ status: 'ok', sessions: store.size });
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function text(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+  res.end(body);
+}
+
+function pathOf(req: IncomingMessage): string {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return '';
+  }
+}

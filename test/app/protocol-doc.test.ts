@@ -1,0 +1,148 @@
+/**
+ * docs/protocol.md must say what the server does: its example exchanges are
+ * replayed against a real server here, message by message, and its
+ * catalogue must list exactly the message types, fields, error codes and
+ * statuses that the code has.
+ */
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { CLIENT_TYPES, ERROR_CODES, SCHEMAS, SERVER_TYPES } from '../../lib/app/protocol.js';
+import { KEY_STATUSES } from '../../lib/steam/results.js';
+import { startApp, type TestClient } from '../helpers/app.js';
+
+const DOC = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
+
+type Step = { from: 'client'; text: string } | { from: 'server'; text: string } | { from: 'server'; close: number };
+
+/** The ```exchange blocks: each is one connection; `→`/`←` start a message, other lines continue it. */
+function exchanges(doc: string): Step[][] {
+  const blocks = [...doc.matchAll(/```exchange\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  return blocks.map((block) => {
+    const steps: { arrow: string; text: string }[] = [];
+    for (const line of block.split('\n')) {
+      const start = /^([→←]) (.*)$/.exec(line);
+      if (start) steps.push({ arrow: start[1]!, text: start[2]! });
+      else if (line.trim() !== '') steps.at(-1)!.text += '\n' + line;
+    }
+    return steps.map(({ arrow, text }): Step => {
+      if (arrow === '→') return { from: 'client', text };
+      const close = /^close (\d+)$/.exec(text);
+      return close ? { from: 'server', close: Number(close[1]) } : { from: 'server', text };
+    });
+  });
+}
+
+/** Deep equality, except that a string "<name>" matches any value, the same value each time it appears. */
+function matches(expected: unknown, actual: unknown, vars: Map<string, unknown>, path: string): string | null {
+  if (typeof expected === 'string') {
+    const name = /^<(\w+)>$/.exec(expected)?.[1];
+    if (name !== undefined) {
+      if (!vars.has(name)) vars.set(name, actual);
+      return JSON.stringify(vars.get(name)) === JSON.stringify(actual) ? null : `${path}: <${name}> changed`;
+    }
+  }
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual) || actual.length !== expected.length) return `${path}: expected ${expected.length} items`;
+    for (let i = 0; i < expected.length; i++) {
+      const problem = matches(expected[i], actual[i], vars, `${path}[${i}]`);
+      if (problem) return problem;
+    }
+    return null;
+  }
+  if (typeof expected === 'object' && expected !== null) {
+    if (typeof actual !== 'object' || actual === null || Array.isArray(actual)) return `${path}: expected an object`;
+    const keys = [...new Set([...Object.keys(expected), ...Object.keys(actual)])];
+    for (const key of keys) {
+      if (!(key in expected)) return `${path}.${key}: sent by the server, missing from the doc`;
+      if (!(key in actual)) return `${path}.${key}: in the doc, not sent by the server`;
+      const problem = matches((expected as Record<string, unknown>)[key], (actual as Record<string, unknown>)[key], vars, `${path}.${key}`);
+      if (problem) return problem;
+    }
+    return null;
+  }
+  return expected === actual ? null : `${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`;
+}
+
+/** Client text with "<name>" values filled in; text that is not JSON is sent as it is. */
+function fill(text: string, vars: Map<string, unknown>): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  return JSON.stringify(value, (_key, v: unknown) => {
+    const name = typeof v === 'string' ? /^<(\w+)>$/.exec(v)?.[1] : undefined;
+    return name !== undefined && vars.has(name) ? vars.get(name) : v;
+  });
+}
+
+t.test('the example exchanges are what the server says', async (t) => {
+  const blocks = exchanges(DOC);
+  t.ok(blocks.length >= 2, 'the doc has example exchanges');
+  const run = await startApp();
+  t.teardown(run.close);
+  const vars = new Map<string, unknown>();
+  let previous: TestClient | null = null;
+  for (const [b, steps] of blocks.entries()) {
+    if (previous) {
+      // Each block is a new connection after the previous one dropped.
+      previous.close();
+      await previous.closed;
+      await run.logged(/session-detached/, b);
+    }
+    const client = await run.connect();
+    previous = client;
+    let closed = false;
+    for (const [i, step] of steps.entries()) {
+      const where = `block ${b + 1}, step ${i + 1}`;
+      if (step.from === 'client') {
+        client.send(fill(step.text, vars));
+      } else if ('close' in step) {
+        t.equal((await client.closed).code, step.close, `${where}: closed with ${step.close}`);
+        closed = true;
+      } else {
+        const expected: unknown = JSON.parse(step.text);
+        const actual = await client.next();
+        const problem = matches(expected, actual, vars, (expected as { type: string }).type);
+        t.equal(problem, null, `${where}: ${(expected as { type: string }).type}`);
+        if (problem) t.comment(`got ${JSON.stringify(actual)}`);
+      }
+    }
+    if (!closed) {
+      // A barrier: if the server sent anything the doc leaves out, it arrives before this reply.
+      client.send({ type: 'no-such-type', id: 'barrier' });
+      t.match(await client.next(), { type: 'error', id: 'barrier' }, `block ${b + 1}: nothing left unshown`);
+    }
+  }
+  t.ok(vars.has('token'), 'the token came back as the resume value');
+});
+
+/** The `### name` headings under a `## title` section. */
+function headings(title: string): string[] {
+  const section = DOC.split(/\n## /).find((s) => s.startsWith(title + '\n'));
+  return [...(section ?? '').matchAll(/\n### (\S+)/g)].map((m) => m[1]!);
+}
+
+/** The text of the `### name` subsection under `## title`. */
+function subsection(title: string, name: string): string {
+  const section = DOC.split(/\n## /).find((s) => s.startsWith(title + '\n')) ?? '';
+  return section.split(/\n### /).find((s) => s.startsWith(name + '\n')) ?? '';
+}
+
+t.test('the catalogue lists exactly the message types the code has', async (t) => {
+  t.same(headings('Client messages').sort(), [...CLIENT_TYPES].sort());
+  t.same(headings('Server messages').sort(), [...SERVER_TYPES].sort());
+});
+
+t.test('every field of every client message is documented', async (t) => {
+  for (const type of CLIENT_TYPES) {
+    const text = subsection('Client messages', type);
+    for (const field of Object.keys(SCHEMAS[type])) t.match(text, `| \`${field}\` |`, `${type}.${field}`);
+  }
+});
+
+t.test('every error code and every key status is documented', async (t) => {
+  for (const code of ERROR_CODES) t.match(DOC, `| \`${code}\` |`, code);
+  for (const status of KEY_STATUSES) t.match(DOC, `| \`${status}\` |`, status);
+});

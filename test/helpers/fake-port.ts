@@ -1,0 +1,96 @@
+/** A SteamPort the test drives by hand: it answers sign-ins and keys when told to. */
+import {
+  LoginError,
+  RedeemError,
+  type AccountInfo,
+  type Credentials,
+  type GuardHandler,
+  type GuardRequest,
+  type PurchaseReply,
+  type SteamPort,
+  type SteamPortFactory,
+} from '../../lib/steam/port.js';
+
+export const ACCOUNT: AccountInfo = { accountName: 'alice', steamId: '76561197960287930', country: 'DE' };
+
+interface Pending<T> {
+  resolve: (value: T) => void;
+  reject: (error: Error) => void;
+}
+
+export class FakePort implements SteamPort {
+  loggedOn = false;
+  logOffs = 0;
+  /** What logOn received (to check pass-through). */
+  credentials: Credentials[] = [];
+  /** Codes the guard handler returned. */
+  codes: string[] = [];
+  redeems: ({ key: string } & Pending<PurchaseReply>)[] = [];
+  #signIn: (Pending<AccountInfo> & { guard: GuardHandler }) | null = null;
+  #listeners: ((info: { eresult: number; message: string }) => void)[] = [];
+
+  logOn(credentials: Credentials, guard: GuardHandler): Promise<AccountInfo> {
+    this.credentials.push({ ...credentials });
+    return new Promise((resolve, reject) => (this.#signIn = { resolve, reject, guard }));
+  }
+
+  /** Asks the session for a guard code, as steam-user's steamGuard event does. */
+  async askGuard(request: GuardRequest): Promise<string> {
+    const code = await this.#signIn!.guard(request);
+    this.codes.push(code);
+    return code;
+  }
+
+  succeed(account: AccountInfo = ACCOUNT): void {
+    this.loggedOn = true;
+    this.#signIn!.resolve(account);
+    this.#signIn = null;
+  }
+
+  fail(error: LoginError): void {
+    this.#signIn!.reject(error);
+    this.#signIn = null;
+  }
+
+  redeemKey(key: string): Promise<PurchaseReply> {
+    if (!this.loggedOn) return Promise.reject(new RedeemError('not-logged-on', 'not logged on'));
+    return new Promise((resolve, reject) => this.redeems.push({ key, resolve, reject }));
+  }
+
+  /** Answers the latest key. */
+  answer(reply: PurchaseReply): void {
+    this.redeems.at(-1)!.resolve(reply);
+  }
+
+  async logOff(): Promise<void> {
+    this.logOffs++;
+    this.loggedOn = false;
+    this.#signIn?.reject(new LoginError('cancelled', 'logged off during sign-in'));
+    this.#signIn = null;
+  }
+
+  onDisconnected(listener: (info: { eresult: number; message: string }) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Steam drops the connection: pending keys fail with 'disconnected'. */
+  disconnect(eresult = 3): void {
+    this.loggedOn = false;
+    for (const listener of this.#listeners) listener({ eresult, message: 'NoConnection' });
+    for (const r of this.redeems.splice(0)) r.reject(new RedeemError('disconnected', 'connection lost'));
+  }
+}
+
+/** A factory that remembers every port it made (one per sign-in). */
+export function fakePorts(): { factory: SteamPortFactory; ports: FakePort[]; last: () => FakePort } {
+  const ports: FakePort[] = [];
+  return {
+    ports,
+    factory: () => {
+      const port = new FakePort();
+      ports.push(port);
+      return port;
+    },
+    last: () => ports.at(-1)!,
+  };
+}

@@ -1,0 +1,127 @@
+import t from 'tap';
+import type { LogEvent } from '../../lib/log.js';
+import { RedeemSession } from '../../lib/steam/session.js';
+import { SessionStore, type EvictReason, type Holder } from '../../lib/steam/session-store.js';
+import { fakePorts } from '../helpers/fake-port.js';
+import { ManualClock, settle } from '../helpers/manual-clock.js';
+
+const GRACE = 10 * 60_000;
+
+function setup(maxSessions?: number) {
+  const clock = new ManualClock();
+  const steam = fakePorts();
+  const logs: LogEvent[] = [];
+  const store = new SessionStore({
+    createSession: () => new RedeemSession({ portFactory: steam.factory, clock, timers: { pauseMs: 0 } }),
+    graceMs: GRACE,
+    clock,
+    log: (e) => logs.push(e),
+    ...(maxSessions === undefined ? {} : { maxSessions }),
+  });
+  return { clock, steam, logs, store };
+}
+
+function holder(): Holder & { evictions: EvictReason[] } {
+  const evictions: EvictReason[] = [];
+  return { evictions, evict: (reason) => evictions.push(reason) };
+}
+
+t.test('tokens are long, random and unique', async (t) => {
+  const { store } = setup();
+  const tokens = new Set<string>();
+  for (let i = 0; i < 50; i++) tokens.add(store.open(holder())!.token);
+  t.equal(tokens.size, 50);
+  for (const token of tokens) t.match(token, /^[A-Za-z0-9_-]{43}$/, '256 bits, URL-safe');
+});
+
+t.test('a page that comes back within the grace period gets the same session, signed in', async (t) => {
+  const { clock, steam, store, logs } = setup();
+  const first = holder();
+  const { token, session } = store.open(first)!;
+  const signedIn = session.login({ accountName: 'alice', password: 'pw' });
+  steam.last().succeed();
+  await signedIn;
+  session.addKeys('AAAAA-11111-BBBBB');
+  store.detach(token, first);
+  await clock.advance(GRACE - 1);
+  const second = holder();
+  const back = store.resume(token, second);
+  t.equal(back?.session, session);
+  t.equal(session.loginState, 'signed-in', 'the Steam sign-in is still live');
+  t.equal(steam.last().logOffs, 0);
+  t.same(session.snapshot().keys.map((e) => e.key), ['AAAAA-11111-BBBBB']);
+  await clock.advance(GRACE * 2);
+  t.equal(store.size, 1, 'a held session has no grace timer');
+  t.notOk(logs.some((l) => JSON.stringify(l).includes(token)), 'the token is never logged');
+});
+
+t.test('after the grace period the session signs out of Steam and is forgotten', async (t) => {
+  const { clock, steam, store, logs } = setup();
+  const h = holder();
+  const { token, session } = store.open(h)!;
+  const signedIn = session.login({ accountName: 'alice', password: 'pw' });
+  steam.last().succeed();
+  await signedIn;
+  store.detach(token, h);
+  await clock.advance(GRACE);
+  await settle();
+  t.equal(store.size, 0);
+  t.equal(session.closed, true);
+  t.equal(steam.last().logOffs, 1, 'logged off');
+  t.equal(store.resume(token, holder()), null, 'the token no longer works');
+  t.match(logs.at(-1), { event: 'session-closed', why: 'expired' });
+  t.same(h.evictions, [], 'nobody held it: nobody to tell');
+});
+
+t.test('a newer connection replaces the older one, which is told why', async (t) => {
+  const { store, logs, clock } = setup();
+  const older = holder();
+  const { token, session } = store.open(older)!;
+  const newer = holder();
+  t.equal(store.resume(token, newer)?.session, session);
+  t.same(older.evictions, ['replaced']);
+  store.detach(token, older); // the older connection closes afterwards
+  await clock.advance(GRACE * 2);
+  t.equal(store.size, 1, 'its close does not start the grace period of a session someone else holds');
+  t.ok(logs.some((l) => l.event === 'session-replaced'));
+});
+
+t.test('end: evicts the holder, signs out, forgets', async (t) => {
+  const { store, steam } = setup();
+  const h = holder();
+  const { token, session } = store.open(h)!;
+  const signedIn = session.login({ accountName: 'alice', password: 'pw' });
+  steam.last().succeed();
+  await signedIn;
+  await store.end(token, 'logged-out');
+  t.same(h.evictions, ['logged-out']);
+  t.equal(steam.last().logOffs, 1);
+  t.equal(store.size, 0);
+});
+
+t.test('closeAll ends every session, held or in grace, and leaves no timer', async (t) => {
+  const { store, clock } = setup();
+  const a = holder();
+  const b = holder();
+  store.open(a);
+  const { token } = store.open(b)!;
+  store.detach(token, b);
+  await store.closeAll();
+  t.equal(store.size, 0);
+  t.same(a.evictions, ['shutdown']);
+  t.same(b.evictions, [], 'b had already gone');
+  t.equal(clock.pending, 0);
+});
+
+t.test('a full store opens no more sessions', async (t) => {
+  const { store, logs } = setup(2);
+  t.ok(store.open(holder()));
+  t.ok(store.open(holder()));
+  t.equal(store.open(holder()), null);
+  t.match(logs.at(-1), { event: 'sessions-full', limit: 2 });
+});
+
+t.test('an unknown token resumes nothing', async (t) => {
+  const { store } = setup();
+  t.equal(store.resume('nope', holder()), null);
+});
