@@ -187,7 +187,9 @@ function handlerFailed(channel: Channel, report: (error: unknown) => void, error
  * query is already its own pathname: URL's parser, a few per cent of a
  * handshake's CPU time, would return it unchanged.
  */
-const PLAIN_PATH = /^\/(?:[\w~-]+\/?)*$/;
+// Each segment starts with its slash: with an optional slash after a segment
+// instead, a long segment followed by "?" backtracks exponentially (ReDoS).
+const PLAIN_PATH = /^(?:\/[\w~-]+)*\/?$/;
 
 /**
  * The pathname of the request target, or null when it cannot be parsed.

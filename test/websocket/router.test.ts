@@ -176,6 +176,21 @@ t.test('routing: each path to its handler; query ignored; ANY_PATH as a fallback
   }
 });
 
+t.test('paths the quick path check declines: long segments with a query, "//", dot segments', async (t) => {
+  // A long segment then "?" once made the path check backtrack exponentially:
+  // this test then never finished (tap's timeout fails it).
+  const long = 'GetCMListForConnect'.repeat(4);
+  const server = await setup(t, { routes: { [`/v1/${long}/`]: async (ch) => void (await ch.send('long')), '/ws': async (ch) => void (await ch.send('ws')) } });
+  const cases: Array<[string, string]> = [[`/v1/${long}/?cmtype=websockets&x=${long}`, 'long'], ['/a/../ws', 'ws'], ['/ws?', 'ws']];
+  for (const [path, expected] of cases) {
+    const c = await openClient(server.port, { path });
+    t.equal(await c.nextText(), expected, path);
+    c.destroy();
+  }
+  const r = await ask(server, `/${long}${long}/x?y`, withHeaders({}));
+  t.equal(r.status, 404, 'an unknown long path with a query: 404, at once');
+});
+
 t.test('plain HTTP requests stay with the HTTP handler; handleRequest answers those to a WebSocket path', async (t) => {
   const server = await setup(t, { routes: { '/ws': echo } });
   const plain = await ask(server, '/index.html', { Host: 'x', Connection: 'close' });
