@@ -96,10 +96,10 @@ function checkProxy(value: string): string {
 }
 
 /** Makes the real Steam's port factory (steam-user's adapter) with the proxy option. */
-export type RealSteamFactory = (options: { httpProxy?: string }) => SteamPortFactory;
+export type RealSteamFactory = (options: { httpProxy?: string; redeemTimeoutMs: number }) => SteamPortFactory;
 
 export interface ServeDeps {
-  /** The real Steam: lib/steam/steam-user-port.ts once it lands. Without it only --demo runs. */
+  /** The real Steam (bin/ passes lib/steam/steam-user-port.ts). Without it only --demo runs. */
   realSteam?: RealSteamFactory;
   env?: NodeJS.ProcessEnv;
   /** Stops the server when it settles (default: SIGINT or SIGTERM). */
@@ -118,9 +118,12 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<nu
   }
   let portFactory: SteamPortFactory;
   if (config.demo) portFactory = demoPortFactory();
-  else if (deps.realSteam) portFactory = deps.realSteam(config.steamProxy === undefined ? {} : { httpProxy: config.steamProxy });
+  else if (deps.realSteam) {
+    const redeemTimeoutMs = config.timers.redeemTimeoutMs;
+    portFactory = deps.realSteam(config.steamProxy === undefined ? { redeemTimeoutMs } : { httpProxy: config.steamProxy, redeemTimeoutMs });
+  }
   else {
-    err('steam-key serve: signing in to the real Steam needs the steam-user adapter, which is not in this build yet.');
+    err('steam-key serve: this build has no real Steam adapter.');
     err('Try the whole flow against a simulated Steam with: steam-key serve --demo');
     return 1;
   }

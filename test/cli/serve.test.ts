@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { durationFlag, UsageError } from '../../lib/cli/args.js';
 import { parseServeArgs, runServe } from '../../lib/cli/serve.js';
+import { DEFAULT_SESSION_TIMERS } from '../../lib/steam/session.js';
 import { fakePorts } from '../helpers/fake-port.js';
 
 t.test('defaults', async (t) => {
@@ -111,7 +112,7 @@ t.test('the real-Steam factory gets the proxy option', async (t) => {
     },
   });
   t.equal(await done, 0);
-  t.same(seen, [{ httpProxy: 'http://127.0.0.1:3128' }]);
+  t.same(seen, [{ httpProxy: 'http://127.0.0.1:3128', redeemTimeoutMs: DEFAULT_SESSION_TIMERS.redeemTimeoutMs }]);
 });
 
 t.test('the binary: serve is the default command; a bad flag prints usage and exits 2', async (t) => {
