@@ -118,7 +118,14 @@ export class Connection implements ReceiverSink {
   }
 
   get readyState(): ReadyState {
+    // §7.1.4: TCP is closing (the peer's FIN, a reset, a drop) but 'close' has
+    // not fired yet: no longer open, though not yet closed.
+    if (this.#state === 'open' && this.#tcpGone()) return 'closing';
     return this.#state;
+  }
+
+  #tcpGone(): boolean {
+    return this.#ended || this.#socket.destroyed;
   }
 
   /** Bytes accepted by send() and not yet handed to the kernel. */
@@ -137,12 +144,13 @@ export class Connection implements ReceiverSink {
 
   /**
    * Queues a text (string) or binary (bytes) message. Returns false, sending
-   * nothing, once a Close frame was sent (§5.5.1: no data frame may follow it)
-   * or when the peer has stopped reading for so long that the buffered amount
+   * nothing, once a Close frame was sent (§5.5.1: no data frame may follow it),
+   * once TCP is closing, or when the peer has stopped reading for so long that the buffered amount
    * passed maxBufferedAmount, in which case the connection is dropped.
    */
   send(data: string | Uint8Array): boolean {
-    if (this.#closeSent || this.#state === 'closed') return false;
+    // §6.1 step 1: only in the OPEN state; #state is 'closing' once our Close was sent.
+    if (this.#state !== 'open' || this.#tcpGone()) return false;
     if (this.bufferedAmount > this.#limits.maxBufferedAmount) {
       this.#drop(`peer is not reading: over ${this.#limits.maxBufferedAmount} bytes unsent`);
       return false;
@@ -154,7 +162,7 @@ export class Connection implements ReceiverSink {
   /** Sends a ping (§5.5.2); the pong is handled internally. */
   ping(payload: Uint8Array = Buffer.alloc(0)): void {
     if (payload.length > 125) throw new RangeError('a ping payload is at most 125 bytes (RFC 6455 §5.5)');
-    if (this.#closeSent || this.#state === 'closed') return;
+    if (this.#state !== 'open' || this.#tcpGone()) return;
     this.#writeFrame(Opcode.PING, payload);
   }
 

@@ -442,3 +442,49 @@ t.test('messages packed with the handshake, over receiveHighWaterMark, wait for 
   const result = await Promise.race([got.promise, c.nextClose().then((close) => new Error(`closed with ${close?.code} ${close?.reason}`))]);
   t.same(result, ['a'.repeat(20), 'b'.repeat(20), 'c'.repeat(20)]);
 });
+
+t.test('once TCP is going away, readyState is not open and send() resolves false, even before the socket closes', async (t) => {
+  // A Channel on a plain accepted socket (the handshake is the router's business),
+  // allowHalfOpen like node:http's sockets. Our listeners run after the
+  // connection's own, in the same tick, before 'close' is emitted.
+  const plain = createServer({ allowHalfOpen: true });
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => plain.close());
+  const port = (plain.address() as AddressInfo).port;
+  const pair = async (): Promise<{ peer: Socket; channel: Channel; socket: Socket }> => {
+    const accepted = new Promise<Socket>((resolve) => plain.once('connection', resolve));
+    const peer = await tcpConnect(port);
+    peer.on('error', () => {});
+    t.teardown(() => peer.destroy());
+    const socket = await accepted;
+    const channel = new Channel(socket, Buffer.alloc(0), { limits: resolveLimits({ heartbeatInterval: 0, closeTimeout: 200 }) });
+    return { peer, channel, socket };
+  };
+  const check = async (t: Tap, channel: Channel, what: string): Promise<void> => {
+    t.not(channel.readyState, 'open', `${what}: readyState is no longer open`);
+    t.equal(await channel.send('into the void'), false, `${what}: send() resolves false`);
+  };
+
+  await t.test('the peer ends TCP without a Close frame', async (t) => {
+    const { peer, channel, socket } = await pair();
+    const seen = new Promise<void>((resolve) => socket.once('end', () => void check(t, channel, 'on the FIN').then(resolve)));
+    peer.end();
+    await waitFor(seen, 'the FIN');
+    t.match(await waitFor(channel.closed, 'closed'), { code: 1006, wasClean: false });
+  });
+
+  await t.test('the peer resets the connection', async (t) => {
+    const { peer, channel, socket } = await pair();
+    const seen = new Promise<void>((resolve) => socket.once('error', () => void check(t, channel, 'on the reset').then(resolve)));
+    peer.resetAndDestroy();
+    await waitFor(seen, 'the reset');
+    t.match(await waitFor(channel.closed, 'closed'), { code: 1006, wasClean: false });
+  });
+
+  await t.test('the socket is destroyed on our side', async (t) => {
+    const { channel, socket } = await pair();
+    socket.destroy();
+    await check(t, channel, 'right after destroy()');
+    t.match(await waitFor(channel.closed, 'closed'), { code: 1006, wasClean: false });
+  });
+});
