@@ -67,6 +67,33 @@ function hasToken(value: string, token: string): boolean {
 /** RFC 7230 §3.2.6 token, the syntax of a subprotocol name (§4.1). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/**
+ * Whether a Sec-WebSocket-Extensions value follows §9.1's ABNF:
+ * 1#( token *( ";" token [ "=" ( token | quoted-string ) ] ) ), where a quoted
+ * value must itself be a token once unescaped. Empty list elements are
+ * allowed (RFC 7230 §7). No extension is accepted either way; this only
+ * refuses a malformed offer (§4.2.1: "any violations of the ABNF grammar").
+ */
+export function isValidExtensionOffer(value: string): boolean {
+  let count = 0;
+  for (const element of value.split(',')) {
+    if (element.trim() === '') continue;
+    const [name = '', ...params] = element.split(';');
+    if (!TOKEN.test(name.trim())) return false;
+    for (const param of params) {
+      const eq = param.indexOf('=');
+      const key = (eq < 0 ? param : param.slice(0, eq)).trim();
+      if (!TOKEN.test(key)) return false;
+      if (eq < 0) continue;
+      let v = param.slice(eq + 1).trim();
+      if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1).replace(/\\(.)/g, '$1');
+      if (!TOKEN.test(v)) return false;
+    }
+    count++;
+  }
+  return count > 0;
+}
+
 /** Base64 of exactly 16 bytes: 22 characters and "==" (§4.1, §11.3.1). */
 const KEY = /^[A-Za-z0-9+/]{22}==$/;
 
@@ -110,7 +137,11 @@ export function validateUpgrade(req: UpgradeRequest): HandshakeResult {
       protocols.push(name);
     }
   }
-  const origin = h.origin;
+  // Item 9 (optional): Sec-WebSocket-Extensions. Malformed offers are refused (§9.1); none is accepted.
+  const extensions = header(h, 'sec-websocket-extensions');
+  if (h['sec-websocket-extensions'] !== undefined && !isValidExtensionOffer(extensions)) return reject(400, 'malformed Sec-WebSocket-Extensions header');
+  // §4.2.2 step 4: "The origin is serialized to ASCII and converted to lowercase."
+  const origin = h.origin?.toLowerCase();
   return { ok: true, accept: computeAccept(key), protocols, origin };
 }
 

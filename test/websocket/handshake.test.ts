@@ -3,6 +3,7 @@ import t from 'tap';
 import {
   acceptResponse,
   computeAccept,
+  isValidExtensionOffer,
   rejectResponse,
   validateUpgrade,
   type UpgradeRequest,
@@ -93,7 +94,8 @@ t.test('Sec-WebSocket-Key must be base64 of 16 bytes (§4.2.1 item 5)', async (t
 });
 
 t.test('a version other than 13 answers 426 with Sec-WebSocket-Version: 13 (§4.2.1 item 6, §4.4)', async (t) => {
-  for (const v of ['8', '12', '14', '', undefined, '13, 8', 'thirteen']) {
+  // '13, 13': Node joins a repeated header with ", " (§11.3.5: it MUST NOT appear more than once).
+  for (const v of ['8', '12', '14', '', undefined, '13, 8', '13, 13', 'thirteen']) {
     t.match(
       validateUpgrade(request({ 'sec-websocket-version': v })),
       { ok: false, status: 426, headers: { 'Sec-WebSocket-Version': '13' } },
@@ -109,6 +111,34 @@ t.test('subprotocols: offered tokens in order; a malformed list is 400 (§4.1, �
   for (const bad of ['chat, chat', 'a b', 'chat,', 'a;b', '"quoted"', 'ch@t']) {
     t.match(validateUpgrade(request({ 'sec-websocket-protocol': bad })), { ok: false, status: 400, reason: /Protocol/ }, `400 for ${JSON.stringify(bad)}`);
   }
+});
+
+t.test('an extension offer is checked against the §9.1 ABNF, and never accepted', async (t) => {
+  const good = [
+    'permessage-deflate; client_max_window_bits',
+    'permessage-deflate; client_max_window_bits=15, permessage-deflate',
+    'x-webkit-deflate-frame',
+    'foo, bar; baz=2',
+    'mux; max-channels=4; flow-control, deflate-stream',
+    'ext; p="token"',
+    'ext; p="to\\ken"',
+    ' foo ,, bar ',
+  ];
+  for (const value of good) {
+    t.ok(isValidExtensionOffer(value), `valid: ${value}`);
+    const result = validateUpgrade(request({ 'sec-websocket-extensions': value }));
+    t.equal(result.ok, true, `accepted handshake with ${JSON.stringify(value)}`);
+  }
+  const bad = ['', ',', ';', 'foo;', 'foo; =1', 'foo; a=', 'foo; a="two words"', 'foo; a="a,b"', 'foo; a="unterminated', 'fo o', 'foo; a=b=c', 'é'];
+  for (const value of bad) {
+    t.notOk(isValidExtensionOffer(value), `malformed: ${JSON.stringify(value)}`);
+    t.match(validateUpgrade(request({ 'sec-websocket-extensions': value })), { ok: false, status: 400, reason: /Extensions/ }, `400 for ${JSON.stringify(value)}`);
+  }
+});
+
+t.test('the Origin is lowercased before anyone judges it (§4.2.2 step 4)', async (t) => {
+  t.match(validateUpgrade(request({ origin: 'HTTPS://Good.Example:8443' })), { ok: true, origin: 'https://good.example:8443' });
+  t.match(validateUpgrade(request()), { ok: true, origin: undefined }, 'no Origin: undefined (not a browser, §4.2.1 item 7)');
 });
 
 t.test('checks run in the documented order: method, version, host, upgrade, connection, key, ws version', async (t) => {

@@ -48,6 +48,19 @@ t.test('a valid handshake: 101 with the right Sec-WebSocket-Accept (§4.2.2)', a
   t.equal(await c.nextText(), 'works');
 });
 
+t.test('an offered extension is not accepted: no Sec-WebSocket-Extensions, frames keep RSV clear (§4.2.2, §9)', async (t) => {
+  const server = await setup(t);
+  const c = await openClient(server.port, { headers: { 'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits' } });
+  t.teardown(() => c.destroy());
+  t.equal(c.response.status, 101);
+  t.notOk('sec-websocket-extensions' in c.response.headers, 'the server lists no extension');
+  await c.sendText('x'.repeat(1000)); // compressible: a deflating server would set RSV1
+  t.match(await c.nextFrame(), { opcode: 0x1, rsv: 0, payload: Buffer.from('x'.repeat(1000)) });
+  const bad = await ask(server, '/', withHeaders({ 'Sec-WebSocket-Extensions': 'permessage-deflate; =15' }));
+  t.equal(bad.status, 400, 'a malformed offer is refused (§9.1)');
+  t.match(bad.body, /Extensions/);
+});
+
 t.test('Connection/Upgrade token lists and case are accepted on the wire', async (t) => {
   const server = await setup(t);
   const variants: Record<string, string>[] = [{ Connection: 'keep-alive, Upgrade' }, { Connection: 'upgrade' }, { Upgrade: 'WebSocket' }, { Connection: 'Upgrade, HTTP2-Settings' }];
