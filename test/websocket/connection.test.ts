@@ -5,9 +5,12 @@
  */
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Channel } from '../../lib/websocket/channel.js';
-import type { Limits } from '../../lib/websocket/limits.js';
-import { clientFrame, closePayload, EVENTUALLY, OP, openClient, sleep, waitFor, type RawClient } from '../helpers/raw-client.js';
+import { Connection } from '../../lib/websocket/connection.js';
+import { resolveLimits, type Limits } from '../../lib/websocket/limits.js';
+import { clientFrame, closePayload, EVENTUALLY, OP, openClient, sleep, tcpConnect, waitFor, type RawClient } from '../helpers/raw-client.js';
 import { startServer, type TestServer, type TestServerOptions } from '../helpers/server.js';
 
 const FAST: Partial<Limits> = { closeTimeout: 200, heartbeatInterval: 0 };
@@ -298,8 +301,11 @@ t.test('max message size: 1009 as soon as the header announces too much (§7.4.1
 });
 
 t.test('garbage costs only its own connection', async (t) => {
-  const server = await setup(t, { limits: { maxMessageSize: 4096 } });
+  // About 1 random input in 1,000 is the start of a valid frame, and the server
+  // rightly waits for the rest: the heartbeat drops such a silent peer.
+  const server = await setup(t, { limits: { maxMessageSize: 4096, heartbeatInterval: 100 } });
   const good = await client(t, server);
+  good.autoPong = true;
   for (let i = 0; i < 20; i++) {
     const bad = await client(t, server);
     await bad.write(randomBytes(64 + i * 13));
@@ -377,4 +383,79 @@ t.test('heartbeat: the server pings an idle peer and drops one that does not ans
     t.equal(c.received.length, 0, 'no ping');
     t.notOk(c.tcpClosed);
   });
+});
+
+t.test('a string with a lone surrogate goes out as valid UTF-8 (§5.6: a text message MUST be UTF-8)', async (t) => {
+  const server = await setup(t, { routes: { '*': async (ch) => void (await ch.send('a\ud800b\udc00')) } });
+  const c = await client(t, server);
+  const frame = await c.nextFrame();
+  t.equal(frame?.opcode, OP.TEXT);
+  t.ok(frame && isUtf8(frame.payload), 'the payload is valid UTF-8');
+  t.equal(frame?.payload.toString('utf8'), 'a\ufffdb\ufffd', 'each lone surrogate became U+FFFD, and the length matches the bytes');
+});
+
+t.test('after failing the connection nothing more from the peer is processed (§7.1.7)', async (t) => {
+  const server = await setup(t, { routes: { '*': idle } });
+  const c = await client(t, server);
+  const channel = await server.channel();
+  // One write: a valid message, a broken frame, then a message, a ping and the peer's Close.
+  await c.write(Buffer.concat([
+    clientFrame(OP.TEXT, 'before'),
+    clientFrame(OP.TEXT, 'x', { rsv: 4 }),
+    clientFrame(OP.TEXT, 'after'),
+    clientFrame(OP.PING, 'anyone?'),
+    clientFrame(OP.CLOSE, closePayload(4000, 'ignored')),
+  ]));
+  t.equal((await c.nextClose())?.code, 1002);
+  await waitFor(c.closedTcp, 'TCP close');
+  t.notOk(c.received.some((f) => f.opcode === OP.PONG), 'the ping after the error was not answered');
+  t.match(await channel.closed, { code: 1002, wasClean: false }, 'the Close after the error was not read either');
+  t.equal(await channel.receive(), 'before', 'the message before the error was delivered');
+  t.equal(await channel.receive(), null, 'the one after it was not');
+});
+
+t.test('the reply to a Close follows the message being sent, whole (§5.5.1)', async (t) => {
+  const big = 'y'.repeat(3 << 20);
+  const server = await setup(t, {
+    limits: { sendHighWaterMark: 1 << 30, maxBufferedAmount: 1 << 30 },
+    routes: {
+      '*': async (ch) => {
+        await ch.send(big); // resolves at once (high-water mark 1 GiB): the bytes are still on their way
+        await ch.closed;
+      },
+    },
+  });
+  const c = await client(t, server);
+  c.pauseReading(); // 3 MB cannot all be delivered before the Close arrives
+  const channel = await server.channel();
+  await c.sendClose(1000);
+  c.resumeReading();
+  const first = await c.nextDataFrame();
+  t.equal(first?.opcode, OP.TEXT, 'the message comes first');
+  t.equal(first?.payload.length, big.length, 'and whole');
+  t.equal((await c.nextClose())?.code, 1000, 'then the reply Close');
+  t.match(await waitFor(channel.closed, 'closed'), { code: 1000, wasClean: true });
+});
+
+t.test('ping(): at most 125 bytes (§5.5); nothing once closing', async (t) => {
+  const plain = createServer({ allowHalfOpen: true });
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => plain.close());
+  const accepted = new Promise<Socket>((resolve) => plain.once('connection', resolve));
+  const peer = await tcpConnect((plain.address() as AddressInfo).port);
+  t.teardown(() => peer.destroy());
+  const received: Buffer[] = [];
+  peer.on('data', (d: Buffer) => received.push(d));
+  const socket = await accepted;
+  let closed!: () => void;
+  const done = new Promise<void>((resolve) => (closed = resolve));
+  const connection = new Connection(socket, Buffer.alloc(0), { message() {}, drain() {}, close: () => closed() }, { limits: resolveLimits({ heartbeatInterval: 0, closeTimeout: 100 }) });
+  t.throws(() => connection.ping(Buffer.alloc(126)), RangeError, '126 bytes: RangeError');
+  connection.ping(Buffer.alloc(125, 7));
+  connection.close(1000);
+  connection.ping(Buffer.from('late'));
+  await waitFor(done, 'closed after closeTimeout');
+  const bytes = Buffer.concat(received);
+  t.same(bytes.subarray(0, 127), Buffer.concat([Buffer.from([0x89, 125]), Buffer.alloc(125, 7)]), 'a 125-byte ping, unmasked');
+  t.same(bytes.subarray(127), Buffer.from([0x88, 2, 0x03, 0xe8]), 'then the Close, and no ping after it');
 });

@@ -312,3 +312,14 @@ t.test('a message handed out is not changed by later input', async (t) => {
   r.push(stream.subarray(150));
   t.same(got[0], a);
 });
+
+t.test('a length in a longer form than needed is accepted (§5.2 binds the sender; nothing is lost by reading it)', async (t) => {
+  const key = Buffer.from([1, 2, 3, 4]);
+  const payload = Buffer.from('Hello');
+  const masked = Buffer.from(payload.map((b, i) => b ^ key[i % 4]!));
+  const sixteen = Buffer.concat([Buffer.from([0x81, 0x80 | 126, 0, 5]), key, masked]);
+  const sixtyFour = Buffer.concat([Buffer.from([0x81, 0x80 | 127, 0, 0, 0, 0, 0, 0, 0, 5]), key, masked]);
+  const { r, events } = receiver();
+  r.push(Buffer.concat([sixteen, sixtyFour]));
+  t.same(events, [{ type: 'message', data: 'Hello' }, { type: 'message', data: 'Hello' }]);
+});
