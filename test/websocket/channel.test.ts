@@ -73,6 +73,23 @@ t.test('receive() returns every queued message after the close, then null', asyn
   t.same(await waitFor(got.promise, 'receives'), ['x', 'y', null, null]);
 });
 
+t.test('for await started after the close still yields every message that arrived before the peer\'s Close (§5.5.1)', async (t) => {
+  const got = deferred<Message[]>();
+  const server = await setup(t, {
+    routes: {
+      '*': async (ch) => {
+        await ch.closed; // the closing handshake is over before the loop starts
+        const all: Message[] = [];
+        for await (const m of ch) all.push(m);
+        got.resolve(all);
+      },
+    },
+  });
+  const c = await client(t, server);
+  await c.write(Buffer.concat([clientFrame(OP.TEXT, 'x'), clientFrame(OP.BINARY, Buffer.from([7])), clientFrame(OP.CLOSE, ''), clientFrame(OP.TEXT, 'after the Close')]));
+  t.same(await waitFor(got.promise, 'the loop'), ['x', Buffer.from([7])], 'both messages, nothing after the Close');
+});
+
 t.test('a pending receive() resolves null when the connection closes', async (t) => {
   const got = deferred<Message | null>();
   const server = await setup(t, { routes: { '*': async (ch) => got.resolve(await ch.receive()) } });
