@@ -25,7 +25,8 @@ export type LogEvent =
   | { event: 'keys-added'; session: string; added: number; dropped: number }
   | { event: 'key-result'; session: string; key: string; status: KeyStatus; eresult?: number; detail?: number }
   | { event: 'queue-cancelled'; session: string }
-  | { event: 'protocol-error'; session?: string; code: string };
+  | { event: 'protocol-error'; session?: string; code: string }
+  | { event: 'websocket-failed'; code: number };
 
 export type Logger = (event: LogEvent) => void;
 

@@ -57,10 +57,18 @@ export interface RedeemHandlerOptions {
   log?: Logger;
 }
 
+/** The close codes the WebSocket layer fails a connection with (a ProtocolError's code). */
+const FAILURE_CODES: ReadonlySet<number> = new Set([CloseCode.PROTOCOL_ERROR, CloseCode.INVALID_PAYLOAD, CloseCode.MESSAGE_TOO_BIG]);
+
 /** The `/ws` route's handler. */
 export function redeemHandler(options: RedeemHandlerOptions): ChannelHandler {
   return async (channel) => {
-    const client = new Client(channel, options.store, options.log ?? silentLogger);
+    const log = options.log ?? silentLogger;
+    const client = new Client(channel, options.store, log);
+    // RFC 6455 §7.1.7: a server that fails a connection SHOULD log the problem.
+    void channel.closed.then(({ code, wasClean }) => {
+      if (!wasClean && FAILURE_CODES.has(code)) log({ event: 'websocket-failed', code });
+    });
     try {
       for await (const data of channel) client.receive(data);
     } finally {

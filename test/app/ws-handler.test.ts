@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { KeyEntry } from '../../lib/steam/queue.js';
 import { startApp } from '../helpers/app.js';
+import { clientFrame, OP, openClient, waitFor } from '../helpers/raw-client.js';
 
 t.test('the whole flow: hello, sign-in with an e-mail guard code, keys, live results', async (t) => {
   const run = await startApp();
@@ -240,4 +241,19 @@ t.test('a full server says so, and the connection may try again', async (t) => {
   await first.closed;
   await run.logged(/session-closed/);
   t.equal((await second.hello()).resumed, false, 'room again once a session ends');
+});
+
+t.test('a connection the server fails is logged with its close code, a clean close is not (RFC 6455 §7.1.7)', async (t) => {
+  const run = await startApp();
+  t.teardown(run.close);
+  const port = Number(new URL(run.url).port);
+  const clean = await openClient(port, { path: '/ws' });
+  await clean.sendClose(1000);
+  await waitFor(clean.closedTcp, 'the clean close');
+  const bad = await openClient(port, { path: '/ws' });
+  t.teardown(() => bad.destroy());
+  await bad.write(clientFrame(OP.TEXT, 'not masked', { masked: false }));
+  t.equal((await bad.nextClose())?.code, 1002);
+  t.match(await waitFor(run.logged(/websocket-failed/), 'the log line'), / websocket-failed code=1002$/);
+  t.equal(run.logs.filter((l) => l.includes('websocket-failed')).length, 1, 'only the failed connection was logged');
 });
