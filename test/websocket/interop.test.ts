@@ -3,13 +3,18 @@
  * client (a dev dependency) against our router.
  */
 import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import WebSocket from 'ws';
+import { WebSocketRouter } from '../../lib/websocket/router.js';
 import type { Channel } from '../../lib/websocket/channel.js';
 import { waitFor } from '../helpers/raw-client.js';
 import { echo, startServer } from '../helpers/server.js';
 
-function open(url: string, protocols?: string[]): Promise<WebSocket> {
-  const ws = new WebSocket(url, protocols);
+function open(url: string, protocols?: string[], options?: WebSocket.ClientOptions): Promise<WebSocket> {
+  const ws = new WebSocket(url, protocols, options);
   return waitFor(
     new Promise((resolve, reject) => {
       ws.once('open', () => resolve(ws));
@@ -81,4 +86,25 @@ t.test('ws sees our handshake refusals', async (t) => {
   t.equal(await status(`ws://127.0.0.1:${server.port}/nope`), 404);
   t.equal(await status(`ws://127.0.0.1:${server.port}/ws`, { origin: 'https://evil.example' }), 403);
   t.equal(await status(`ws://127.0.0.1:${server.port}/ws`, { protocolVersion: 8 }), 426);
+});
+
+t.test('over TLS (wss): the router on a node:https server (§4.2.2 step 1, §10.6)', async (t) => {
+  // The fake Steam's test certificate, issued to cm.fake-steam.test by the test CA.
+  const fixture = (name: string): Buffer => readFileSync(new URL(`../fake-steam/fixtures/${name}`, import.meta.url));
+  const server = createHttpsServer({ cert: fixture('server.pem'), key: fixture('server.key') });
+  const router = new WebSocketRouter({ limits: { heartbeatInterval: 0, closeTimeout: 200 } }).route('/echo', echo).attach(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(async () => {
+    await router.closeAll();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const { port } = server.address() as AddressInfo;
+  // ws hands TLS options to tls.connect, though its ClientOptions type does not list servername.
+  const tlsOptions: WebSocket.ClientOptions & Pick<ConnectionOptions, 'servername'> = { ca: fixture('ca.pem'), servername: 'cm.fake-steam.test' };
+  const ws = await open(`wss://127.0.0.1:${port}/echo`, undefined, tlsOptions);
+  ws.send('over TLS ✓');
+  t.same(await nextMessage(ws), { data: Buffer.from('over TLS ✓'), isBinary: false });
+  const closed = closeEvent(ws);
+  ws.close(1000);
+  t.same(await closed, { code: 1000, reason: '' });
 });
