@@ -66,6 +66,7 @@ async function linesMatching(r: Run, pattern: RegExp, n: number): Promise<string
       r.child.stdout!.on('data', check);
     }),
     `${n} lines like ${pattern}`,
+    PROCESS,
   );
   return get();
 }
