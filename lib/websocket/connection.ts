@@ -145,8 +145,8 @@ export class Connection implements ReceiverSink {
   /**
    * Queues a text (string) or binary (bytes) message. Returns false, sending
    * nothing, once a Close frame was sent (§5.5.1: no data frame may follow it),
-   * once TCP is closing, or when the peer has stopped reading for so long that the buffered amount
-   * passed maxBufferedAmount, in which case the connection is dropped.
+   * once TCP is closing, or when the peer has stopped reading for so long that
+   * the buffered amount passed maxBufferedAmount (the connection is dropped).
    */
   send(data: string | Uint8Array): boolean {
     // §6.1 step 1: only in the OPEN state; #state is 'closing' once our Close was sent.
