@@ -5,16 +5,20 @@
  */
 import { UsageError } from '../lib/cli/args.js';
 import { ECHO_USAGE, runEcho } from '../lib/cli/echo.js';
-import { runServe, SERVE_USAGE } from '../lib/cli/serve.js';
+import { runServe, SERVE_USAGE, type RealSteamFactory } from '../lib/cli/serve.js';
 import { version } from '../lib/cli/version.js';
-import { createSteamUserPort } from '../lib/steam/steam-user-port.js';
+
+/** The real Steam (lib/steam/steam-user-port.ts), loaded only when needed: steam-user takes seconds to load. */
+const realSteam: RealSteamFactory = async (options) => {
+  const { createSteamUserPort } = await import('../lib/steam/steam-user-port.js');
+  return () => createSteamUserPort(options);
+};
 
 type Command = { run: (argv: string[]) => Promise<number>; usage: string; summary: string };
 
 const COMMANDS: Record<string, Command> = {
-  // The real Steam: one steam-user client per sign-in (lib/steam/steam-user-port.ts).
   // It exits when done: after a shutdown deadline, a connection or steam-user client may still hold the process.
-  serve: { run: async (argv) => process.exit(await runServe(argv, { realSteam: (options) => () => createSteamUserPort(options) })), usage: SERVE_USAGE, summary: 'the redeem service (default; --demo for a simulated Steam)' },
+  serve: { run: async (argv) => process.exit(await runServe(argv, { realSteam })), usage: SERVE_USAGE, summary: 'the redeem service (default; --demo for a simulated Steam)' },
   echo: { run: runEcho, usage: ECHO_USAGE, summary: 'a WebSocket echo server (for fuzzers, benchmarks, learning)' },
 };
 

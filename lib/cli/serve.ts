@@ -166,7 +166,7 @@ function checkProxy(source: Source, value: string): string {
 }
 
 /** Makes the real Steam's port factory (steam-user's adapter) with the proxy option. */
-export type RealSteamFactory = (options: { httpProxy?: string; redeemTimeoutMs: number }) => SteamPortFactory;
+export type RealSteamFactory = (options: { httpProxy?: string; redeemTimeoutMs: number }) => SteamPortFactory | Promise<SteamPortFactory>;
 
 export interface ServeDeps {
   /** The real Steam (bin/ passes lib/steam/steam-user-port.ts). Without it only --demo runs. */
@@ -200,7 +200,7 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<nu
   if (config.demo) portFactory = demoPortFactory();
   else if (deps.realSteam) {
     const redeemTimeoutMs = config.timers.redeemTimeoutMs;
-    portFactory = deps.realSteam(config.steamProxy === undefined ? { redeemTimeoutMs } : { httpProxy: config.steamProxy, redeemTimeoutMs });
+    portFactory = await deps.realSteam(config.steamProxy === undefined ? { redeemTimeoutMs } : { httpProxy: config.steamProxy, redeemTimeoutMs });
   } else {
     err('steam-key serve: this build has no real Steam adapter.');
     err('Try the whole flow against a simulated Steam with: steam-key serve --demo');
