@@ -1,9 +1,10 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { durationFlag, UsageError } from '../../lib/cli/args.js';
-import { parseServeArgs, runServe, type ServeConfig } from '../../lib/cli/serve.js';
+import { parseServeArgs, runServe, SERVE_USAGE, type ServeConfig } from '../../lib/cli/serve.js';
 import { DEFAULT_SESSION_TIMERS } from '../../lib/steam/session.js';
 import { TestClient } from '../helpers/app.js';
 import { fakePorts, type FakePort } from '../helpers/fake-port.js';
@@ -270,4 +271,13 @@ t.test('the binary: serve is the default command; a bad flag prints usage and ex
   t.equal(code, 2);
   t.match(stderr, /steam-key serve: Unknown option '--no-such-flag'/);
   t.match(stderr, /Usage: steam-key serve/);
+});
+
+t.test("README's Running it table lists exactly serve's flags and variables", async (t) => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('## Running it'), readme.indexOf('\n## ', readme.indexOf('## Running it') + 1));
+  const rows = section.split('\n').filter((line) => line.startsWith('| `'));
+  const documented = rows.flatMap((row) => [...row.matchAll(/`(--[a-z-]+)|`(STEAM_[A-Z_]+)/g)].map((m) => m[1] ?? m[2]!));
+  const usage = [...new Set([...SERVE_USAGE.matchAll(/(--[a-z-]+)|(STEAM_[A-Z_]+)/g)].map((m) => m[0]))];
+  t.same([...new Set(documented)].sort(), usage.sort());
 });
