@@ -3,28 +3,28 @@
  * steam-key: redeem Steam keys in batches from a web page — and a WebSocket
  * server written from RFC 6455 that you can read in an afternoon.
  */
-import { readFileSync } from 'node:fs';
 import { UsageError } from '../lib/cli/args.js';
 import { ECHO_USAGE, runEcho } from '../lib/cli/echo.js';
-import { runServe, SERVE_USAGE } from '../lib/cli/serve.js';
-import { createSteamUserPort } from '../lib/steam/steam-user-port.js';
+import { runServe, SERVE_USAGE, type RealSteamFactory } from '../lib/cli/serve.js';
+import { version } from '../lib/cli/version.js';
+
+/** The real Steam (lib/steam/steam-user-port.ts), loaded only when needed: steam-user takes seconds to load. */
+const realSteam: RealSteamFactory = async (options) => {
+  const { createSteamUserPort } = await import('../lib/steam/steam-user-port.js');
+  return () => createSteamUserPort(options);
+};
 
 type Command = { run: (argv: string[]) => Promise<number>; usage: string; summary: string };
 
 const COMMANDS: Record<string, Command> = {
-  // The real Steam: one steam-user client per sign-in (lib/steam/steam-user-port.ts).
-  serve: { run: (argv) => runServe(argv, { realSteam: (options) => () => createSteamUserPort(options) }), usage: SERVE_USAGE, summary: 'the redeem service (default; --demo for a simulated Steam)' },
+  // It exits when done: after a shutdown deadline, a connection or steam-user client may still hold the process.
+  serve: { run: async (argv) => process.exit(await runServe(argv, { realSteam })), usage: SERVE_USAGE, summary: 'the redeem service (default; --demo for a simulated Steam)' },
   echo: { run: runEcho, usage: ECHO_USAGE, summary: 'a WebSocket echo server (for fuzzers, benchmarks, learning)' },
 };
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
   return `Usage: steam-key <command> [flags]\n\nCommands:\n${lines.join('\n')}\n\nsteam-key <command> --help shows a command's flags.  steam-key --version prints the version.`;
-}
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
 }
 
 async function main(argv: string[]): Promise<number> {

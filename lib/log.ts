@@ -1,29 +1,50 @@
 /**
  * One line per event, and never a secret. Events are a closed set of shapes
- * whose fields are codes, counts and short ids: there is no free-text field
- * a password, guard code, resume token or full key could slip into. Keys
- * appear as their first group only (keyHint).
+ * whose fields are codes, counts, times and short ids: there is no field a
+ * password, guard code, refresh token, resume token or full key could slip
+ * into. Keys appear masked after their first group (keyHint).
  *
  *   2025-05-01T10:00:00.000Z login-ok session=3f9a1c02
+ *   2025-05-01T10:00:05.000Z key-result session=3f9a1c02 key=ABCDE-*****-***** status=activated eresult=1 detail=0
+ *
+ * The format: an ISO 8601 UTC time, the event name, then name=value fields.
+ * A value that is not plain printable ASCII without spaces or quotes (an
+ * Origin header someone sent) is written as a JSON string, so a line is
+ * always one line and splits on spaces. README, "Logs", lists the events.
  */
 import type { KeyStatus } from './steam/results.js';
 import type { LoginFailure } from './steam/port.js';
+import type { StallReason } from './steam/queue.js';
 
 export type LogEvent =
+  // The server
   | { event: 'listening'; url: string; demo: boolean }
+  | { event: 'origin-refused'; origin: string; host: string }
+  | { event: 'shutdown'; signal: string }
+  | { event: 'stopped' }
+  | { event: 'shutdown-timeout'; afterMs: number }
+  | { event: 'shutdown-forced'; signal: string }
+  // Sessions (the page's connection to one sign-in)
   | { event: 'session-opened'; session: string }
   | { event: 'session-resumed'; session: string }
   | { event: 'session-replaced'; session: string }
   | { event: 'session-detached'; session: string; graceMs: number }
   | { event: 'session-closed'; session: string; why: 'logged-out' | 'expired' | 'shutdown' }
   | { event: 'sessions-full'; limit: number }
+  // Steam
   | { event: 'login-started'; session: string }
   | { event: 'guard-requested'; session: string; kind: 'email' | 'authenticator'; lastCodeWrong: boolean }
   | { event: 'login-ok'; session: string }
   | { event: 'login-failed'; session: string; reason: LoginFailure; eresult?: number }
   | { event: 'steam-disconnected'; session: string; eresult?: number }
+  | { event: 'steam-logged-off'; session: string }
+  | { event: 'steam-logoff-failed'; session: string }
+  // Keys
   | { event: 'keys-added'; session: string; added: number; dropped: number }
   | { event: 'key-result'; session: string; key: string; status: KeyStatus; eresult?: number; detail?: number }
+  | { event: 'queue-rate-limited'; session: string; until: string }
+  | { event: 'queue-stalled'; session: string; by: StallReason }
+  | { event: 'queue-resumed'; session: string }
   | { event: 'queue-cancelled'; session: string }
   | { event: 'protocol-error'; session?: string; code: string }
   | { event: 'websocket-failed'; code: number };
@@ -33,11 +54,16 @@ export type Logger = (event: LogEvent) => void;
 /** Discards everything. */
 export const silentLogger: Logger = () => {};
 
-/** `2025-05-01T10:00:00.000Z key-result session=3f9a1c02 key=ABCDE-… status=activated` */
+const PLAIN = /^[\x21\x23-\x7e]*$/; // printable ASCII but space and "
+
+/** `2025-05-01T10:00:00.000Z key-result session=3f9a1c02 key=ABCDE-*****-***** status=activated` */
 export function formatLogEvent(event: LogEvent, time: Date): string {
   const fields = Object.entries(event)
     .filter(([name, value]) => name !== 'event' && value !== undefined)
-    .map(([name, value]) => `${name}=${String(value)}`);
+    .map(([name, value]) => {
+      const text = String(value);
+      return `${name}=${PLAIN.test(text) && text !== '' ? text : JSON.stringify(text)}`;
+    });
   return [time.toISOString(), event.event, ...fields].join(' ');
 }
 

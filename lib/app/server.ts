@@ -3,7 +3,7 @@
  * check at /healthz, and (to come) the page. Plain node:http, no framework.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { httpServerOptions, WebSocketRouter, type Limits } from '../websocket/index.js';
+import { httpServerOptions, WebSocketRouter, type Limits, type TraceFn } from '../websocket/index.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { Clock } from '../steam/clock.js';
 import type { SteamPortFactory } from '../steam/port.js';
@@ -39,6 +39,8 @@ export interface AppOptions {
    * open in the user's browser cannot drive a session.
    */
   allowOrigin?: (origin: string | undefined, req: IncomingMessage) => boolean;
+  /** Told about every frame in and out (`serve --trace`; payloads carry secrets: see app/trace.ts). */
+  trace?: TraceFn;
 }
 
 export interface App {
@@ -55,6 +57,25 @@ export function sameOrigin(origin: string | undefined, req: IncomingMessage): bo
     return new URL(origin).host === req.headers.host;
   } catch {
     return false; // "null" (a file:// page, a sandbox) or garbage
+  }
+}
+
+/**
+ * The same origin as the page (sameOrigin), or one of `origins` — for a
+ * reverse proxy that changes the Host header, or a page served elsewhere.
+ * `origins` are serialised origins such as "https://keys.example.org".
+ */
+export function allowOrigins(origins: readonly string[]): (origin: string | undefined, req: IncomingMessage) => boolean {
+  const allowed = new Set(origins);
+  return (origin, req) => sameOrigin(origin, req) || (origin !== undefined && allowed.has(normaliseOrigin(origin)));
+}
+
+/** "HTTPS://Keys.Example.org:443" → "https://keys.example.org", as browsers send it; garbage stays as it is. */
+export function normaliseOrigin(origin: string): string {
+  try {
+    return new URL(origin).origin;
+  } catch {
+    return origin;
   }
 }
 
@@ -75,9 +96,16 @@ export function createApp(options: AppOptions): App {
     ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
     ...(options.clock ? { clock: options.clock } : {}),
   });
+  const allowOrigin = options.allowOrigin ?? sameOrigin;
   const router = new WebSocketRouter({
-    allowOrigin: options.allowOrigin ?? sameOrigin,
+    allowOrigin: (origin, req) => {
+      if (allowOrigin(origin, req)) return true;
+      // The usual cause is a reverse proxy that does not pass Host on: say what was compared.
+      log({ event: 'origin-refused', origin: origin ?? '', host: req.headers.host ?? '' });
+      return false;
+    },
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.trace ? { trace: options.trace } : {}),
   });
   router.route(WS_PATH, redeemHandler({ store, log }));
 

@@ -18,12 +18,41 @@ export function parseFlags<T extends Options>(args: string[], options: T, allowP
   }
 }
 
+/**
+ * Where a value came from, for error messages: a flag's name ("port", shown
+ * as --port) or an environment variable ({ env: 'STEAM_KEY_PORT' }).
+ */
+export type Source = string | { env: string };
+
+export function sourceName(source: Source): string {
+  return typeof source === 'string' ? `--${source}` : source.env;
+}
+
+/**
+ * A setting from its flag, else from its environment variable (flags beat
+ * the environment; an empty variable counts as unset).
+ */
+export function flagOrEnv(flag: string, flagValue: string | undefined, env: NodeJS.ProcessEnv, variable: string): { source: Source; value: string | undefined } {
+  if (flagValue !== undefined) return { source: flag, value: flagValue };
+  const value = env[variable];
+  return { source: { env: variable }, value: value === '' ? undefined : value };
+}
+
+/** A yes/no environment variable: 1/true/yes or 0/false/no (any case); unset or empty is undefined. */
+export function envBoolean(env: NodeJS.ProcessEnv, variable: string): boolean | undefined {
+  const value = env[variable]?.trim().toLowerCase();
+  if (value === undefined || value === '') return undefined;
+  if (['1', 'true', 'yes'].includes(value)) return true;
+  if (['0', 'false', 'no'].includes(value)) return false;
+  throw new UsageError(`${variable} must be 1, true, yes or 0, false, no, got '${env[variable]}'`);
+}
+
 /** A flag's value as an integer within [min, max]; `undefined` stays undefined. */
-export function intFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
+export function intFlag(name: Source, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got '${value}'`);
+    throw new UsageError(`${sourceName(name)} must be a whole number from ${min} to ${max}, got '${value}'`);
   }
   return n;
 }
@@ -35,13 +64,13 @@ const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
  * within [minMs, maxMs]. A unit is required (is "60" seconds or minutes?),
  * except for 0.
  */
-export function durationFlag(name: string, value: string | undefined, minMs: number, maxMs: number): number | undefined {
+export function durationFlag(name: Source, value: string | undefined, minMs: number, maxMs: number): number | undefined {
   if (value === undefined) return undefined;
   const match = /^(\d+)(ms|s|m|h)?$/.exec(value.trim());
   const ms = match && (match[2] ? Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS] : Number(match[1]) === 0 ? 0 : NaN);
   if (ms === null || !Number.isSafeInteger(ms) || ms < minMs || ms > maxMs) {
     throw new UsageError(
-      `--${name} must be a duration with a unit (500ms, 5s, 60m, 1h) from ${formatDuration(minMs)} to ${formatDuration(maxMs)}, got '${value}'`,
+      `${sourceName(name)} must be a duration with a unit (500ms, 5s, 60m, 1h) from ${formatDuration(minMs)} to ${formatDuration(maxMs)}, got '${value}'`,
     );
   }
   return ms;

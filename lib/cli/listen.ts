@@ -27,3 +27,37 @@ export function untilSignal(): Promise<NodeJS.Signals> {
     process.on('SIGTERM', stop);
   });
 }
+
+/**
+ * SIGINT and SIGTERM, counted: `nth(1)` resolves on the first, `nth(2)` on
+ * the second. While watched, neither signal kills the process (Node's
+ * default); dispose() gives them back.
+ */
+export interface SignalWatch {
+  nth(n: number): Promise<NodeJS.Signals>;
+  dispose(): void;
+}
+
+export function watchSignals(): SignalWatch {
+  const seen: NodeJS.Signals[] = [];
+  const waiting: { n: number; resolve: (signal: NodeJS.Signals) => void }[] = [];
+  const onSignal = (signal: NodeJS.Signals): void => {
+    seen.push(signal);
+    for (const w of waiting.filter((w) => w.n <= seen.length)) {
+      waiting.splice(waiting.indexOf(w), 1);
+      w.resolve(seen[w.n - 1]!);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    nth(n) {
+      if (seen.length >= n) return Promise.resolve(seen[n - 1]!);
+      return new Promise((resolve) => waiting.push({ n, resolve }));
+    },
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

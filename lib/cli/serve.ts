@@ -1,148 +1,263 @@
 /**
- * `steam-key serve`: the redeem service — the WebSocket protocol at /ws (and
- * later the page) — against the real Steam, or with --demo against a
- * simulated Steam in this process.
+ * `steam-key serve`: the redeem service — the page, the WebSocket protocol at
+ * /ws and a health check — against the real Steam, or with --demo against a
+ * simulated Steam in this process. Every flag has an environment variable
+ * (flags win); on SIGINT/SIGTERM it shuts down within a deadline.
  */
-import { createApp, type AppTimers } from '../app/server.js';
-import { lineLogger } from '../log.js';
+import { allowOrigins, createApp, normaliseOrigin, type App, type AppTimers } from '../app/server.js';
+import { formatRedactedTrace } from '../app/trace.js';
+import { lineLogger, type Logger } from '../log.js';
 import { DEMO_KEYS, DEMO_PASSWORD, demoPortFactory } from '../steam/demo-port.js';
 import type { SteamPortFactory } from '../steam/port.js';
 import { DEFAULT_GRACE_MS } from '../steam/session-store.js';
 import { DEFAULT_SESSION_TIMERS } from '../steam/session.js';
-import { durationFlag, formatDuration, intFlag, parseFlags, UsageError } from './args.js';
-import { listen, untilSignal } from './listen.js';
+import { durationFlag, envBoolean, flagOrEnv, formatDuration, intFlag, parseFlags, sourceName, UsageError, type Source } from './args.js';
+import { listen, watchSignals } from './listen.js';
+import { version } from './version.js';
 
 const DEFAULTS: AppTimers = { ...DEFAULT_SESSION_TIMERS, graceMs: DEFAULT_GRACE_MS };
 /** The demo's pace: quick enough to watch a rate limit come and go. */
 const DEMO_DEFAULTS: AppTimers = { ...DEFAULTS, pauseMs: 1_000, cooldownMs: 20_000 };
+export const DEFAULT_PORT = 3999;
+export const DEFAULT_HOST = '127.0.0.1';
+/** After a stop signal, exit by then even if some Steam session has not signed out yet. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
 const HOUR = 3_600_000;
 
-export const SERVE_USAGE = `Usage: steam-key serve [--port N] [--host H] [--demo] [--steam-proxy URL]
-                       [--pause D] [--cooldown D] [--grace D] [--redeem-timeout D]
+export const SERVE_USAGE = `Usage: steam-key serve [--port N] [--host H] [--origin URL]... [--demo]
+                       [--steam-proxy URL] [--pause D] [--cooldown D] [--grace D]
+                       [--redeem-timeout D] [--shutdown-timeout D] [--trace]
 
-Serves the redeem page's WebSocket protocol at /ws (docs/protocol.md) and a
-health check at /healthz.
+Serves the redeem page at /, its WebSocket protocol at /ws (docs/protocol.md)
+and a health check at /healthz. Logs one line per event on stdout.
 
-  --port N              port to listen on (default 3999; 0 picks a free one)
-  --host H              address to listen on (default 127.0.0.1)
-  --demo                a simulated Steam in this process, with demo accounts and
-                        keys that show every result (README, "Demo mode")
-  --steam-proxy URL     HTTP proxy to reach Steam through (default: $STEAM_HTTP_PROXY)
-  --pause D             pause between two keys (default ${formatDuration(DEFAULTS.pauseMs)}; demo ${formatDuration(DEMO_DEFAULTS.pauseMs)})
-  --cooldown D          send nothing this long after Steam rate-limits activations
-                        (default ${formatDuration(DEFAULTS.cooldownMs)}; demo ${formatDuration(DEMO_DEFAULTS.cooldownMs)})
-  --grace D             how long a session outlives its page: reconnect within it
-                        and nothing is lost (default ${formatDuration(DEFAULTS.graceMs)})
-  --redeem-timeout D    stop waiting for Steam's answer to one key; the key is then
-                        "unknown" (default ${formatDuration(DEFAULTS.redeemTimeoutMs)})
-  -h, --help            show this help
+  --port N               port to listen on (default ${DEFAULT_PORT}; 0 picks a free one)
+  --host H               address to listen on (default ${DEFAULT_HOST})
+  --origin URL           also let pages from this origin open the WebSocket, e.g.
+                         https://keys.example.org (repeat it, or a comma list); pages
+                         served by this server itself are always let in
+  --demo                 a simulated Steam in this process, with demo accounts and
+                         keys that show every result (README, "Demo mode")
+  --steam-proxy URL      HTTP proxy to reach Steam through
+  --pause D              pause between two keys (default ${formatDuration(DEFAULTS.pauseMs)}; demo ${formatDuration(DEMO_DEFAULTS.pauseMs)})
+  --cooldown D           send nothing this long after Steam rate-limits activations
+                         (default ${formatDuration(DEFAULTS.cooldownMs)}; demo ${formatDuration(DEMO_DEFAULTS.cooldownMs)})
+  --grace D              how long a session outlives its page: reconnect within it
+                         and nothing is lost (default ${formatDuration(DEFAULTS.graceMs)})
+  --redeem-timeout D     stop waiting for Steam's answer to one key; the key is
+                         then "unknown" (default ${formatDuration(DEFAULTS.redeemTimeoutMs)})
+  --shutdown-timeout D   on SIGINT/SIGTERM, exit by then even if a Steam session has
+                         not signed out (default ${formatDuration(DEFAULT_SHUTDOWN_TIMEOUT_MS)}); a second signal exits at once
+  --trace                print every WebSocket frame, one line each (message types
+                         only: the payloads carry passwords, codes and keys)
+  -h, --help             show this help
+  -v, --version          print the version
 
-Durations take a unit: 500ms, 5s, 60m, 1h.`;
+Durations take a unit: 500ms, 5s, 60m, 1h.
+
+Each flag can be set in the environment instead; a flag beats its variable:
+  STEAM_KEY_PORT  STEAM_KEY_HOST  STEAM_KEY_ORIGIN  STEAM_KEY_DEMO=1
+  STEAM_HTTP_PROXY (--steam-proxy)  STEAM_KEY_PAUSE  STEAM_KEY_COOLDOWN
+  STEAM_KEY_GRACE  STEAM_KEY_REDEEM_TIMEOUT  STEAM_KEY_SHUTDOWN_TIMEOUT
+  STEAM_KEY_TRACE=1`;
 
 export interface ServeConfig {
   port: number;
   host: string;
+  /** Extra origins whose pages may open the WebSocket (serialised: scheme://host[:port]). */
+  origins: string[];
   demo: boolean;
   /** For steam-user's httpProxy option. */
   steamProxy?: string;
   timers: AppTimers;
+  shutdownTimeoutMs: number;
+  trace: boolean;
 }
 
-/** Parses serve's flags (and STEAM_HTTP_PROXY). Throws UsageError; returns null for --help. */
-export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig | null {
+/** Parses serve's flags and environment variables. Throws UsageError. */
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig | 'help' | 'version' {
   const { values } = parseFlags(argv, {
     port: { type: 'string' },
     host: { type: 'string' },
+    origin: { type: 'string', multiple: true },
     demo: { type: 'boolean' },
     'steam-proxy': { type: 'string' },
     pause: { type: 'string' },
     cooldown: { type: 'string' },
     grace: { type: 'string' },
     'redeem-timeout': { type: 'string' },
+    'shutdown-timeout': { type: 'string' },
+    trace: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
   });
-  if (values.help) return null;
-  const demo = values.demo === true;
+  if (values.help) return 'help';
+  if (values.version) return 'version';
+  const setting = (flag: keyof typeof values & string, variable: string) => flagOrEnv(flag, values[flag] as string | undefined, env, variable);
+  const duration = (flag: keyof typeof values & string, variable: string, minMs: number, maxMs: number) => {
+    const { source, value } = setting(flag, variable);
+    return durationFlag(source, value, minMs, maxMs);
+  };
+
+  const demo = values.demo ?? envBoolean(env, 'STEAM_KEY_DEMO') ?? false;
   if (demo && values['steam-proxy'] !== undefined) {
     throw new UsageError('--steam-proxy has no effect with --demo: the demo Steam runs in this process');
   }
   const defaults = demo ? DEMO_DEFAULTS : DEFAULTS;
+  const port = setting('port', 'STEAM_KEY_PORT');
+  const host = setting('host', 'STEAM_KEY_HOST');
+  const origins = values.origin !== undefined ? { source: 'origin', value: values.origin.join(',') } : flagOrEnv('origin', undefined, env, 'STEAM_KEY_ORIGIN');
   const config: ServeConfig = {
-    port: intFlag('port', values.port, 0, 65535) ?? 3999,
-    host: values.host ?? '127.0.0.1',
+    port: intFlag(port.source, port.value, 0, 65535) ?? DEFAULT_PORT,
+    host: checkHost(host.source, host.value) ?? DEFAULT_HOST,
+    origins: parseOrigins(origins.source, origins.value),
     demo,
     timers: {
-      pauseMs: durationFlag('pause', values.pause, 0, HOUR) ?? defaults.pauseMs,
+      pauseMs: duration('pause', 'STEAM_KEY_PAUSE', 0, HOUR) ?? defaults.pauseMs,
       // At least a second: a zero cooldown with a zero pause would retry a rate-limited key in a loop.
-      cooldownMs: durationFlag('cooldown', values.cooldown, 1_000, 24 * HOUR) ?? defaults.cooldownMs,
-      graceMs: durationFlag('grace', values.grace, 0, 24 * HOUR) ?? defaults.graceMs,
-      redeemTimeoutMs: durationFlag('redeem-timeout', values['redeem-timeout'], 1_000, HOUR) ?? defaults.redeemTimeoutMs,
+      cooldownMs: duration('cooldown', 'STEAM_KEY_COOLDOWN', 1_000, 24 * HOUR) ?? defaults.cooldownMs,
+      graceMs: duration('grace', 'STEAM_KEY_GRACE', 0, 24 * HOUR) ?? defaults.graceMs,
+      redeemTimeoutMs: duration('redeem-timeout', 'STEAM_KEY_REDEEM_TIMEOUT', 1_000, HOUR) ?? defaults.redeemTimeoutMs,
     },
+    shutdownTimeoutMs: duration('shutdown-timeout', 'STEAM_KEY_SHUTDOWN_TIMEOUT', 0, 10 * 60_000) ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
+    trace: values.trace ?? envBoolean(env, 'STEAM_KEY_TRACE') ?? false,
   };
-  const proxy = demo ? undefined : (values['steam-proxy'] ?? (env.STEAM_HTTP_PROXY || undefined));
-  if (proxy !== undefined) config.steamProxy = checkProxy(proxy);
+  // The demo never reaches Steam, so a proxy in the environment is simply not used.
+  const proxy = demo ? undefined : setting('steam-proxy', 'STEAM_HTTP_PROXY');
+  if (proxy?.value !== undefined) config.steamProxy = checkProxy(proxy.source, proxy.value);
   return config;
 }
 
-function checkProxy(value: string): string {
+function checkHost(source: Source, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === '' || /\s|\//.test(value)) throw new UsageError(`${sourceName(source)} must be an address such as 127.0.0.1, ::1 or 0.0.0.0, got '${value}'`);
+  return value;
+}
+
+/** "https://a.example, http://localhost:8080" → serialised origins; anything else is a usage error. */
+function parseOrigins(source: Source, value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const origins: string[] = [];
+  for (const item of value.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    let url: URL | null = null;
+    try {
+      url = new URL(item);
+    } catch {
+      // reported below
+    }
+    // An origin is scheme, host and port only (RFC 6454 §6.2): a path here is a mistake worth naming.
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username) {
+      throw new UsageError(`${sourceName(source)} takes origins such as https://keys.example.org (scheme, host, optional port), got '${item}'`);
+    }
+    origins.push(normaliseOrigin(item));
+  }
+  return origins;
+}
+
+function checkProxy(source: Source, value: string): string {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new UsageError(`--steam-proxy must be a URL such as http://127.0.0.1:8080, got '${value}'`);
+    throw new UsageError(`${sourceName(source)} must be a URL such as http://127.0.0.1:8080, got '${value}'`);
   }
-  if (url.protocol !== 'http:') throw new UsageError(`--steam-proxy must be an http:// proxy, got '${value}'`);
+  if (url.protocol !== 'http:') throw new UsageError(`${sourceName(source)} must be an http:// proxy, got '${value}'`);
   return value;
 }
 
 /** Makes the real Steam's port factory (steam-user's adapter) with the proxy option. */
-export type RealSteamFactory = (options: { httpProxy?: string; redeemTimeoutMs: number }) => SteamPortFactory;
+export type RealSteamFactory = (options: { httpProxy?: string; redeemTimeoutMs: number }) => SteamPortFactory | Promise<SteamPortFactory>;
 
 export interface ServeDeps {
   /** The real Steam (bin/ passes lib/steam/steam-user-port.ts). Without it only --demo runs. */
   realSteam?: RealSteamFactory;
   env?: NodeJS.ProcessEnv;
-  /** Stops the server when it settles (default: SIGINT or SIGTERM). */
-  until?: Promise<unknown>;
+  /** Starts the shutdown when it settles with a name for the log (default: the first SIGINT or SIGTERM). */
+  until?: Promise<string>;
+  /** Gives up on a graceful shutdown at once when it settles (default: a second SIGINT or SIGTERM). */
+  again?: Promise<string>;
+  /** Log lines (default: stdout). */
   out?: (line: string) => void;
+  /** Messages for the person at the terminal (default: stderr). */
   err?: (line: string) => void;
 }
 
+/**
+ * Runs the server until a stop signal, then shuts down. Resolves with the
+ * exit code: 0 after a clean shutdown, 1 when the deadline passed or a
+ * second signal came first (the caller should then exit the process: some
+ * connection may still hold it open).
+ */
 export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<number> {
   const out = deps.out ?? ((line: string) => console.log(line));
   const err = deps.err ?? ((line: string) => console.error(line));
   const config = parseServeArgs(argv, deps.env);
-  if (!config) {
-    out(SERVE_USAGE);
+  if (config === 'help' || config === 'version') {
+    out(config === 'help' ? SERVE_USAGE : version());
     return 0;
   }
   let portFactory: SteamPortFactory;
   if (config.demo) portFactory = demoPortFactory();
   else if (deps.realSteam) {
     const redeemTimeoutMs = config.timers.redeemTimeoutMs;
-    portFactory = deps.realSteam(config.steamProxy === undefined ? { redeemTimeoutMs } : { httpProxy: config.steamProxy, redeemTimeoutMs });
-  }
-  else {
+    portFactory = await deps.realSteam(config.steamProxy === undefined ? { redeemTimeoutMs } : { httpProxy: config.steamProxy, redeemTimeoutMs });
+  } else {
     err('steam-key serve: this build has no real Steam adapter.');
     err('Try the whole flow against a simulated Steam with: steam-key serve --demo');
     return 1;
   }
 
   const log = lineLogger(out);
-  const app = createApp({ portFactory, timers: config.timers, log });
-  let address: string;
+  const app = createApp({
+    portFactory,
+    timers: config.timers,
+    log,
+    allowOrigin: allowOrigins(config.origins),
+    ...(config.trace ? { trace: (frame) => out(formatRedactedTrace(frame)) } : {}),
+  });
+  const signals = deps.until && deps.again ? null : watchSignals();
   try {
-    address = await listen(app.server, config.port, config.host);
-  } catch (error) {
-    err(`steam-key serve: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
-    return 1;
+    let address: string;
+    try {
+      address = await listen(app.server, config.port, config.host);
+    } catch (error) {
+      err(`steam-key serve: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
+      return 1;
+    }
+    log({ event: 'listening', url: `http://${address}/`, demo: config.demo });
+    if (config.demo) {
+      err(`demo mode: sign in as "demo" with password "${DEMO_PASSWORD}"; try keys such as ${DEMO_KEYS.slice(0, 3).map((k) => k.key).join(', ')} (README, "Demo mode").`);
+    }
+    const signal = await (deps.until ?? signals!.nth(1));
+    log({ event: 'shutdown', signal });
+    return await shutdown(app, config.shutdownTimeoutMs, deps.again ?? signals!.nth(2), log);
+  } finally {
+    signals?.dispose();
   }
-  const url = `http://${address}/`;
-  log({ event: 'listening', url, demo: config.demo });
-  if (config.demo) {
-    out(`demo mode: sign in as "demo" with password "${DEMO_PASSWORD}"; try keys such as ${DEMO_KEYS.slice(0, 3).map((k) => k.key).join(', ')} (README, "Demo mode").`);
+}
+
+/**
+ * Stops accepting, tells every page the server is going away (close 1001),
+ * signs every session out of Steam — or gives up at the deadline or on a
+ * second signal, with a log line saying which.
+ */
+async function shutdown(app: App, timeoutMs: number, again: Promise<string>, log: Logger): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    app.close().then(() => ({ kind: 'done' as const })),
+    new Promise<{ kind: 'timeout' }>((resolve) => (timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs))),
+    again.then((signal) => ({ kind: 'forced' as const, signal })),
+  ]);
+  clearTimeout(timer);
+  switch (outcome.kind) {
+    case 'done':
+      log({ event: 'stopped' });
+      return 0;
+    case 'timeout':
+      log({ event: 'shutdown-timeout', afterMs: timeoutMs });
+      return 1;
+    case 'forced':
+      log({ event: 'shutdown-forced', signal: outcome.signal });
+      return 1;
   }
-  await (deps.until ?? untilSignal());
-  await app.close();
-  return 0;
 }

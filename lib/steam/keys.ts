@@ -72,7 +72,10 @@ export function extractKeys(text: string): Extracted {
   return { keys, dropped };
 }
 
-/** The first group of a key and an ellipsis: enough to tell keys apart in a log, not enough to use one. */
+/**
+ * The first group of a key, the rest masked (ABCDE-*****-*****): enough to
+ * tell keys apart in a log, not enough to use one.
+ */
 export function keyHint(key: string): string {
-  return `${key.slice(0, 5)}-…`;
+  return key.slice(0, 5) + key.slice(5).replace(/[^-]/g, '*');
 }

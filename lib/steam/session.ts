@@ -129,6 +129,7 @@ export class RedeemSession {
   #account: AccountInfo | null = null;
   #guard: { resolve: (code: string) => void; reject: (error: Error) => void } | null = null;
   #closed = false;
+  #loggedQueueState: QueueStatus['state'] = 'idle';
   /** Ends the wait for the key with Steam (on close). */
   #stopWaiting: (() => void) | null = null;
 
@@ -255,7 +256,13 @@ export class RedeemSession {
     this.#port = null;
     this.#emit({ type: 'closed', reason });
     this.#listeners.clear();
-    if (port) await port.logOff().catch(() => {});
+    if (!port) return;
+    try {
+      await port.logOff();
+      this.#log({ event: 'steam-logged-off', session: this.logId });
+    } catch {
+      this.#log({ event: 'steam-logoff-failed', session: this.logId });
+    }
   }
 
   async #signIn(port: SteamPort, credentials: Credentials): Promise<boolean> {
@@ -364,7 +371,22 @@ export class RedeemSession {
     if (event.type === 'key') this.#emit(event);
     else {
       const { type: _type, ...status } = event;
+      this.#logQueue(status);
       this.#emit({ type: 'queue', ...this.#queueInfo(status) });
+    }
+  }
+
+  /** The queue's turns worth a log line: rate-limited, stalled, and going again after either. */
+  #logQueue(status: QueueStatus): void {
+    const previous = this.#loggedQueueState;
+    this.#loggedQueueState = status.state;
+    if (status.state === previous) return;
+    if (status.state === 'cooldown' && status.resumesAt !== undefined) {
+      this.#log({ event: 'queue-rate-limited', session: this.logId, until: new Date(status.resumesAt).toISOString() });
+    } else if (status.state === 'stalled' && status.stalledBy !== undefined) {
+      this.#log({ event: 'queue-stalled', session: this.logId, by: status.stalledBy });
+    } else if (status.state === 'running' && (previous === 'cooldown' || previous === 'stalled')) {
+      this.#log({ event: 'queue-resumed', session: this.logId });
     }
   }
 

@@ -5,4 +5,4 @@ export type { CloseInfo } from './connection.js';
 export { ProtocolError } from './errors.js';
 export { DEFAULT_LIMITS, httpServerOptions, resolveLimits, type Limits } from './limits.js';
 export { ANY_PATH, WebSocketRouter, type ChannelHandler, type RouteOptions, type RouterOptions } from './router.js';
-export { formatTrace, type FrameTrace, type TraceFn } from './trace.js';
+export { formatTrace, formatTraceWith, type DataPreview, type FrameTrace, type TraceFn } from './trace.js';

@@ -41,6 +41,22 @@ function previewText(bytes: Buffer, length: number, binary: boolean): string {
  * `<- TEXT   fin=1 mask=1 len=5 "Hello"` or `-> CLOSE  fin=1 mask=0 len=2 code=1000 reason=""`.
  */
 export function formatTrace(frame: FrameTrace): string {
+  return formatTraceWith(frame, defaultPreview);
+}
+
+/**
+ * Describes a data frame's payload (text, binary, continuation) for the
+ * trace line; returns '' for nothing or a string starting with a space.
+ * An application replaces the default where payloads carry secrets.
+ */
+export type DataPreview = (frame: FrameTrace) => string;
+
+function defaultPreview(frame: FrameTrace): string {
+  return previewText(frame.preview, frame.length, frame.opcode === Opcode.BINARY);
+}
+
+/** formatTrace with data-frame payloads described by `dataPreview`; control frames as always. */
+export function formatTraceWith(frame: FrameTrace, dataPreview: DataPreview): string {
   const arrow = frame.direction === 'in' ? '<-' : '->';
   const name = (OPCODE_NAMES[frame.opcode] ?? `0x${frame.opcode.toString(16)}`).padEnd(6);
   let line = `${arrow} ${name} fin=${frame.fin ? 1 : 0} mask=${frame.masked ? 1 : 0} len=${frame.length}`;
@@ -49,8 +65,10 @@ export function formatTrace(frame: FrameTrace): string {
       const reason = frame.preview.subarray(2).toString('utf8');
       line += ` code=${frame.preview.readUInt16BE(0)} reason=${JSON.stringify(reason)}`;
     }
+  } else if (frame.opcode === Opcode.PING || frame.opcode === Opcode.PONG) {
+    line += previewText(frame.preview, frame.length, false);
   } else {
-    line += previewText(frame.preview, frame.length, frame.opcode === Opcode.BINARY);
+    line += dataPreview(frame);
   }
   return line;
 }

@@ -65,6 +65,6 @@ t.test('no log line and nothing sent to the page contains a password or a guard 
   }
   t.notOk(run.logs.some((line) => line.includes(token)), 'the resume token is not logged');
   t.notOk(run.logs.some((line) => line.includes('DEMO1-ACTIV-ATED1')), 'logs show a key by its first group only');
-  t.ok(run.logs.some((line) => line.includes('key=DEMO1-…')));
+  t.ok(run.logs.some((line) => line.includes('key=DEMO1-*****-*****')));
   t.ok(run.logs.some((line) => /login-failed .*reason=invalid-password/.test(line)), 'the reason is logged');
 });

@@ -1,43 +1,124 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { durationFlag, UsageError } from '../../lib/cli/args.js';
-import { parseServeArgs, runServe } from '../../lib/cli/serve.js';
+import { parseServeArgs, runServe, SERVE_USAGE, type ServeConfig } from '../../lib/cli/serve.js';
 import { DEFAULT_SESSION_TIMERS } from '../../lib/steam/session.js';
-import { fakePorts } from '../helpers/fake-port.js';
+import { TestClient } from '../helpers/app.js';
+import { fakePorts, type FakePort } from '../helpers/fake-port.js';
+
+const config = (argv: string[], env: NodeJS.ProcessEnv = {}): ServeConfig => {
+  const parsed = parseServeArgs(argv, env);
+  if (typeof parsed === 'string') throw new Error(`expected a config, got ${parsed}`);
+  return parsed;
+};
 
 t.test('defaults', async (t) => {
-  t.same(parseServeArgs([], {}), {
+  t.same(config([]), {
     port: 3999,
     host: '127.0.0.1',
+    origins: [],
     demo: false,
     timers: { pauseMs: 5_000, cooldownMs: 3_600_000, redeemTimeoutMs: 100_000, graceMs: 600_000 },
+    shutdownTimeoutMs: 5_000,
+    trace: false,
   });
-  t.match(parseServeArgs(['--demo'], {}), { demo: true, timers: { pauseMs: 1_000, cooldownMs: 20_000 } }, 'the demo is quicker');
-  t.equal(parseServeArgs(['--help'], {}), null);
+  t.match(config(['--demo']), { demo: true, timers: { pauseMs: 1_000, cooldownMs: 20_000 } }, 'the demo is quicker');
+  t.equal(parseServeArgs(['--help'], {}), 'help');
+  t.equal(parseServeArgs(['-v'], {}), 'version');
 });
 
 t.test('every flag', async (t) => {
-  const config = parseServeArgs(
-    ['--port', '0', '--host', '::1', '--pause', '2s', '--cooldown', '90m', '--grace', '1h', '--redeem-timeout', '95s', '--steam-proxy', 'http://127.0.0.1:8080'],
-    {},
+  t.same(
+    config(['--port', '0', '--host', '::1', '--pause', '2s', '--cooldown', '90m', '--grace', '1h', '--redeem-timeout', '95s', '--steam-proxy', 'http://127.0.0.1:8080',
+      '--origin', 'https://keys.example.org', '--origin', 'http://a.test:8080,HTTPS://B.test:443', '--shutdown-timeout', '2s', '--trace']),
+    {
+      port: 0,
+      host: '::1',
+      origins: ['https://keys.example.org', 'http://a.test:8080', 'https://b.test'],
+      demo: false,
+      steamProxy: 'http://127.0.0.1:8080',
+      timers: { pauseMs: 2_000, cooldownMs: 5_400_000, graceMs: 3_600_000, redeemTimeoutMs: 95_000 },
+      shutdownTimeoutMs: 2_000,
+      trace: true,
+    },
   );
-  t.same(config, {
-    port: 0,
-    host: '::1',
-    demo: false,
-    steamProxy: 'http://127.0.0.1:8080',
-    timers: { pauseMs: 2_000, cooldownMs: 5_400_000, graceMs: 3_600_000, redeemTimeoutMs: 95_000 },
-  });
-  t.match(parseServeArgs(['--demo', '--cooldown', '5s'], {}), { timers: { cooldownMs: 5_000 } }, 'flags beat the demo defaults');
+  t.match(config(['--demo', '--cooldown', '5s']), { timers: { cooldownMs: 5_000 } }, 'flags beat the demo defaults');
 });
 
-t.test('STEAM_HTTP_PROXY, unless the flag says otherwise; never with --demo', async (t) => {
-  t.equal(parseServeArgs([], { STEAM_HTTP_PROXY: 'http://proxy:3128' })?.steamProxy, 'http://proxy:3128');
-  t.equal(parseServeArgs(['--steam-proxy', 'http://a:1'], { STEAM_HTTP_PROXY: 'http://b:2' })?.steamProxy, 'http://a:1');
-  t.equal(parseServeArgs(['--demo'], { STEAM_HTTP_PROXY: 'http://proxy:3128' })?.steamProxy, undefined);
+const FULL_ENV = {
+  STEAM_KEY_PORT: '4000',
+  STEAM_KEY_HOST: '0.0.0.0',
+  STEAM_KEY_ORIGIN: 'https://keys.example.org, https://other.example',
+  STEAM_KEY_PAUSE: '3s',
+  STEAM_KEY_COOLDOWN: '2h',
+  STEAM_KEY_GRACE: '5m',
+  STEAM_KEY_REDEEM_TIMEOUT: '60s',
+  STEAM_KEY_SHUTDOWN_TIMEOUT: '10s',
+  STEAM_KEY_TRACE: 'yes',
+  STEAM_HTTP_PROXY: 'http://proxy:3128',
+};
+
+t.test('every flag as an environment variable', async (t) => {
+  t.same(config([], FULL_ENV), {
+    port: 4000,
+    host: '0.0.0.0',
+    origins: ['https://keys.example.org', 'https://other.example'],
+    demo: false,
+    steamProxy: 'http://proxy:3128',
+    timers: { pauseMs: 3_000, cooldownMs: 7_200_000, graceMs: 300_000, redeemTimeoutMs: 60_000 },
+    shutdownTimeoutMs: 10_000,
+    trace: true,
+  });
+  t.match(config([], { STEAM_KEY_DEMO: '1' }), { demo: true, timers: { pauseMs: 1_000 } });
+  t.match(config([], { STEAM_KEY_DEMO: 'False', STEAM_KEY_TRACE: '0' }), { demo: false, trace: false });
+  t.match(config([], { STEAM_KEY_PORT: '' }), { port: 3999 }, 'an empty variable is unset');
+});
+
+t.test('flags beat environment variables', async (t) => {
+  t.same(
+    config(['--port', '1', '--host', '::', '--origin', 'http://x.test', '--pause', '1s', '--cooldown', '1m', '--grace', '1s', '--redeem-timeout', '2s', '--shutdown-timeout', '1s', '--steam-proxy', 'http://a:1'], FULL_ENV),
+    {
+      port: 1,
+      host: '::',
+      origins: ['http://x.test'],
+      demo: false,
+      steamProxy: 'http://a:1',
+      timers: { pauseMs: 1_000, cooldownMs: 60_000, graceMs: 1_000, redeemTimeoutMs: 2_000 },
+      shutdownTimeoutMs: 1_000,
+      trace: true,
+    },
+  );
+  t.match(config(['--demo'], { STEAM_KEY_DEMO: '0' }), { demo: true });
+  t.match(config(['--trace'], { STEAM_KEY_TRACE: 'no' }), { trace: true });
+});
+
+t.test('STEAM_HTTP_PROXY is not used with --demo; --steam-proxy with --demo is a mistake', async (t) => {
+  t.equal(config(['--demo'], { STEAM_HTTP_PROXY: 'http://proxy:3128' }).steamProxy, undefined);
   t.throws(() => parseServeArgs(['--demo', '--steam-proxy', 'http://a:1'], {}), UsageError);
+  t.throws(() => parseServeArgs(['--steam-proxy', 'http://a:1'], { STEAM_KEY_DEMO: 'true' }), UsageError);
+});
+
+t.test('a bad environment value is a usage error that names the variable', async (t) => {
+  const bad: [string, string][] = [
+    ['STEAM_KEY_PORT', '70000'],
+    ['STEAM_KEY_HOST', 'a host'],
+    ['STEAM_KEY_ORIGIN', 'keys.example.org'],
+    ['STEAM_KEY_DEMO', 'maybe'],
+    ['STEAM_KEY_PAUSE', '5'],
+    ['STEAM_KEY_COOLDOWN', '0'],
+    ['STEAM_KEY_GRACE', '2d'],
+    ['STEAM_KEY_REDEEM_TIMEOUT', 'soon'],
+    ['STEAM_KEY_SHUTDOWN_TIMEOUT', '-1s'],
+    ['STEAM_KEY_TRACE', 'on please'],
+    ['STEAM_HTTP_PROXY', 'socks5://127.0.0.1:1080'],
+  ];
+  for (const [name, value] of bad) {
+    t.throws(() => parseServeArgs([], { [name]: value }), { name: 'UsageError', message: new RegExp(`^${name} .*'${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}'`) }, name);
+  }
+  t.throws(() => parseServeArgs(['--port', 'x'], {}), { message: /^--port must be/ }, 'a flag is named as a flag');
 });
 
 t.test('bad flags are usage errors', async (t) => {
@@ -53,6 +134,11 @@ t.test('bad flags are usage errors', async (t) => {
     ['--redeem-timeout', 'soon'],
     ['--steam-proxy', 'not a url'],
     ['--steam-proxy', 'socks5://127.0.0.1:1080'],
+    ['--origin', 'https://keys.example.org/app'],
+    ['--origin', 'ftp://keys.example.org'],
+    ['--origin', '*'],
+    ['--host', ''],
+    ['--shutdown-timeout', '11m'],
     ['stray'],
   ];
   for (const argv of bad) t.throws(() => parseServeArgs(argv, {}), UsageError, argv.join(' '));
@@ -73,13 +159,16 @@ t.test('without the adapter, only --demo runs: a clear message, exit 1', async (
 
 t.test('--demo serves /healthz and the protocol until told to stop', async (t) => {
   const lines: string[] = [];
-  let stop!: () => void;
-  const until = new Promise<void>((resolve) => (stop = resolve));
+  const notes: string[] = [];
+  let stop!: (why: string) => void;
+  const until = new Promise<string>((resolve) => (stop = resolve));
   let announce!: (url: string) => void;
   const listening = new Promise<string>((resolve) => (announce = resolve));
   const done = runServe(['--demo', '--port', '0', '--pause', '0'], {
     until,
+    again: new Promise(() => {}),
     env: {},
+    err: (line) => notes.push(line),
     out: (line) => {
       lines.push(line);
       const url = /listening url=(\S+)/.exec(line)?.[1];
@@ -93,10 +182,67 @@ t.test('--demo serves /healthz and the protocol until told to stop', async (t) =
   ws.send(JSON.stringify({ type: 'hello', version: 1 }));
   const welcome = await new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
   t.match(JSON.parse(welcome), { type: 'welcome', version: 1 });
-  stop();
+  stop('test');
   t.equal(await done, 0);
-  t.ok(lines.some((l) => /demo mode: sign in as "demo"/.test(l)));
-  t.ok(lines.some((l) => /session-closed .*why=shutdown/.test(l)), 'sessions end on the way out');
+  t.ok(notes.some((l) => /demo mode: sign in as "demo"/.test(l)), 'a hint for the person at the terminal, on stderr');
+  const events = lines.map((l) => l.split(' ')[1]);
+  t.same(events, ['listening', 'session-opened', 'shutdown', 'session-closed', 'stopped'], 'stdout has log lines only');
+  t.match(lines[3], /session-closed .*why=shutdown/, 'sessions end on the way out');
+  t.match(lines[2], / shutdown signal=test$/);
+});
+
+/** runServe with a Steam whose sign-out never finishes, a session signed in over /ws, and a hand on the stop signals. */
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
+
+async function stuckLogOff(t: Tap, argv: string[]) {
+  const lines: string[] = [];
+  let first!: (signal: string) => void;
+  let second!: (signal: string) => void;
+  let announce!: (url: string) => void;
+  const listening = new Promise<string>((resolve) => (announce = resolve));
+  const steam = fakePorts();
+  const done = runServe(['--port', '0', ...argv], {
+    env: {},
+    until: new Promise((resolve) => (first = resolve)),
+    again: new Promise((resolve) => (second = resolve)),
+    out: (line) => {
+      lines.push(line);
+      const url = /listening url=(\S+)/.exec(line)?.[1];
+      if (url) announce(url);
+    },
+    realSteam: () => () => {
+      const port = steam.factory();
+      (port as FakePort).logOff = () => new Promise(() => {}); // Steam never confirms
+      return port;
+    },
+  });
+  const url = await listening;
+  const client = await TestClient.connect(`${url.replace('http', 'ws')}ws`);
+  t.teardown(() => client.socket.terminate());
+  await client.hello();
+  client.send({ type: 'login', accountName: 'alice', password: 'pw' });
+  while (steam.ports.length === 0) await new Promise((resolve) => setImmediate(resolve));
+  steam.last().succeed();
+  await client.until('login', (m) => m.state === 'signed-in');
+  return { lines, first, second, done, client };
+}
+
+t.test('shutdown gives up at the deadline with a log line, and says so in the exit code', async (t) => {
+  const run = await stuckLogOff(t, ['--shutdown-timeout', '50ms']);
+  run.first('SIGTERM');
+  t.equal(await run.done, 1);
+  t.same(await run.client.closed, { code: 1001, reason: 'shutdown' }, 'the page was told at once');
+  t.match(run.lines.at(-1), / shutdown-timeout afterMs=50$/);
+  t.notOk(run.lines.some((l) => / stopped$/.test(l)));
+});
+
+t.test('a second signal ends the shutdown at once', async (t) => {
+  const run = await stuckLogOff(t, ['--shutdown-timeout', '10m']);
+  run.first('SIGINT');
+  await run.client.closed;
+  run.second('SIGINT');
+  t.equal(await run.done, 1);
+  t.match(run.lines.at(-1), / shutdown-forced signal=SIGINT$/);
 });
 
 t.test('the real-Steam factory gets the proxy option', async (t) => {
@@ -104,7 +250,7 @@ t.test('the real-Steam factory gets the proxy option', async (t) => {
   const seen: unknown[] = [];
   const done = runServe(['--port', '0'], {
     env: { STEAM_HTTP_PROXY: 'http://127.0.0.1:3128' },
-    until: Promise.resolve(),
+    until: Promise.resolve('test'),
     out: () => {},
     realSteam: (options) => {
       seen.push(options);
@@ -125,4 +271,13 @@ t.test('the binary: serve is the default command; a bad flag prints usage and ex
   t.equal(code, 2);
   t.match(stderr, /steam-key serve: Unknown option '--no-such-flag'/);
   t.match(stderr, /Usage: steam-key serve/);
+});
+
+t.test("README's Running it table lists exactly serve's flags and variables", async (t) => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('## Running it'), readme.indexOf('\n## ', readme.indexOf('## Running it') + 1));
+  const rows = section.split('\n').filter((line) => line.startsWith('| `'));
+  const documented = rows.flatMap((row) => [...row.matchAll(/`(--[a-z-]+)|`(STEAM_[A-Z_]+)/g)].map((m) => m[1] ?? m[2]!));
+  const usage = [...new Set([...SERVE_USAGE.matchAll(/(--[a-z-]+)|(STEAM_[A-Z_]+)/g)].map((m) => m[0]))];
+  t.same([...new Set(documented)].sort(), usage.sort());
 });

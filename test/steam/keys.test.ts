@@ -90,6 +90,7 @@ t.test('no keys at all', async (t) => {
 });
 
 t.test('keyHint keeps only the first group', async (t) => {
-  t.equal(keyHint('ABCDE-12345-FGHIJ'), 'ABCDE-…');
+  t.equal(keyHint('ABCDE-12345-FGHIJ'), 'ABCDE-*****-*****');
+  t.equal(keyHint('AAAAA-BBBBB-CCCCC-DDDDD-EEEEE'), 'AAAAA-*****-*****-*****-*****');
   t.notMatch(keyHint('ABCDE-12345-FGHIJ'), /12345|FGHIJ/);
 });

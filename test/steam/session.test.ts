@@ -176,7 +176,7 @@ t.test('no answer in time: the key is unknown and the queue waits for resume()',
   session.resume();
   await settle();
   t.same(port.redeems.map((r) => r.key), ['AAAAA-11111-BBBBB', 'BBBBB-22222-CCCCC']);
-  t.match(logs.find((l) => l.event === 'key-result'), { key: 'AAAAA-…', status: 'unknown' });
+  t.match(logs.find((l) => l.event === 'key-result'), { key: 'AAAAA-*****-*****', status: 'unknown' });
 });
 
 t.test('Steam drops mid-key: the key is unknown, the session asks to sign in again, then goes on', async (t) => {
