@@ -4,6 +4,7 @@
  * simulated Steam in this process.
  */
 import { createApp, type AppTimers } from '../app/server.js';
+import { pageHandler } from '../app/page.js';
 import { lineLogger } from '../log.js';
 import { DEMO_KEYS, DEMO_PASSWORD, demoPortFactory } from '../steam/demo-port.js';
 import type { SteamPortFactory } from '../steam/port.js';
@@ -129,7 +130,7 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<nu
   }
 
   const log = lineLogger(out);
-  const app = createApp({ portFactory, timers: config.timers, log });
+  const app = createApp({ portFactory, timers: config.timers, log, page: pageHandler() });
   let address: string;
   try {
     address = await listen(app.server, config.port, config.host);
