@@ -39,6 +39,7 @@ const el = {
   announce: $('announce'),
   results: document.querySelector('#results tbody'),
   noKeys: $('no-keys'),
+  tableWrap: document.querySelector('.table-wrap'),
   exportCsv: $('export-csv'),
   exportJson: $('export-json'),
   unusedSection: $('unused-section'),
@@ -515,6 +516,7 @@ function renderProgress(online) {
   el.resume.disabled = !online;
   el.cancel.disabled = !online || !all.some((e) => e.state === 'queued' || e.state === 'waiting');
   show(el.noKeys, all.length === 0);
+  show(el.tableWrap, all.length > 0);
   el.exportCsv.disabled = all.length === 0;
   el.exportJson.disabled = all.length === 0;
 }

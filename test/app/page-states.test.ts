@@ -1,0 +1,139 @@
+/**
+ * The page in headless Chromium, demo mode: the states a batch can get into
+ * (rate-limit cooldown with its countdown, cancel, a key with no answer and
+ * Resume, Steam dropping the connection), Chinese and English, a phone's
+ * width, and a server that goes away.
+ */
+import t from 'tap';
+import { pageHandler } from '../../lib/app/page.js';
+import { FAST_TIMERS, startApp } from '../helpers/app.js';
+import { allDone, openPage, screenshot, tableRows, textOf, until, withBrowser } from '../helpers/browser.js';
+
+await withBrowser(t, 'the page in Chromium: states, languages, phones', async (t, browser) => {
+  t.test('Chinese from the browser language, failures in plain words, a switch to English that sticks', async (t) => {
+    const run = await startApp({ page: pageHandler() }, { latencyMs: 5 });
+    t.teardown(run.close);
+    const page = await openPage(t, browser, run.url, { locale: 'zh-CN' });
+    t.equal(await textOf(page, '#sign-in-title'), '登录 Steam', 'navigator.language zh-CN: Chinese');
+    t.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
+    t.match(await textOf(page, '#account-hint'), /不是个人资料昵称/);
+    t.equal(await textOf(page, '#language'), 'English', 'the switch offers English');
+
+    await page.fill('#account-name', 'demo');
+    await page.fill('#password', 'not the password');
+    await page.press('#password', 'Enter');
+    t.match(await textOf(page, '#sign-in-error', /./), /^账户名或密码错误。/, 'a wrong password, said in Chinese');
+    await page.fill('#password', 'demo');
+    await page.press('#password', 'Enter');
+    t.equal(await textOf(page, '#account', /demo/), '已登录：demo');
+    t.ok(await page.isHidden('#sign-in-error'), 'the error is gone');
+
+    await page.fill('#keys-text', 'DEMO1-ACTIV-ATED1 DEMO3-ALREA-DYOWN DEMO4-INVAL-IDKEY DEMO4-INVAL-IDKEY');
+    t.equal(await textOf(page, '#key-count', /找到/), '找到 3 个新激活码 · 已忽略: 1 个在文本中重复');
+    await page.click('#redeem');
+    await allDone(page, 3);
+    let rows = await tableRows(page);
+    t.same(rows.map((r) => r.badge), ['激活成功', '已拥有', '无效激活码']);
+    t.match(rows[1]!.details, /^你已拥有该产品，激活码未被使用。/, "the server's Chinese message");
+    t.equal(await textOf(page, '#progress'), '全部 3 个激活码已处理完毕。');
+    await screenshot(page, 'results-zh');
+
+    await page.click('#language');
+    t.equal(await textOf(page, '#results-title', /Results/), 'Results', 'switched to English');
+    rows = await tableRows(page);
+    t.same(rows.map((r) => r.badge), ['Activated', 'Already owned', 'Invalid key'], 'the table too');
+    t.match(rows[1]!.details, /^You already own this/);
+    t.equal(await page.getAttribute('html', 'lang'), 'en');
+    t.equal(await textOf(page, '#language'), '中文');
+
+    await page.reload();
+    await allDone(page, 3);
+    t.equal(await textOf(page, '#results-title'), 'Results', 'the choice outlives a reload');
+  });
+
+  t.test('a cooldown counts down, cancel, a key with no answer waits for Resume, Steam drops the connection', async (t) => {
+    const run = await startApp({ page: pageHandler(), timers: { ...FAST_TIMERS, cooldownMs: 1_500 } }, { latencyMs: 5, timeoutMs: 50 });
+    t.teardown(run.close);
+    const page = await openPage(t, browser, run.url);
+    await page.fill('#account-name', 'demo');
+    await page.fill('#password', 'demo');
+    await page.press('#password', 'Enter');
+    await textOf(page, '#account', /demo/);
+
+    // Rate-limited: every pending key waits, a countdown shows when sending resumes.
+    await page.fill('#keys-text', 'DEMO9-RATEL-IMITS DEMO1-ACTIV-ATED1 DEMO2-ACTIV-ATED3');
+    await page.click('#redeem');
+    t.match(
+      await textOf(page, '#queue-message', /resumes/),
+      /^Steam is limiting activations\. The waiting keys were not used; sending resumes by itself in 0:0[12]\.$/,
+      'a countdown to the automatic resume',
+    );
+    t.same((await tableRows(page)).map((r) => r.status), ['waiting', 'waiting', 'waiting']);
+    t.match((await tableRows(page))[0]!.details, /will be tried again after the pause/, 'the rate-limited key says why');
+    t.ok(await page.isHidden('#resume'), 'no Resume button: it resumes by itself');
+
+    await page.click('#cancel');
+    await until(page, `[...document.querySelectorAll('#results tbody tr')].every((tr) => tr.dataset.status === 'cancelled')`, 'every key cancelled');
+    t.match(await textOf(page, '#progress', /cancelled/), /3 cancelled/);
+    t.equal(await page.inputValue('#unused'), 'DEMO9-RATEL-IMITS\nDEMO1-ACTIV-ATED1\nDEMO2-ACTIV-ATED3', 'cancelled keys are listed as not activated');
+
+    // Cancelled keys may be pasted again; they wait for the cooldown still running, then go.
+    await page.fill('#keys-text', 'DEMO9-RATEL-IMITS DEMO1-ACTIV-ATED1');
+    t.equal(await textOf(page, '#key-count', /found/), '2 new keys found');
+    await page.click('#redeem');
+    await until(page, `document.querySelector('tr[data-key="DEMO1-ACTIV-ATED1"]').dataset.status === 'activated'`, 'DEMO1 activated');
+    t.same((await tableRows(page)).map((r) => r.status), ['activated', 'activated', 'cancelled'], 'after the cooldown: the rate-limited key went first and activated');
+    await until(page, `document.querySelector('#queue-state').hidden`, 'the queue message gone');
+
+    // No answer: unknown, and the queue stops until the user says Resume.
+    await page.fill('#keys-text', 'DEMOA-TIMES-OUT00 DEMO4-INVAL-IDKEY');
+    await page.click('#redeem');
+    t.match(await textOf(page, '#queue-message', /no answer/), /^The last key got no answer\. Check your library, then resume/);
+    t.ok(await page.isVisible('#resume'), 'a Resume button');
+    let rows = await tableRows(page);
+    t.match(rows[3], { key: 'DEMOA-TIMES-OUT00', status: 'unknown', badge: 'Unknown — check your library', details: /may have been activated/ });
+    t.match(rows[4], { key: 'DEMO4-INVAL-IDKEY', status: 'queued', badge: 'Queued' });
+    await page.click('#resume');
+    await until(page, `document.querySelector('tr[data-key="DEMO4-INVAL-IDKEY"]').dataset.status === 'invalid-key'`, 'DEMO4 answered');
+    await until(page, `document.querySelector('#queue-state').hidden`, 'the queue going again');
+
+    // Steam drops the connection: the sign-in form comes back, the keys wait for it.
+    await page.fill('#keys-text', 'DEMOB-DISCO-NNECT DEMO3-ALREA-DYOWN');
+    await page.click('#redeem');
+    t.match(await textOf(page, '#sign-in-error', /./), /^Steam closed the connection\. Sign in again to go on/);
+    t.ok(await page.isVisible('#sign-in'), 'the sign-in form is back');
+    t.equal(await page.inputValue('#account-name'), 'demo', 'with the account name filled in');
+    t.equal(await textOf(page, '#queue-message', /Sign in/), 'Sign in to Steam to send the queued keys.');
+    t.ok(await page.isHidden('#resume'), 'signing in is the way on, not Resume');
+    rows = await tableRows(page);
+    t.match(rows[5], { key: 'DEMOB-DISCO-NNECT', status: 'unknown' });
+    t.match(rows[6], { key: 'DEMO3-ALREA-DYOWN', status: 'queued' });
+    t.equal(await page.evaluate('document.activeElement.id'), 'password', 'the focus waits in the password field');
+    await page.fill('#password', 'demo');
+    await page.press('#password', 'Enter');
+    await until(page, `document.querySelector('tr[data-key="DEMO3-ALREA-DYOWN"]').dataset.status === 'already-owned'`, 'DEMO3 answered');
+    t.pass('signed in again, the waiting key went');
+  });
+
+  t.test("a phone's width; the server goes away and the page says so", async (t) => {
+    const run = await startApp({ page: pageHandler() }, { latencyMs: 5 });
+    const page = await openPage(t, browser, run.url, { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+    await page.fill('#account-name', 'demo');
+    await page.fill('#password', 'demo');
+    await page.press('#password', 'Enter');
+    await textOf(page, '#account', /demo/);
+    await page.fill('#keys-text', 'DEMO2-ACTIV-ATED3 DEMO7-NEEDS-BASEG DEMO8-WALLE-TCODE');
+    await page.click('#redeem');
+    await allDone(page, 3);
+    const widths = (await page.evaluate(`[document.documentElement.scrollWidth, window.innerWidth]`)) as [number, number];
+    t.ok(widths[0] <= widths[1], `nothing wider than the screen: ${widths[0]} <= ${widths[1]} px`);
+    t.equal(await textOf(page, '#connection'), 'Connected');
+
+    await run.close();
+    t.match(await textOf(page, '#connection', /Cannot reach/), /^Cannot reach the server\. Trying again in \d+ s…$/);
+    t.equal(await page.getAttribute('#connection', 'data-state'), 'offline');
+    t.match(await textOf(page, '#notice', /./), /shutting down|stopp/i, "the server's goodbye is shown");
+    t.ok(await page.isDisabled('#sign-out'), 'actions that need the server are disabled');
+    t.equal((await tableRows(page)).length, 3, 'the results stay on the page');
+  });
+});
