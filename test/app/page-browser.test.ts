@@ -161,5 +161,40 @@ await withBrowser(t, 'the page in Chromium, demo mode', async (t, browser) => {
     const storage = (await page.evaluate(`JSON.stringify([Object.entries(sessionStorage), Object.entries(localStorage)])`)) as string;
     t.notMatch(storage, password, 'the password is in neither sessionStorage nor localStorage');
     t.equal(await page.inputValue('#password'), '', 'nor in the form');
+
+    // A duplicated tab carries the token along: the newer tab takes the session, the older says so.
+    const second = await page.context().newPage();
+    await second.goto(run.url);
+    await textOf(second, '#sign-in-title');
+    await second.evaluate(`sessionStorage.setItem('steam-key.session', ${JSON.stringify(token)})`);
+    await second.reload();
+    await allDone(second, keys.length);
+    t.equal(await textOf(second, '#account', /demo/), 'Signed in as demo', 'the second tab resumed the session');
+    t.match(await textOf(page, '#notice', /another tab/), /^This session is now open in another tab or window\. Reload this page/);
+    t.equal(await textOf(page, '#connection'), 'Disconnected.', 'and the first tab stopped, without reconnecting to take it back');
+  });
+
+  t.test("the page's key count finds what the server finds", async (t) => {
+    const run = await startApp({ page: pageHandler() });
+    t.teardown(run.close);
+    const page = await openPage(t, browser, run.url);
+    const texts = [
+      PASTE,
+      'aaaaa-bbbbb-ccccc-ddddd-eeeee-fffff (six groups) XAAAAA-BBBBB-CCCCC AAAAA-BBBBB-CCCCCX AAAAA-BBBBB',
+      'AAAAA-BBBBB-CCCCC-DDDDD-EEEEE, 11111-22222-33333-44444. ZZZZZ-ZZZZZ-ZZZZZ 00000-00000-00000-00000',
+      'end of sentence AB12C-DE34F-GH56I. -- note: ab12c-de34f-gh56i-; “AB12C-DE34F-GH56I”',
+      '全角文字ＡＢＣＤＥ-ＡＢＣＤＥ-ＡＢＣＤＥ 中文AAAAA-BBBBB-CCCCC中文 tab\tQQQQQ-WWWWW-EEEEE\r\n',
+      '',
+    ];
+    for (const text of texts) {
+      const server = extractKeys(text);
+      const browserScan = (await page.evaluate(
+        `import('/keys-scan.js').then((m) => m.scanKeys(${JSON.stringify(text)}, () => false))`,
+      )) as { keys: string[]; dropped: Record<string, number> };
+      t.same(browserScan.keys, server.keys, `${JSON.stringify(text.slice(0, 30))}…: the same keys`);
+      const reasons = { 'repeated-in-paste': 0, 'already-in-session': 0, placeholder: 0 };
+      for (const d of server.dropped) reasons[d.reason]++;
+      t.same(browserScan.dropped, reasons, 'the same drops');
+    }
   });
 });

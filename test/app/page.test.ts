@@ -2,7 +2,7 @@
  * How the page is served (lib/app/page.ts): types, security headers, caching,
  * HEAD, 304, 404 and 405 — and that the browser's key pattern is the server's.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { CONTENT_SECURITY_POLICY, keysModule, PAGE_DIR } from '../../lib/app/page.js';
 import { pageHandler } from '../../lib/app/page.js';
@@ -102,4 +102,29 @@ t.test('without a page, / still says where the WebSocket is', async (t) => {
   const res = await fetch(run.url);
   t.equal(res.status, 200);
   t.match(await res.text(), /WebSocket is at \/ws/);
+});
+
+t.test('the page says everything in both languages', async (t) => {
+  // A plain browser module: imported by URL, as TypeScript has no types for it.
+  const { MESSAGES, languageOf, clock } = (await import(new URL('i18n.js', PAGE_DIR).href)) as {
+    MESSAGES: Record<'en' | 'zh', Record<string, unknown>>;
+    languageOf: (tags: readonly string[]) => string;
+    clock: (ms: number) => string;
+  };
+  const shape = (o: Record<string, unknown>): unknown =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'object' && v !== null ? shape(v as Record<string, unknown>) : typeof v]));
+  t.same(shape(MESSAGES.zh), shape(MESSAGES.en), 'the same messages, of the same kinds, in Chinese as in English');
+  const { KEY_STATUSES } = await import('../../lib/steam/results.js');
+  t.same(Object.keys(MESSAGES.en.statuses as object).sort(), [...KEY_STATUSES].sort(), 'a badge for every status the server knows');
+
+  const html = readFileSync(new URL('index.html', PAGE_DIR), 'utf8');
+  for (const [, name] of html.matchAll(/data-i18n="([^"]+)"/g)) t.ok(name! in MESSAGES.en, `index.html's "${name}" has words`);
+
+  t.equal(languageOf(['zh-CN']), 'zh');
+  t.equal(languageOf(['zh-Hant-TW', 'en']), 'zh');
+  t.equal(languageOf(['de-DE', 'en-GB', 'zh']), 'en', 'the first language the page speaks wins');
+  t.equal(languageOf(['fr']), 'en');
+  t.equal(clock(1), '0:01');
+  t.equal(clock(75_000), '1:15');
+  t.equal(clock(3_600_000), '1:00:00');
 });

@@ -65,6 +65,8 @@ const state = {
   /** n → KeyEntry, as the server last sent it. */
   keys: new Map(),
   settings: null,
+  /** Set after a login is sent, until the server answers: no second click meanwhile. */
+  loginSent: false,
   /** Set after a guard code is sent, until Steam answers: the guard form stays up meanwhile. */
   guardSent: false,
   /** A Text ({en, zh}) shown above everything; null for none. */
@@ -216,6 +218,7 @@ function onWelcome(m) {
   state.settings = m.snapshot.settings;
   state.keys = new Map(m.snapshot.keys.map((e) => [e.n, e]));
   state.guardSent = false;
+  state.loginSent = false;
   if (state.pendingAdd) state.pendingAdd = null; // its reply went with the old connection; the snapshot shows what came of it
   rebuildTable();
   render();
@@ -229,6 +232,7 @@ function onWelcome(m) {
 function onLogin(m) {
   const before = state.login.state;
   state.login = m;
+  state.loginSent = false;
   if (m.state === 'signed-in') {
     el.password.value = '';
     state.signInError = null;
@@ -281,6 +285,8 @@ const ERROR_TEXTS = {
 
 function onError(m) {
   if (state.pendingAdd && state.pendingAdd.id === m.id) state.pendingAdd = null; // the text stays in the box
+  state.loginSent = false;
+  state.guardSent = false;
   const name = ERROR_TEXTS[m.code];
   state.notice = name ? text(name) : text('protocol', m.code, m.message);
   if (m.code === 'other-account') state.signInError = state.notice;
@@ -331,7 +337,7 @@ el.signInForm.addEventListener('submit', (event) => {
   }
   state.signInError = null;
   state.notice = null;
-  if (send({ type: 'login', accountName, password })) state.login = { state: 'signing-in' };
+  if (send({ type: 'login', accountName, password })) state.loginSent = true;
   render();
 });
 
@@ -432,13 +438,14 @@ function render() {
   const account = login.account?.accountName;
   show(el.account, login.state === 'signed-in' && account !== undefined);
   setText(el.account, account ? t('signedInAs', account) : '');
-  show(el.signOut, known && (login.state === 'signed-in' || login.account !== undefined));
+  // Also while Steam waits for a guard code: signing out is the way to give up on it.
+  show(el.signOut, known && (login.state === 'signed-in' || login.state === 'guard' || login.account !== undefined));
   el.signOut.disabled = !online;
 
   const guardUp = login.state === 'guard' || (login.state === 'signing-in' && state.guardSent);
   show(el.signIn, known && !guardUp && (login.state === 'signed-out' || login.state === 'signing-in'));
   show(el.guard, known && guardUp);
-  const signingIn = login.state === 'signing-in';
+  const signingIn = login.state === 'signing-in' || state.loginSent;
   el.signInButton.disabled = !online || signingIn;
   if (signingIn && !state.guardSent) setText(el.signInButton, t('signingIn'));
   el.accountName.readOnly = signingIn;
@@ -467,14 +474,12 @@ function renderConnection() {
   } else setText(el.connection, t(c === 'fresh' ? 'connecting' : c));
 }
 
-function inSession(key) {
-  for (const entry of state.keys.values()) if (entry.key === key) return entry.state !== 'cancelled';
-  return false;
-}
-
 function renderKeyCount(online) {
   const value = el.keysText.value;
-  const { keys, dropped } = scanKeys(value, inSession);
+  // Keys queued, with Steam or done; a cancelled key may be added again.
+  const active = new Set();
+  for (const entry of state.keys.values()) if (entry.state !== 'cancelled') active.add(entry.key);
+  const { keys, dropped } = scanKeys(value, (key) => active.has(key));
   let line = '';
   if (state.lastAdded && !value.trim()) {
     line = t('added', state.lastAdded.added, state.lastAdded.dropped);
@@ -561,8 +566,13 @@ function updateRow(entry) {
   if (!row) {
     row = document.createElement('tr');
     row.dataset.n = String(entry.n);
-    const next = [...rows.keys()].filter((n) => n > entry.n).sort((a, b) => a - b)[0];
-    el.results.insertBefore(row, next === undefined ? null : rows.get(next));
+    // Keys come in order, so this is nearly always an append.
+    const last = el.results.lastElementChild;
+    let before = null;
+    if (last && Number(last.dataset.n) > entry.n) {
+      before = [...el.results.children].find((tr) => Number(tr.dataset.n) > entry.n) ?? null;
+    }
+    el.results.insertBefore(row, before);
     rows.set(entry.n, row);
   }
   row.className = entry.state;
