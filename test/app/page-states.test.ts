@@ -29,7 +29,7 @@ await withBrowser(t, 'the page in Chromium: states, languages, phones', async (t
     t.ok(await page.isHidden('#sign-in-error'), 'the error is gone');
 
     await page.fill('#keys-text', 'DEMO1-ACTIV-ATED1 DEMO3-ALREA-DYOWN DEMO4-INVAL-IDKEY DEMO4-INVAL-IDKEY');
-    t.equal(await textOf(page, '#key-count', /找到/), '找到 3 个新激活码 · 已忽略: 1 个在文本中重复');
+    t.equal(await textOf(page, '#key-count', /找到/), '找到 3 个新激活码 · 已忽略：1 个在文本中重复');
     await page.click('#redeem');
     await allDone(page, 3);
     let rows = await tableRows(page);

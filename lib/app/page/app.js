@@ -490,7 +490,7 @@ function renderKeyCount(online) {
     if (dropped['already-in-session']) parts.push(t('droppedInSession', dropped['already-in-session']));
     if (dropped.placeholder) parts.push(t('droppedPlaceholder', dropped.placeholder));
     line = keys.length || parts.length ? t('found', keys.length) : t('noKeysFound');
-    if (parts.length) line += ` · ${t('droppedLabel')}: ${parts.join(', ')}`;
+    if (parts.length) line += ` · ${t('droppedLabel')}${parts.join(state.lang === 'zh' ? '，' : ', ')}`;
   }
   setText(el.keyCount, line);
   el.keyCount.dataset.found = String(keys.length);
