@@ -115,6 +115,28 @@ await withBrowser(t, 'the page in Chromium: states, languages, phones', async (t
     t.pass('signed in again, the waiting key went');
   });
 
+  t.test('the mobile authenticator; a paste over the limit adds nothing and keeps the text', async (t) => {
+    const run = await startApp({ page: pageHandler(), maxKeysPerSession: 2 }, { latencyMs: 5 });
+    t.teardown(run.close);
+    const page = await openPage(t, browser, run.url);
+    await page.fill('#account-name', 'demo-app');
+    await page.fill('#password', 'demo');
+    await page.press('#password', 'Enter');
+    t.equal(await textOf(page, '#guard-message', /Mobile/), 'Enter the code shown by the Steam Mobile app (Steam Guard).', 'the guard dialog asks for the authenticator code');
+    t.ok(await page.isVisible('#sign-out'), 'signing out is the way to give up on the code');
+    await page.fill('#guard-code', '12345');
+    await page.press('#guard-code', 'Enter');
+    await textOf(page, '#account', /demo-app/);
+
+    const paste = 'DEMO1-ACTIV-ATED1 DEMO3-ALREA-DYOWN DEMO4-INVAL-IDKEY';
+    await page.fill('#keys-text', paste);
+    await page.click('#redeem');
+    t.match(await textOf(page, '#notice', /./), /past its limit of keys; nothing was added/, 'the limit, in plain words');
+    t.equal(await page.inputValue('#keys-text'), paste, 'the text is still there');
+    t.equal((await tableRows(page)).length, 0, 'and nothing was queued');
+    t.ok(await page.isEnabled('#redeem'), 'Redeem can be pressed again');
+  });
+
   t.test("a phone's width; the server goes away and the page says so", async (t) => {
     const run = await startApp({ page: pageHandler() }, { latencyMs: 5 });
     const page = await openPage(t, browser, run.url, { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });

@@ -206,7 +206,8 @@ function handle(m) {
 
 function onWelcome(m) {
   // A token the server no longer knows: the session expired or the server restarted.
-  if (state.token !== null && !m.resumed) state.notice = text('sessionLost');
+  // Otherwise whatever the notice said about the connection is over.
+  state.notice = state.token !== null && !m.resumed ? text('sessionLost') : null;
   state.token = m.session;
   sessionStorage.setItem(TOKEN_KEY, m.session);
   state.greeted = true;
@@ -221,12 +222,12 @@ function onWelcome(m) {
   state.loginSent = false;
   if (state.pendingAdd) state.pendingAdd = null; // its reply went with the old connection; the snapshot shows what came of it
   rebuildTable();
-  render();
   if (state.login.state === 'signed-out' && !el.accountName.value) {
     if (state.login.account) el.accountName.value = state.login.account.accountName;
     focusLater(state.login.account ? el.password : el.accountName);
   }
   if (state.login.state === 'guard') focusLater(el.guardCode);
+  render();
 }
 
 function onLogin(m) {
@@ -349,7 +350,10 @@ el.guardForm.addEventListener('submit', (event) => {
     el.guardCode.focus();
     return;
   }
-  if (send({ type: 'guard-code', code })) state.guardSent = true;
+  if (send({ type: 'guard-code', code })) {
+    state.guardSent = true;
+    state.notice = null;
+  }
   render();
 });
 
@@ -379,7 +383,10 @@ function redeem() {
   if (el.redeem.disabled) return;
   const id = `add-${++state.requestSeq}`;
   const value = el.keysText.value;
-  if (send({ type: 'add-keys', id, text: value })) state.pendingAdd = { id, text: value };
+  if (send({ type: 'add-keys', id, text: value })) {
+    state.pendingAdd = { id, text: value };
+    state.notice = null;
+  }
   render();
 }
 
