@@ -1,6 +1,7 @@
 /**
  * The HTTP server of `steam-key serve`: the redeem WebSocket at /ws, a health
- * check at /healthz, and (to come) the page. Plain node:http, no framework.
+ * check at /healthz, and the page (lib/app/page.ts, through the `page` hook).
+ * Plain node:http, no framework.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { httpServerOptions, WebSocketRouter, type Limits, type TraceFn } from '../websocket/index.js';
@@ -30,7 +31,7 @@ export interface AppOptions {
   log?: Logger;
   clock?: Clock;
   limits?: Partial<Limits>;
-  /** The static page plugs in here (not built yet). */
+  /** The page (lib/app/page.ts's pageHandler); without it `/` says where the WebSocket is. */
   page?: PageHandler;
   /**
    * Whether a page from `origin` may open the WebSocket (RFC 6455 §10.2).
@@ -115,7 +116,7 @@ export function createApp(options: AppOptions): App {
     if (path === '/healthz') return health(req, res, store);
     if (options.page?.(req, res)) return;
     if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
-      return text(res, 200, `steam-key is running. The page is not built yet; the WebSocket is at ${WS_PATH} (docs/protocol.md).\n`);
+      return text(res, 200, `steam-key is running without its page; the WebSocket is at ${WS_PATH} (docs/protocol.md).\n`);
     }
     text(res, 404, 'not found\n');
   });

@@ -6,6 +6,7 @@
  */
 import { allowOrigins, createApp, normaliseOrigin, type App, type AppTimers } from '../app/server.js';
 import { formatRedactedTrace } from '../app/trace.js';
+import { pageHandler } from '../app/page.js';
 import { lineLogger, type Logger } from '../log.js';
 import { DEMO_KEYS, DEMO_PASSWORD, demoPortFactory } from '../steam/demo-port.js';
 import type { SteamPortFactory } from '../steam/port.js';
@@ -212,6 +213,7 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<nu
     portFactory,
     timers: config.timers,
     log,
+    page: pageHandler(),
     allowOrigin: allowOrigins(config.origins),
     ...(config.trace ? { trace: (frame) => out(formatRedactedTrace(frame)) } : {}),
   });

@@ -11,7 +11,7 @@
  * "XAAAAA-BBBBB-CCCCC" are look-alikes, not keys. A trailing '-' that is not
  * followed by another group (end of a sentence, "KEY -- note") is allowed.
  */
-const KEY = /(?<![0-9A-Za-z])(?<![0-9A-Za-z]-)[0-9A-Za-z]{5}(?:-[0-9A-Za-z]{5}){2,4}(?![0-9A-Za-z])(?!-[0-9A-Za-z])/g;
+export const KEY = /(?<![0-9A-Za-z])(?<![0-9A-Za-z]-)[0-9A-Za-z]{5}(?:-[0-9A-Za-z]{5}){2,4}(?![0-9A-Za-z])(?!-[0-9A-Za-z])/g;
 
 /** Why a key found in a paste was not queued. */
 export type DropReason =

@@ -1,0 +1,675 @@
+// steam-key's page: one WebSocket to the server (docs/protocol.md), plain DOM.
+// The server holds the session; this page draws what it is told and sends
+// what the user asks. Only the session token is kept (in sessionStorage, for
+// this tab): never the password or a guard code.
+import { clock, languageOf, MESSAGES } from './i18n.js';
+import { scanKeys } from './keys-scan.js';
+
+const TOKEN_KEY = 'steam-key.session';
+const LANG_KEY = 'steam-key.lang';
+/** Waits before reconnecting, growing while the server stays unreachable. */
+const RETRY_MS = [250, 1000, 2000, 4000, 8000, 15000];
+
+const $ = (id) => document.getElementById(id);
+const el = {
+  connection: $('connection'),
+  account: $('account'),
+  signOut: $('sign-out'),
+  language: $('language'),
+  notice: $('notice'),
+  signIn: $('sign-in'),
+  signInForm: $('sign-in-form'),
+  accountName: $('account-name'),
+  password: $('password'),
+  signInError: $('sign-in-error'),
+  signInButton: $('sign-in-button'),
+  guard: $('guard'),
+  guardForm: $('guard-form'),
+  guardMessage: $('guard-message'),
+  guardCode: $('guard-code'),
+  guardButton: $('guard-button'),
+  keysText: $('keys-text'),
+  keyCount: $('key-count'),
+  redeem: $('redeem'),
+  cancel: $('cancel'),
+  progress: $('progress'),
+  queueState: $('queue-state'),
+  queueMessage: $('queue-message'),
+  resume: $('resume'),
+  announce: $('announce'),
+  results: document.querySelector('#results tbody'),
+  noKeys: $('no-keys'),
+  tableWrap: document.querySelector('.table-wrap'),
+  exportCsv: $('export-csv'),
+  exportJson: $('export-json'),
+  unusedSection: $('unused-section'),
+  unused: $('unused'),
+  copyUnused: $('copy-unused'),
+  copied: $('copied'),
+};
+
+const state = {
+  lang: pickLanguage(),
+  ws: null,
+  /** The session token: in sessionStorage, so a reload of this tab resumes the session. */
+  token: sessionStorage.getItem(TOKEN_KEY),
+  /** 'connecting' | 'online' | 'lost' | 'unreachable' | 'stopped' */
+  connection: 'connecting',
+  greeted: false,
+  everGreeted: false,
+  retries: 0,
+  retryAt: 0,
+  retryTimer: 0,
+  login: { state: 'signed-out' },
+  queue: { state: 'idle' },
+  /** n → KeyEntry, as the server last sent it. */
+  keys: new Map(),
+  settings: null,
+  /** Set after a login is sent, until the server answers: no second click meanwhile. */
+  loginSent: false,
+  /** Set after a guard code is sent, until Steam answers: the guard form stays up meanwhile. */
+  guardSent: false,
+  /** A Text ({en, zh}) shown above everything; null for none. */
+  notice: null,
+  /** Text under the sign-in form (a failed sign-in). */
+  signInError: null,
+  /** The add-keys request in flight: its id and the text sent. */
+  pendingAdd: null,
+  lastAdded: null,
+  requestSeq: 0,
+  copiedText: null,
+  /** The field to focus after the next render. */
+  focus: null,
+};
+
+// ---- words -----------------------------------------------------------------
+
+function pickLanguage() {
+  const chosen = localStorage.getItem(LANG_KEY);
+  if (chosen === 'en' || chosen === 'zh') return chosen;
+  return languageOf(navigator.languages?.length ? navigator.languages : [navigator.language]);
+}
+
+/** The page's own words, in the current language. */
+function t(name, ...args) {
+  const value = MESSAGES[state.lang][name];
+  return typeof value === 'function' ? value(...args) : value;
+}
+
+/** One of the page's own messages as a Text ({en, zh}), so a language switch redraws it. */
+function text(name, ...args) {
+  const pick = (lang) => {
+    const value = MESSAGES[lang][name];
+    return typeof value === 'function' ? value(...args) : value;
+  };
+  return { en: pick('en'), zh: pick('zh') };
+}
+
+/** A Text from the server (or text()) in the current language. */
+function words(message) {
+  return message ? (message[state.lang] ?? message.en ?? '') : '';
+}
+
+function statusWords(entry) {
+  if (entry.state === 'done' && entry.result) {
+    return MESSAGES[state.lang].statuses[entry.result.status] ?? entry.result.status;
+  }
+  return MESSAGES[state.lang].states[entry.state] ?? entry.state;
+}
+
+/** The badge's class: the result's status when done, else the key's state. */
+function statusClass(entry) {
+  return entry.state === 'done' && entry.result ? entry.result.status : entry.state;
+}
+
+// ---- the connection --------------------------------------------------------
+
+function wsUrl() {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+}
+
+function send(message) {
+  if (!state.ws || state.ws.readyState !== WebSocket.OPEN || !state.greeted) return false;
+  state.ws.send(JSON.stringify(message));
+  return true;
+}
+
+function connect() {
+  clearTimeout(state.retryTimer);
+  const ws = new WebSocket(wsUrl());
+  state.ws = ws;
+  let opened = false;
+  ws.addEventListener('open', () => {
+    opened = true;
+    const hello = { type: 'hello', version: 1 };
+    if (state.token) hello.resume = state.token;
+    ws.send(JSON.stringify(hello));
+  });
+  ws.addEventListener('message', (event) => {
+    if (state.ws !== ws || typeof event.data !== 'string') return;
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    handle(message);
+  });
+  ws.addEventListener('close', () => {
+    if (state.ws !== ws) return;
+    state.ws = null;
+    state.greeted = false;
+    if (state.connection === 'stopped') return render();
+    if (state.connection === 'fresh') {
+      // Signed out: start a new, empty session at once.
+      state.connection = 'connecting';
+      connect();
+      return render();
+    }
+    if (opened && state.connection === 'online') state.retries = 0;
+    scheduleReconnect(opened);
+  });
+}
+
+function scheduleReconnect(wasOpen) {
+  const delay = RETRY_MS[Math.min(state.retries, RETRY_MS.length - 1)];
+  state.retries++;
+  state.connection = wasOpen && state.retries === 1 ? 'lost' : 'unreachable';
+  state.retryAt = Date.now() + delay;
+  state.retryTimer = setTimeout(connect, delay);
+  render();
+}
+
+// ---- messages from the server ---------------------------------------------
+
+function handle(m) {
+  switch (m.type) {
+    case 'welcome':
+      return onWelcome(m);
+    case 'login':
+      return onLogin(m);
+    case 'queue':
+      state.queue = m;
+      return render();
+    case 'key':
+      return onKey(m.entry);
+    case 'keys-added':
+      return onKeysAdded(m);
+    case 'error':
+      return onError(m);
+    case 'bye':
+      return onBye(m);
+    default:
+      return undefined; // a newer server's message: ignore (docs/protocol.md, "Versioning")
+  }
+}
+
+function onWelcome(m) {
+  // A token the server no longer knows: the session expired or the server restarted.
+  // Otherwise whatever the notice said about the connection is over.
+  state.notice = state.token !== null && !m.resumed ? text('sessionLost') : null;
+  state.token = m.session;
+  sessionStorage.setItem(TOKEN_KEY, m.session);
+  state.greeted = true;
+  state.everGreeted = true;
+  state.connection = 'online';
+  state.retries = 0;
+  state.login = m.snapshot.login;
+  state.queue = m.snapshot.queue;
+  state.settings = m.snapshot.settings;
+  state.keys = new Map(m.snapshot.keys.map((e) => [e.n, e]));
+  state.guardSent = false;
+  state.loginSent = false;
+  if (state.pendingAdd) state.pendingAdd = null; // its reply went with the old connection; the snapshot shows what came of it
+  rebuildTable();
+  if (state.login.state === 'signed-out' && !el.accountName.value) {
+    if (state.login.account) el.accountName.value = state.login.account.accountName;
+    focusLater(state.login.account ? el.password : el.accountName);
+  }
+  if (state.login.state === 'guard') focusLater(el.guardCode);
+  render();
+}
+
+function onLogin(m) {
+  const before = state.login.state;
+  state.login = m;
+  state.loginSent = false;
+  if (m.state === 'signed-in') {
+    el.password.value = '';
+    state.signInError = null;
+    state.guardSent = false;
+    if (before !== 'signed-in') focusLater(el.keysText);
+  } else if (m.state === 'guard') {
+    state.guardSent = false;
+    el.guardCode.value = '';
+    focusLater(el.guardCode);
+  } else if (m.state === 'signed-out') {
+    state.guardSent = false;
+    state.signInError = m.message ?? null;
+    if (m.account) el.accountName.value = m.account.accountName;
+    focusLater(m.reason === 'invalid-password' ? el.accountName : el.password);
+  }
+  render();
+}
+
+function onKey(entry) {
+  const before = state.keys.get(entry.n);
+  state.keys.set(entry.n, entry);
+  updateRow(entry);
+  if (entry.state === 'done' && before?.state !== 'done') {
+    el.announce.textContent = t('announce', entry.n, entry.key, statusWords(entry));
+  }
+  render();
+}
+
+function onKeysAdded(m) {
+  for (const entry of m.added) {
+    state.keys.set(entry.n, entry);
+    updateRow(entry);
+  }
+  if (state.pendingAdd && state.pendingAdd.id === m.id) {
+    // Cleared only if the user has not typed on meanwhile: nothing they wrote is lost.
+    if (el.keysText.value === state.pendingAdd.text) el.keysText.value = '';
+    state.pendingAdd = null;
+  }
+  state.lastAdded = { added: m.added.length, dropped: m.dropped.length };
+  render();
+}
+
+const ERROR_TEXTS = {
+  'server-busy': 'serverBusy',
+  'other-account': 'otherAccount',
+  'too-many-keys': 'tooManyKeys',
+  closed: 'closed',
+  'wrong-state': 'wrongState',
+};
+
+function onError(m) {
+  if (state.pendingAdd && state.pendingAdd.id === m.id) state.pendingAdd = null; // the text stays in the box
+  state.loginSent = false;
+  state.guardSent = false;
+  const name = ERROR_TEXTS[m.code];
+  state.notice = name ? text(name) : text('protocol', m.code, m.message);
+  if (m.code === 'other-account') state.signInError = state.notice;
+  if (m.code === 'server-busy' && state.ws) {
+    // No session was made: try again later on a new connection.
+    const ws = state.ws;
+    state.ws = null;
+    ws.close();
+    scheduleReconnect(false);
+    return;
+  }
+  render();
+}
+
+function onBye(m) {
+  if (m.reason === 'logged-out' || m.reason === 'expired') {
+    // The session is over: forget it and start a new one when this connection closes.
+    state.token = null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    state.keys = new Map();
+    state.login = { state: 'signed-out' };
+    state.queue = { state: 'idle' };
+    state.lastAdded = null;
+    state.signInError = null;
+    state.connection = 'fresh';
+    state.notice = m.reason === 'expired' ? m.message : null;
+    rebuildTable();
+  } else if (m.reason === 'replaced') {
+    state.connection = 'stopped';
+    state.notice = text('replaced');
+  } else {
+    state.notice = m.message; // shutdown: reconnect with backoff; the server may come back
+  }
+  render();
+}
+
+// ---- what the user does ---------------------------------------------------
+
+el.signInForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const accountName = el.accountName.value.trim();
+  const password = el.password.value;
+  if (!accountName || !password) {
+    state.signInError = text('needBoth');
+    render();
+    (accountName ? el.password : el.accountName).focus();
+    return;
+  }
+  state.signInError = null;
+  state.notice = null;
+  if (send({ type: 'login', accountName, password })) state.loginSent = true;
+  render();
+});
+
+el.guardForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const code = el.guardCode.value.trim();
+  if (!/^[A-Za-z0-9]{1,32}$/.test(code)) {
+    el.guardMessage.textContent = t('needCode');
+    el.guardCode.focus();
+    return;
+  }
+  if (send({ type: 'guard-code', code })) {
+    state.guardSent = true;
+    state.notice = null;
+  }
+  render();
+});
+
+el.signOut.addEventListener('click', () => send({ type: 'logout' }));
+
+el.language.addEventListener('click', () => {
+  state.lang = state.lang === 'en' ? 'zh' : 'en';
+  localStorage.setItem(LANG_KEY, state.lang);
+  rebuildTable();
+  render();
+});
+
+el.keysText.addEventListener('input', () => {
+  state.lastAdded = null;
+  render();
+});
+el.keysText.addEventListener('keydown', (event) => {
+  // Enter is a new line in the box; Ctrl+Enter (or ⌘+Enter) redeems.
+  if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    redeem();
+  }
+});
+el.redeem.addEventListener('click', redeem);
+
+function redeem() {
+  if (el.redeem.disabled) return;
+  const id = `add-${++state.requestSeq}`;
+  const value = el.keysText.value;
+  if (send({ type: 'add-keys', id, text: value })) {
+    state.pendingAdd = { id, text: value };
+    state.notice = null;
+  }
+  render();
+}
+
+el.cancel.addEventListener('click', () => send({ type: 'cancel' }));
+el.resume.addEventListener('click', () => send({ type: 'resume' }));
+
+el.exportCsv.addEventListener('click', () => download('csv', toCsv(), 'text/csv;charset=utf-8'));
+el.exportJson.addEventListener('click', () => download('json', toJson(), 'application/json'));
+
+el.copyUnused.addEventListener('click', async () => {
+  const value = el.unused.value;
+  try {
+    await navigator.clipboard.writeText(value);
+    state.copiedText = text('copied');
+  } catch {
+    el.unused.select();
+    state.copiedText = document.execCommand('copy') ? text('copied') : text('copyFailed');
+  }
+  render();
+});
+
+// ---- drawing ---------------------------------------------------------------
+
+/** Moves the focus to `input` once the next render() has shown it. */
+function focusLater(input) {
+  state.focus = input;
+}
+
+function setText(node, value) {
+  if (node.textContent !== value) node.textContent = value;
+}
+
+function show(node, visible) {
+  node.hidden = !visible;
+}
+
+function entries() {
+  return [...state.keys.values()].sort((a, b) => a.n - b.n);
+}
+
+function render() {
+  document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';
+  document.title = t('title');
+  for (const node of document.querySelectorAll('[data-i18n]')) setText(node, t(node.dataset.i18n));
+  setText(el.language, t('switchTo'));
+  el.language.lang = state.lang === 'en' ? 'zh-CN' : 'en';
+  el.language.setAttribute('aria-label', t('switchLabel'));
+
+  renderConnection();
+  const online = state.connection === 'online' && state.greeted;
+  show(el.notice, state.notice !== null);
+  setText(el.notice, words(state.notice));
+
+  const login = state.login;
+  const known = state.everGreeted;
+  const account = login.account?.accountName;
+  show(el.account, login.state === 'signed-in' && account !== undefined);
+  setText(el.account, account ? t('signedInAs', account) : '');
+  // Also while Steam waits for a guard code: signing out is the way to give up on it.
+  show(el.signOut, known && (login.state === 'signed-in' || login.state === 'guard' || login.account !== undefined));
+  el.signOut.disabled = !online;
+
+  const guardUp = login.state === 'guard' || (login.state === 'signing-in' && state.guardSent);
+  show(el.signIn, known && !guardUp && (login.state === 'signed-out' || login.state === 'signing-in'));
+  show(el.guard, known && guardUp);
+  const signingIn = login.state === 'signing-in' || state.loginSent;
+  el.signInButton.disabled = !online || signingIn;
+  if (signingIn && !state.guardSent) setText(el.signInButton, t('signingIn'));
+  el.accountName.readOnly = signingIn;
+  el.password.readOnly = signingIn;
+  show(el.signInError, state.signInError !== null);
+  setText(el.signInError, words(state.signInError));
+  if (login.state === 'guard') {
+    setText(el.guardMessage, words(login.message));
+    el.guardMessage.classList.toggle('wrong', login.guard?.lastCodeWrong === true);
+  }
+  el.guardButton.disabled = !online || state.guardSent;
+  if (state.guardSent) setText(el.guardButton, t('checking'));
+
+  renderKeyCount(online);
+  renderProgress(online);
+  renderUnused();
+  if (state.focus && !state.focus.closest('[hidden]')) state.focus.focus();
+  state.focus = null;
+}
+
+function renderConnection() {
+  const c = state.connection;
+  el.connection.dataset.state = c === 'online' ? 'online' : c === 'connecting' || c === 'fresh' ? 'connecting' : 'offline';
+  if (c === 'unreachable') {
+    setText(el.connection, t('unreachable', Math.max(1, Math.ceil((state.retryAt - Date.now()) / 1000))));
+  } else setText(el.connection, t(c === 'fresh' ? 'connecting' : c));
+}
+
+function renderKeyCount(online) {
+  const value = el.keysText.value;
+  // Keys queued, with Steam or done; a cancelled key may be added again.
+  const active = new Set();
+  for (const entry of state.keys.values()) if (entry.state !== 'cancelled') active.add(entry.key);
+  const { keys, dropped } = scanKeys(value, (key) => active.has(key));
+  let line = '';
+  if (state.lastAdded && !value.trim()) {
+    line = t('added', state.lastAdded.added, state.lastAdded.dropped);
+    if (state.login.state !== 'signed-in' && state.lastAdded.added > 0) line += ` ${t('notSignedInYet')}`;
+  } else if (value.trim()) {
+    const parts = [];
+    if (dropped['repeated-in-paste']) parts.push(t('droppedRepeated', dropped['repeated-in-paste']));
+    if (dropped['already-in-session']) parts.push(t('droppedInSession', dropped['already-in-session']));
+    if (dropped.placeholder) parts.push(t('droppedPlaceholder', dropped.placeholder));
+    line = keys.length || parts.length ? t('found', keys.length) : t('noKeysFound');
+    if (parts.length) line += ` · ${t('droppedLabel')}${parts.join(state.lang === 'zh' ? '，' : ', ')}`;
+  }
+  setText(el.keyCount, line);
+  el.keyCount.dataset.found = String(keys.length);
+  el.redeem.disabled = !online || keys.length === 0 || state.pendingAdd !== null;
+}
+
+function renderProgress(online) {
+  const all = entries();
+  const cancelled = all.filter((e) => e.state === 'cancelled').length;
+  const total = all.length - cancelled;
+  const done = all.filter((e) => e.state === 'done').length;
+  const inFlight = all.find((e) => e.state === 'redeeming');
+  let line = '';
+  if (total > 0 && done === total) line = t('allDone', total);
+  else if (total > 0) line = t('progress', done, total);
+  if (inFlight) line += ` — ${t('inFlight', inFlight.key)}`;
+  if (cancelled) line += `${line ? ' · ' : ''}${t('cancelledCount', cancelled)}`;
+  setText(el.progress, line);
+  el.progress.dataset.done = String(done);
+  el.progress.dataset.total = String(total);
+
+  const q = state.queue;
+  show(el.queueState, q.state === 'cooldown' || q.state === 'stalled');
+  el.queueState.dataset.state = q.state;
+  if (q.state === 'cooldown') setText(el.queueMessage, t('cooldown', clock(cooldownLeft())));
+  else if (q.state === 'stalled') setText(el.queueMessage, words(q.message));
+  show(el.resume, q.state === 'stalled' && q.stalledBy === 'unknown-result');
+  el.resume.disabled = !online;
+  el.cancel.disabled = !online || !all.some((e) => e.state === 'queued' || e.state === 'waiting');
+  show(el.noKeys, all.length === 0);
+  show(el.tableWrap, all.length > 0);
+  el.exportCsv.disabled = all.length === 0;
+  el.exportJson.disabled = all.length === 0;
+}
+
+/**
+ * Time left in a cooldown. `resumesAt` is on the server's clock; bounded by
+ * the cooldown's length so a skewed clock here cannot show nonsense.
+ */
+function cooldownLeft() {
+  const max = state.settings?.cooldownMs ?? Infinity;
+  return Math.min(max, Math.max(0, (state.queue.resumesAt ?? 0) - Date.now()));
+}
+
+function notActivated() {
+  return entries().filter((e) => e.state === 'cancelled' || (e.state === 'done' && e.result?.status !== 'activated'));
+}
+
+function renderUnused() {
+  const list = notActivated();
+  show(el.unusedSection, list.length > 0);
+  const value = list.map((e) => e.key).join('\n');
+  if (el.unused.value !== value) {
+    el.unused.value = value;
+    state.copiedText = null;
+  }
+  setText(el.copied, words(state.copiedText));
+}
+
+// ---- the table ---------------------------------------------------------------
+
+const rows = new Map();
+
+function rebuildTable() {
+  rows.clear();
+  el.results.replaceChildren();
+  for (const entry of entries()) updateRow(entry);
+}
+
+/** Draws one key's row, adding it in order if it is new. */
+function updateRow(entry) {
+  let row = rows.get(entry.n);
+  if (!row) {
+    row = document.createElement('tr');
+    row.dataset.n = String(entry.n);
+    // Keys come in order, so this is nearly always an append.
+    const last = el.results.lastElementChild;
+    let before = null;
+    if (last && Number(last.dataset.n) > entry.n) {
+      before = [...el.results.children].find((tr) => Number(tr.dataset.n) > entry.n) ?? null;
+    }
+    el.results.insertBefore(row, before);
+    rows.set(entry.n, row);
+  }
+  row.className = entry.state;
+  row.dataset.key = entry.key;
+  row.dataset.status = statusClass(entry);
+  const number = cell('td', String(entry.n));
+  const key = cell('td', entry.key, 'key');
+  const status = document.createElement('td');
+  status.append(cell('span', statusWords(entry), `badge ${statusClass(entry)}`));
+  row.replaceChildren(number, key, status, details(entry));
+}
+
+function cell(tag, content, className) {
+  const node = document.createElement(tag);
+  node.textContent = content;
+  if (className) node.className = className;
+  return node;
+}
+
+function details(entry) {
+  const td = document.createElement('td');
+  td.className = 'details';
+  const result = entry.result;
+  if (entry.state === 'cancelled') td.append(cell('span', t('cancelledDetail')));
+  if (!result) return td;
+  const packages = result.packages ?? [];
+  // "Activated: A, B" would repeat the list below it.
+  if (!(result.status === 'activated' && packages.length > 0) && entry.state !== 'cancelled') {
+    td.append(cell('span', words(result.message)));
+  }
+  if (packages.length > 0) {
+    const list = document.createElement('ul');
+    for (const p of packages) {
+      const item = document.createElement('li');
+      const link = document.createElement('a');
+      link.href = `https://steamdb.info/sub/${encodeURIComponent(p.id)}/`;
+      link.textContent = p.name;
+      link.target = '_blank';
+      link.rel = 'noopener noreferrer';
+      item.append(link, ` (sub ${p.id})`);
+      list.append(item);
+    }
+    td.append(list);
+  }
+  return td;
+}
+
+// ---- export ------------------------------------------------------------------
+
+function csvField(value) {
+  const s = String(value ?? '');
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+function toCsv() {
+  const header = ['number', 'key', 'state', 'status', 'message', 'packages', 'eresult', 'detail'];
+  const lines = [header.join(',')];
+  for (const e of entries()) {
+    const r = e.result;
+    const packages = (r?.packages ?? []).map((p) => `${p.id} ${p.name}`).join('; ');
+    const message = e.state === 'cancelled' ? t('cancelledDetail') : words(r?.message);
+    lines.push([e.n, e.key, e.state, r?.status ?? '', message, packages, r?.eresult ?? '', r?.detail ?? ''].map(csvField).join(','));
+  }
+  // RFC 4180 line ends; the byte-order mark lets spreadsheet programs read the UTF-8 (Chinese, ™).
+  return `\uFEFF${lines.join('\r\n')}\r\n`;
+}
+
+function toJson() {
+  const account = state.login.account?.accountName ?? null;
+  return `${JSON.stringify({ exportedAt: new Date().toISOString(), account, keys: entries() }, null, 2)}\n`;
+}
+
+function download(extension, content, type) {
+  const stamp = new Date().toISOString().slice(0, 19).replaceAll(':', '-');
+  const url = URL.createObjectURL(new Blob([content], { type }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = `steam-key-results-${stamp}.${extension}`;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+// ---- start -------------------------------------------------------------------
+
+// Countdowns (cooldown, reconnect) move once a second.
+setInterval(() => {
+  if (state.queue.state === 'cooldown' || state.connection === 'unreachable') render();
+}, 1000);
+
+render();
+connect();

@@ -1,0 +1,123 @@
+/**
+ * The page in headless Chromium, demo mode: the states a batch can get into
+ * (rate-limit cooldown with its countdown, cancel, a key with no answer and
+ * Resume, Steam dropping the connection, the key limit), the authenticator
+ * prompt, and a dropped WebSocket that the page resumes by itself.
+ */
+import t from 'tap';
+import { pageHandler } from '../../lib/app/page.js';
+import { FAST_TIMERS, startApp } from '../helpers/app.js';
+import { allDone, openPage, tableRows, textOf, until, withBrowser } from '../helpers/browser.js';
+
+await withBrowser(t, 'the page in Chromium: the states of a batch', async (t, browser) => {
+  t.test('a cooldown counts down, cancel, a key with no answer waits for Resume, Steam drops the connection', async (t) => {
+    const run = await startApp({ page: pageHandler(), timers: { ...FAST_TIMERS, cooldownMs: 1_500 } }, { latencyMs: 5, timeoutMs: 50 });
+    t.teardown(run.close);
+    const page = await openPage(t, browser, run.url);
+    await page.fill('#account-name', 'demo');
+    await page.fill('#password', 'demo');
+    await page.press('#password', 'Enter');
+    await textOf(page, '#account', /demo/);
+
+    // Rate-limited: every pending key waits, a countdown shows when sending resumes.
+    await page.fill('#keys-text', 'DEMO9-RATEL-IMITS DEMO1-ACTIV-ATED1 DEMO2-ACTIV-ATED3');
+    await page.click('#redeem');
+    t.match(
+      await textOf(page, '#queue-message', /resumes/),
+      /^Steam is limiting activations\. The waiting keys were not used; sending resumes by itself in 0:0[12]\.$/,
+      'a countdown to the automatic resume',
+    );
+    t.same((await tableRows(page)).map((r) => r.status), ['waiting', 'waiting', 'waiting']);
+    t.match((await tableRows(page))[0]!.details, /will be tried again after the pause/, 'the rate-limited key says why');
+    t.ok(await page.isHidden('#resume'), 'no Resume button: it resumes by itself');
+
+    await page.click('#cancel');
+    await until(page, `[...document.querySelectorAll('#results tbody tr')].every((tr) => tr.dataset.status === 'cancelled')`, 'every key cancelled');
+    t.match(await textOf(page, '#progress', /cancelled/), /3 cancelled/);
+    t.equal(await page.inputValue('#unused'), 'DEMO9-RATEL-IMITS\nDEMO1-ACTIV-ATED1\nDEMO2-ACTIV-ATED3', 'cancelled keys are listed as not activated');
+
+    // Cancelled keys may be pasted again; they wait for the cooldown still running, then go.
+    await page.fill('#keys-text', 'DEMO9-RATEL-IMITS DEMO1-ACTIV-ATED1');
+    t.equal(await textOf(page, '#key-count', /found/), '2 new keys found');
+    await page.click('#redeem');
+    await until(page, `document.querySelector('tr[data-key="DEMO1-ACTIV-ATED1"]').dataset.status === 'activated'`, 'DEMO1 activated');
+    t.same((await tableRows(page)).map((r) => r.status), ['activated', 'activated', 'cancelled'], 'after the cooldown: the rate-limited key went first and activated');
+    await until(page, `document.querySelector('#queue-state').hidden`, 'the queue message gone');
+
+    // No answer: unknown, and the queue stops until the user says Resume.
+    await page.fill('#keys-text', 'DEMOA-TIMES-OUT00 DEMO4-INVAL-IDKEY');
+    await page.click('#redeem');
+    t.match(await textOf(page, '#queue-message', /no answer/), /^The last key got no answer\. Check your library, then resume/);
+    t.ok(await page.isVisible('#resume'), 'a Resume button');
+    let rows = await tableRows(page);
+    t.match(rows[3], { key: 'DEMOA-TIMES-OUT00', status: 'unknown', badge: 'Unknown — check your library', details: /may have been activated/ });
+    t.match(rows[4], { key: 'DEMO4-INVAL-IDKEY', status: 'queued', badge: 'Queued' });
+    await page.click('#resume');
+    await until(page, `document.querySelector('tr[data-key="DEMO4-INVAL-IDKEY"]').dataset.status === 'invalid-key'`, 'DEMO4 answered');
+    await until(page, `document.querySelector('#queue-state').hidden`, 'the queue going again');
+
+    // Steam drops the connection: the sign-in form comes back, the keys wait for it.
+    await page.fill('#keys-text', 'DEMOB-DISCO-NNECT DEMO3-ALREA-DYOWN');
+    await page.click('#redeem');
+    t.match(await textOf(page, '#sign-in-error', /./), /^Steam closed the connection\. Sign in again to go on/);
+    t.ok(await page.isVisible('#sign-in'), 'the sign-in form is back');
+    t.equal(await page.inputValue('#account-name'), 'demo', 'with the account name filled in');
+    t.equal(await textOf(page, '#queue-message', /Sign in/), 'Sign in to Steam to send the queued keys.');
+    t.ok(await page.isHidden('#resume'), 'signing in is the way on, not Resume');
+    rows = await tableRows(page);
+    t.match(rows[5], { key: 'DEMOB-DISCO-NNECT', status: 'unknown' });
+    t.match(rows[6], { key: 'DEMO3-ALREA-DYOWN', status: 'queued' });
+    t.equal(await page.evaluate('document.activeElement.id'), 'password', 'the focus waits in the password field');
+    await page.fill('#password', 'demo');
+    await page.press('#password', 'Enter');
+    await until(page, `document.querySelector('tr[data-key="DEMO3-ALREA-DYOWN"]').dataset.status === 'already-owned'`, 'DEMO3 answered');
+    t.pass('signed in again, the waiting key went');
+  });
+
+  t.test('the mobile authenticator; a paste over the limit adds nothing and keeps the text', async (t) => {
+    const run = await startApp({ page: pageHandler(), maxKeysPerSession: 2 }, { latencyMs: 5 });
+    t.teardown(run.close);
+    const page = await openPage(t, browser, run.url);
+    await page.fill('#account-name', 'demo-app');
+    await page.fill('#password', 'demo');
+    await page.press('#password', 'Enter');
+    t.equal(await textOf(page, '#guard-message', /Mobile/), 'Enter the code shown by the Steam Mobile app (Steam Guard).', 'the guard dialog asks for the authenticator code');
+    t.ok(await page.isVisible('#sign-out'), 'signing out is the way to give up on the code');
+    await page.fill('#guard-code', '12345');
+    await page.press('#guard-code', 'Enter');
+    await textOf(page, '#account', /demo-app/);
+
+    const paste = 'DEMO1-ACTIV-ATED1 DEMO3-ALREA-DYOWN DEMO4-INVAL-IDKEY';
+    await page.fill('#keys-text', paste);
+    await page.click('#redeem');
+    t.match(await textOf(page, '#notice', /./), /past its limit of keys; nothing was added/, 'the limit, in plain words');
+    t.equal(await page.inputValue('#keys-text'), paste, 'the text is still there');
+    t.equal((await tableRows(page)).length, 0, 'and nothing was queued');
+    t.ok(await page.isEnabled('#redeem'), 'Redeem can be pressed again');
+  });
+
+  t.test('a dropped connection: the page reconnects by itself and resumes the session, mid-batch', async (t) => {
+    const run = await startApp({ page: pageHandler() }, { latencyMs: 60 });
+    t.teardown(run.close);
+    const page = await openPage(t, browser, run.url);
+    await page.fill('#account-name', 'demo');
+    await page.fill('#password', 'demo');
+    await page.press('#password', 'Enter');
+    await textOf(page, '#account', /demo/);
+    const keys = ['DEMO1-ACTIV-ATED1', 'DEMO3-ALREA-DYOWN', 'DEMO4-INVAL-IDKEY', 'DEMO5-ALREA-DYUSE', 'DEMO6-REGIO-NLOCK'];
+    await page.fill('#keys-text', keys.join(' '));
+    await page.click('#redeem');
+    await until(page, `Number(document.querySelector('#progress').dataset.done) >= 1`, 'a first result');
+    const token = await page.evaluate(`sessionStorage.getItem('steam-key.session')`);
+
+    await run.app.router.closeAll(); // every WebSocket dropped; the sessions stay (grace period)
+    await run.logged(/session-resumed/);
+    t.equal(await textOf(page, '#connection', /^Connected$/), 'Connected', 'back by itself');
+    await allDone(page, keys.length);
+    t.same((await tableRows(page)).map((r) => r.key), keys, 'every key, none twice');
+    t.equal(await page.evaluate(`sessionStorage.getItem('steam-key.session')`), token, 'the same session');
+    t.equal(run.logs.filter((l) => /session-opened/.test(l)).length, 1, 'no second session was opened');
+    t.ok(await page.isHidden('#notice'), 'nothing to warn about');
+  });
+
+});

@@ -1,0 +1,124 @@
+/**
+ * Headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
+ * for the page's tests: one browser per test file, skipped with a message
+ * when Chromium is missing — or failed, under CI=true.
+ */
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
+import { peerTest, type Tap } from '../interop/helpers.js';
+
+export const CHROMIUM = '/usr/bin/chromium';
+/** Without the background-networking flags Chromium keeps calling out of this closed network. */
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+async function launch(): Promise<Browser | string> {
+  try {
+    await access(CHROMIUM, constants.X_OK);
+  } catch {
+    return `${CHROMIUM} not found`;
+  }
+  try {
+    return await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  } catch (err) {
+    return `${CHROMIUM} did not start: ${String(err).split('\n')[0]}`;
+  }
+}
+
+/** Runs `fn` with a browser, or skips (fails under CI=true) when Chromium is not there. */
+export async function withBrowser(t: Tap, name: string, fn: (t: Tap, browser: Browser) => Promise<void>): Promise<void> {
+  const launched = await launch();
+  const missing = typeof launched === 'string' ? launched : null;
+  await peerTest(t, name, missing, 'apt-get install chromium', async (t) => {
+    const browser = launched as Browser;
+    t.teardown(() => browser.close());
+    await fn(t, browser);
+  });
+}
+
+/**
+ * A fresh tab (own storage) on `url`. Fails the test on any error the page
+ * throws or logs, and on any request that leaves the server under test.
+ */
+export async function openPage(t: Tap, browser: Browser, url: string, options: BrowserContextOptions = {}): Promise<Page> {
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1000, height: 800 }, ...options });
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  const origin = new URL(url).origin;
+  page.on('pageerror', (error) => t.fail(`the page threw: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !/WebSocket connection|ERR_CONNECTION_REFUSED/.test(message.text())) {
+      t.fail(`the page logged an error: ${message.text()}`);
+    }
+  });
+  page.on('request', (request) => {
+    const target = request.url();
+    if (!target.startsWith(origin) && !target.startsWith('blob:') && !target.startsWith(origin.replace('http', 'ws'))) {
+      t.fail(`the page asked another site: ${target}`);
+    }
+  });
+  await page.goto(url);
+  return page;
+}
+
+const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+
+/** Saves a PNG for the README into docs/screenshots/ — only when UPDATE_SCREENSHOTS=1 asks for it. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  if (process.env.UPDATE_SCREENSHOTS !== '1') return;
+  await mkdir(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
+}
+
+/** How long a wait may take before the test fails: a hang guard, not a speed check. */
+const HANG_MS = 10_000;
+
+/**
+ * Polls `expression` in the page until it gives something truthy, and returns
+ * that. Evaluated over the DevTools protocol: the page's CSP forbids eval, so
+ * Playwright's own waitForFunction cannot run in it; and no function source
+ * from this (TypeScript) file crosses into the browser.
+ */
+export async function until<T = unknown>(page: Page, expression: string, what = expression): Promise<T> {
+  const deadline = Date.now() + HANG_MS;
+  for (;;) {
+    const value = (await page.evaluate(expression)) as T;
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`waited ${HANG_MS} ms in vain for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Waits until the text of `selector` matches `pattern`, and returns it. */
+export async function textOf(page: Page, selector: string, pattern: RegExp = /[^]/): Promise<string> {
+  const expression = `(() => { const n = document.querySelector(${JSON.stringify(selector)}); return n !== null && ${pattern.toString()}.test(n.textContent) ? n.textContent : false; })()`;
+  try {
+    return await until<string>(page, expression);
+  } catch {
+    const now = await page.locator(selector).first().textContent().catch(() => null);
+    throw new Error(`${selector} never matched ${pattern} within ${HANG_MS} ms; it says: ${JSON.stringify(now)}`);
+  }
+}
+
+/** The results table as the page shows it: one row per key. */
+export async function tableRows(page: Page): Promise<{ n: string; key: string; status: string; badge: string; details: string }[]> {
+  return (await page.evaluate(`[...document.querySelectorAll('#results tbody tr')].map((tr) => ({
+    n: tr.cells[0].textContent, key: tr.cells[1].textContent, status: tr.dataset.status,
+    badge: tr.cells[2].textContent, details: tr.cells[3].textContent,
+  }))`)) as { n: string; key: string; status: string; badge: string; details: string }[];
+}
+
+/** Waits until every key in the table is done (the progress line says so). */
+export async function allDone(page: Page, total: number): Promise<void> {
+  await until(page, `document.querySelector('#progress').dataset.done === '${total}' && document.querySelector('#progress').dataset.total === '${total}'`);
+}
