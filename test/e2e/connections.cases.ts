@@ -85,6 +85,44 @@ t.test('the page drops mid-batch and reconnects: every result is there, still si
   t.equal(steam.connectionCount, 1);
 });
 
+t.test('the page comes back while a key is still with Steam: its answer arrives on the new connection', async (t) => {
+  const { steam, run } = await startE2E(
+    t,
+    {
+      accounts: [ALICE],
+      keys: {
+        // Long enough that the page is back before the answer (and the cooldown's end), even on a busy machine.
+        'SLOWK-EY000-00001': { delayMs: 800, packages: [GAME] },
+        'SECON-DKEY0-00002': [{ detail: 53 }, { packages: [PORTAL] }],
+      },
+    },
+    { redeemTimeoutMs: 5_000, cooldownMs: 800 },
+  );
+  const { client, token } = await signedIn(run);
+  client.send({ type: 'add-keys', text: 'SLOWK-EY000-00001 SECON-DKEY0-00002' });
+  await keyState(client, 1, 'redeeming');
+  client.socket.terminate();
+  await client.closed;
+  await run.logged(/session-detached/);
+
+  const page = await run.connect();
+  const { snapshot } = await page.hello(token);
+  t.same(snapshot.keys.map((e) => e.state), ['redeeming', 'queued'], 'the snapshot shows the key with Steam');
+  t.same(snapshot.queue, { state: 'running' });
+  t.match((await keyState(page, 1, 'done')).entry.result, { status: 'activated', packages: [GAME] });
+
+  // Rate-limited now: a page that comes back during the cooldown sees it, and sees it end.
+  await keyState(page, 2, 'waiting');
+  page.socket.terminate();
+  await page.closed;
+  const again = await run.connect();
+  const resumed = await again.hello(token);
+  t.match(resumed.snapshot.queue, { state: 'cooldown', resumesAt: Number, message: { en: /resumes by itself/ } });
+  t.match(resumed.snapshot.keys[1], { state: 'waiting', result: { status: 'rate-limited', keyUnused: true } });
+  t.match((await keyState(again, 2, 'done')).entry.result, { status: 'activated', packages: [PORTAL] });
+  t.same(steam.keysReceived, ['SLOWK-EY000-00001', 'SECON-DKEY0-00002', 'SECON-DKEY0-00002']);
+});
+
 t.test('a second page with the token takes the session over; the first is told why', async (t) => {
   const { run } = await startE2E(t, { accounts: [ALICE] });
   const { client: first, token } = await signedIn(run);
@@ -176,3 +214,46 @@ t.test('Steam drops an idle session: the page is told, and keys added then wait 
   await login(client, 'alice', ALICE.password);
   t.match((await keyState(client, 1, 'done')).entry.result, { status: 'activated' });
 });
+
+t.test('the page drops while Steam asks for a code: back with the token, the prompt is there and the code goes through', async (t) => {
+  const { steam, run } = await startE2E(t, { accounts: [{ ...ALICE, guard: { type: 'email', domain: 'example.com', codes: ['GOOD1'] } }] });
+  const client = await run.connect();
+  const { session: token } = await client.hello();
+  t.match((await login(client, 'alice', ALICE.password)).at(-1), { state: 'guard' });
+  client.socket.terminate(); // the phone's browser drops the page while the user reads the e-mail
+  await client.closed;
+  await run.logged(/session-detached/);
+
+  const page = await run.connect();
+  const { snapshot } = await page.hello(token);
+  t.match(snapshot.login, { state: 'guard', guard: { kind: 'email', domain: 'example.com', lastCodeWrong: false } });
+  page.send({ type: 'guard-code', code: 'GOOD1' });
+  t.same(await page.until('login', (m) => m.state !== 'signing-in'), { type: 'login', state: 'signed-in', account: ACCOUNT });
+  t.equal(steam.log.filter((e) => e.type === 'logon').length, 1);
+});
+
+t.test('after the grace period the session signs out of Steam, and its token opens a new session', async (t) => {
+  const { steam, run } = await startE2E(t, { accounts: [ALICE], keys: { 'FIRST-KEY00-00001': { packages: [GAME] } } }, { graceMs: 100 });
+  const { client, token } = await signedIn(run);
+  client.send({ type: 'add-keys', text: 'FIRST-KEY00-00001' });
+  await keyState(client, 1, 'done');
+  client.close();
+  await run.logged(/session-closed .*why=expired/);
+  await waitFor(() => steam.log.some((e) => e.type === 'logoff'), 'Steam got ClientLogOff');
+  t.equal(steam.connectionCount, 0, 'no connection to Steam left');
+
+  const page = await run.connect();
+  const welcome = await page.hello(token);
+  t.equal(welcome.resumed, false);
+  t.not(welcome.session, token);
+  t.same(welcome.snapshot.keys, []);
+  t.same(welcome.snapshot.login, { state: 'signed-out' });
+});
+
+/** Polls `condition` until it holds (a hang guard after 5 s, not a timing assertion). */
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  for (let waited = 0; !condition(); waited += 10) {
+    if (waited > 5_000) throw new Error(`not within 5 s: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
