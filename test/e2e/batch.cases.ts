@@ -47,7 +47,8 @@ t.test('a batch with every status, two packages on one key, a rate limit and a k
     'NOANS-WER00-00000': 'no-answer' as const,
     'OTHER-FAILU-RE003': { detail: 3 }, // ContactSupport: no status of its own
   };
-  const { steam, run } = await startE2E(t, { accounts: [ALICE], keys });
+  // A cooldown long enough to look at the queue while it runs, even on a busy machine.
+  const { steam, run } = await startE2E(t, { accounts: [ALICE], keys }, { cooldownMs: 600 });
   const { client } = await signedIn(run);
   const names = Object.keys(keys);
   client.send({ type: 'add-keys', id: 'paste', text: `My keys:\n${names.map((k, i) => `${i + 1}. ${k.toLowerCase()}`).join('\n')}` });
@@ -164,7 +165,7 @@ t.test('no answer in time: the key is "unknown", a late answer changes nothing, 
     {
       accounts: [ALICE],
       keys: {
-        'LATEA-NSWER-00001': { delayMs: 700, packages: [GAME] }, // Steam answers after we gave up
+        'LATEA-NSWER-00001': { delayMs: 1_000, packages: [GAME] }, // Steam answers after we gave up
         'NEXTK-EY000-00002': { detail: 9, packages: [SOUNDTRACK] },
       },
     },
@@ -201,7 +202,7 @@ t.test('cancel: the key with Steam gets its answer, the rest are cancelled and n
     {
       accounts: [ALICE],
       keys: {
-        'SLOWK-EY000-00001': { delayMs: 300, packages: [GAME] },
+        'SLOWK-EY000-00001': { delayMs: 600, packages: [GAME] }, // cancel arrives while Steam has it
         'SECON-DKEY0-00002': { packages: [SOUNDTRACK] },
         'THIRD-KEY00-00003': { packages: [PORTAL] },
       },

@@ -44,7 +44,7 @@ t.test('the page drops mid-batch and reconnects: every result is there, still si
     {
       accounts: [ALICE],
       keys: {
-        'SLOWK-EY000-00001': { delayMs: 200, packages: [GAME] },
+        'SLOWK-EY000-00001': { delayMs: 400, packages: [GAME] },
         'SECON-DKEY0-00002': { detail: 9, packages: [SOUNDTRACK] },
         'THIRD-KEY00-00003': { packages: [PORTAL] },
         'FOURT-HKEY0-00004': { packages: [{ id: 1004, name: 'Left 4 Dead 3' }] },

@@ -138,6 +138,24 @@ t.test('too many sign-ins from this server (EResult 84): rate-limited, wait 30 m
   }, 'and 87 AccountLoginDeniedThrottle');
 });
 
+t.test('Steam cannot be reached: signed-out unreachable once the sign-in times out', async (t) => {
+  const { steam, run } = await startE2E(t, { accounts: [ALICE] }, {}, 1_500);
+  steam.reachable.cm = false; // steam-user would retry the connection manager for ever
+  const client = await run.connect();
+  await client.hello();
+  t.same((await login(client, 'alice', PASSWORD)).at(-1), {
+    type: 'login',
+    state: 'signed-out',
+    reason: 'unreachable',
+    message: {
+      en: 'Could not reach Steam. Check the server’s network connection and try again.',
+      zh: '无法连接到 Steam，请检查服务器的网络连接后重试。',
+    },
+  });
+  steam.reachable.cm = true;
+  t.match((await login(client, 'alice', PASSWORD)).at(-1), { state: 'signed-in' }, 'and a later sign-in works');
+});
+
 t.test('keys pasted before signing in wait, and go out once signed in', async (t) => {
   const { steam, run } = await startE2E(t, {
     accounts: [ALICE],

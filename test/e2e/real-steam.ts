@@ -23,12 +23,17 @@ interface Scope {
   teardown(fn: () => unknown): void;
 }
 
-export async function startE2E(t: Scope, fake: FakeSteamOptions, timers: Partial<AppTimers> = {}): Promise<E2E> {
+export async function startE2E(
+  t: Scope,
+  fake: FakeSteamOptions,
+  timers: Partial<AppTimers> = {},
+  logOnTimeoutMs = 5_000,
+): Promise<E2E> {
   const steam = await startFakeSteam(fake);
   const all = { ...E2E_TIMERS, ...timers };
   // As bin/steam-key.ts wires it: the same redeem timeout for the adapter and the session.
   const run = await startApp({
-    portFactory: () => createSteamUserPort({ httpProxy: steam.proxyUrl, redeemTimeoutMs: all.redeemTimeoutMs, logOnTimeoutMs: 5_000 }),
+    portFactory: () => createSteamUserPort({ httpProxy: steam.proxyUrl, redeemTimeoutMs: all.redeemTimeoutMs, logOnTimeoutMs }),
     timers: all,
   });
   // Last registered runs first: the app signs out of Steam while the fake still answers.
