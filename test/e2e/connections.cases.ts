@@ -185,6 +185,16 @@ for (const how of ['dropConnections', 'logOffEveryone'] as const) {
     client.send({ type: 'login', id: 'bob', accountName: 'bob', password: 'pw' });
     t.match(await client.until('error'), { id: 'bob', code: 'other-account' });
 
+    t.same((await login(client, 'alice', 'a typo')).at(-1), {
+      type: 'login',
+      state: 'signed-out',
+      reason: 'invalid-password',
+      account: ACCOUNT,
+      message: {
+        en: 'Wrong account name or password. (Use the account name you sign in with, not your profile name.)',
+        zh: '账户名或密码错误。（请使用登录用的账户名，而不是个人资料昵称。）',
+      },
+    }, 'a failed try still names the account the session belongs to');
     const again = await login(client, 'alice', ALICE.password);
     t.match(again.at(-1), { state: 'signed-in', account: ACCOUNT });
     await keyState(client, 4, 'done');
