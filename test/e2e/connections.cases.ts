@@ -260,6 +260,25 @@ t.test('after the grace period the session signs out of Steam, and its token ope
   t.same(welcome.snapshot.login, { state: 'signed-out' });
 });
 
+t.test('the server shuts down: every page is told, every session signs out of Steam', async (t) => {
+  const { steam, run } = await startE2E(t, { accounts: [ALICE, { accountName: 'bob', password: 'pw' }] });
+  const { client: first } = await signedIn(run);
+  const second = await run.connect();
+  await second.hello();
+  await login(second, 'bob', 'pw');
+  t.equal(steam.connectionCount, 2);
+  await run.app.close();
+  for (const page of [first, second]) {
+    t.match(await page.until('bye'), { reason: 'shutdown' });
+    t.equal((await page.closed).code, 1001);
+  }
+  t.same(
+    steam.log.flatMap((e) => (e.type === 'logoff' ? [e.accountName] : [])).sort(),
+    ['alice', 'bob'],
+    'ClientLogOff for both',
+  );
+});
+
 /** Polls `condition` until it holds (a hang guard after 5 s, not a timing assertion). */
 async function waitFor(condition: () => boolean, what: string): Promise<void> {
   for (let waited = 0; !condition(); waited += 10) {
