@@ -192,7 +192,7 @@ export class RedeemSession {
       port = this.#factory();
     } catch {
       // The adapter could not even start (e.g. a bad proxy option): a failed sign-in, not a crash.
-      this.#setLogin({ state: 'signed-out', reason: 'other', message: signedOutText('other') });
+      this.#setLogin({ state: 'signed-out', reason: 'other', message: signedOutText('other'), ...this.#accountField() });
       this.#log({ event: 'login-failed', session: this.logId, reason: 'other' });
       return Promise.resolve(false);
     }
@@ -276,7 +276,8 @@ export class RedeemSession {
       void port.logOff().catch(() => {});
       const reason = error instanceof LoginError ? error.reason : 'other';
       const eresult = error instanceof LoginError ? error.eresult : undefined;
-      this.#setLogin({ state: 'signed-out', reason, message: signedOutText(reason, eresult) });
+      // After Steam dropped the session, only its account may sign in again: keep saying which.
+      this.#setLogin({ state: 'signed-out', reason, message: signedOutText(reason, eresult), ...this.#accountField() });
       this.#log({ event: 'login-failed', session: this.logId, reason, ...(eresult === undefined ? {} : { eresult }) });
       return false;
     }
@@ -388,6 +389,11 @@ export class RedeemSession {
     } else if (status.state === 'running' && (previous === 'cooldown' || previous === 'stalled')) {
       this.#log({ event: 'queue-resumed', session: this.logId });
     }
+  }
+
+  /** The account this session belongs to, once it has signed in. */
+  #accountField(): { account?: AccountInfo } {
+    return this.#account ? { account: this.#account } : {};
   }
 
   #queueInfo(status: QueueStatus): QueueInfo {

@@ -236,7 +236,9 @@ class SteamUserPort implements SteamPort {
           if (typeof code !== 'string') throw new TypeError('a guard code must be a string');
           attempt.answered.add(kind);
           this.#armLogOnTimer();
-          callback(code.trim()); // steam-user connects again and sends the code
+          // Steam's codes are upper-case letters and digits (the authenticator's alphabet is
+          // 23456789BCDFGHJKMNPQRTVWXY, e-mailed codes likewise); a phone keyboard types lower case.
+          callback(code.trim().toUpperCase()); // steam-user connects again and sends the code
         },
       )
       .catch(() => {

@@ -41,10 +41,19 @@ export interface KeyAnswer {
   packages?: FakePackage[];
   /** Send the answer with an empty receipt (steam-user's redeemKey crashes on it). */
   emptyReceipt?: boolean;
+  /** Answer this many milliseconds late (e.g. after the client gave up waiting); default at once. */
+  delayMs?: number;
 }
 
-/** A scripted key: an answer, no answer at all, or the connection dropped on receipt. */
-export type KeyScript = KeyAnswer | 'no-answer' | 'drop';
+/** One scripted answer to a key: an answer, no answer at all, or the connection dropped on receipt. */
+export type KeyStep = KeyAnswer | 'no-answer' | 'drop';
+
+/**
+ * A scripted key: one step for every time it is sent, or a list of steps
+ * taken in turn, the last repeated (e.g. RateLimited once, then activated:
+ * Steam lifts its limit after a while).
+ */
+export type KeyScript = KeyStep | readonly KeyStep[];
 
 /** Something the fake saw, for tests to assert on. Never holds a password or code. */
 export type FakeEvent =
@@ -57,6 +66,8 @@ export type FakeEvent =
   | { type: 'guard-code'; accountName: string; kind: 'email' | 'authenticator'; accepted: boolean }
   | { type: 'logon'; accountName: string; eresult: number }
   | { type: 'register-key'; key: string; answer: 'answered' | 'no-answer' | 'drop' }
+  /** A key scripted with delayMs got its answer sent now. */
+  | { type: 'late-answer'; key: string }
   | { type: 'logoff'; accountName: string }
   | { type: 'unsupported'; what: string };
 
@@ -108,6 +119,8 @@ function randomUint64(): string {
 export class FakeWorld {
   readonly accounts = new Map<string, FakeAccount>();
   readonly keys = new Map<string, KeyScript>();
+  /** How often each key has been sent, to walk its list of steps. */
+  readonly #sent = new Map<string, number>();
   unknownKey: KeyScript = { detail: 14 }; // BadActivationCode
   readonly log: FakeEvent[] = [];
   readonly connections = new Set<CmConnection>();
@@ -385,24 +398,33 @@ export class FakeWorld {
       return;
     }
     const script = this.keys.get(key) ?? this.unknownKey;
-    if (script === 'no-answer' || script === 'drop') {
-      this.record({ type: 'register-key', key, answer: script });
-      if (script === 'drop') connection.socket.destroy(); // no Close frame: the TCP connection just ends
+    const times = this.#sent.get(key) ?? 0;
+    this.#sent.set(key, times + 1);
+    const step: KeyStep = isStepList(script) ? script[Math.min(times, script.length - 1)]! : script;
+    if (step === 'no-answer' || step === 'drop') {
+      this.record({ type: 'register-key', key, answer: step });
+      if (step === 'drop') connection.socket.destroy(); // no Close frame: the TCP connection just ends
       return;
     }
     this.record({ type: 'register-key', key, answer: 'answered' });
-    const detail = script.detail ?? 0;
-    const eresult = script.eresult ?? (detail === 0 ? EResult.OK : EResult.Fail);
-    const packages = script.packages ?? [];
+    const detail = step.detail ?? 0;
+    const eresult = step.eresult ?? (detail === 0 ? EResult.OK : EResult.Fail);
+    const packages = step.packages ?? [];
     // Steam always sends a receipt; steam-user's redeemKey throws on an empty one.
-    const receipt = script.emptyReceipt ? Buffer.alloc(0) : encodeReceipt(eresult, detail, packages);
-    this.#reply(
-      connection,
-      message,
-      EMsg.ClientPurchaseResponse,
-      {},
-      encodeProto(proto('CMsgClientPurchaseResponse'), { eresult, purchase_result_details: detail, purchase_receipt_info: receipt }),
-    );
+    const receipt = step.emptyReceipt ? Buffer.alloc(0) : encodeReceipt(eresult, detail, packages);
+    const answer = (): void => {
+      if (!this.connections.has(connection) || !connection.account) return; // gone meanwhile
+      if (step.delayMs !== undefined) this.record({ type: 'late-answer', key });
+      this.#reply(
+        connection,
+        message,
+        EMsg.ClientPurchaseResponse,
+        {},
+        encodeProto(proto('CMsgClientPurchaseResponse'), { eresult, purchase_result_details: detail, purchase_receipt_info: receipt }),
+      );
+    };
+    if (step.delayMs === undefined) answer();
+    else setTimeout(answer, step.delayMs);
   }
 
   /** Steam ends a signed-in session (e.g. 6 LoggedInElsewhere): ClientLoggedOff, then the connection closes. */
@@ -425,6 +447,10 @@ export class FakeWorld {
   dropConnections(): void {
     for (const connection of this.connections) connection.socket.destroy();
   }
+}
+
+function isStepList(script: KeyScript): script is readonly KeyStep[] {
+  return Array.isArray(script);
 }
 
 interface Service {

@@ -9,6 +9,8 @@
  *       'DDDDD-EEEEE-FFFFF': { detail: 9, packages: [{ id: 1, name: 'Game' }] }, // AlreadyPurchased
  *       'GGGGG-HHHHH-IIIII': 'no-answer',                             // steam-user waits in vain
  *       'JJJJJ-KKKKK-LLLLL': 'drop',                                  // the connection drops on receipt
+ *       'MMMMM-NNNNN-OOOOO': [{ detail: 53 }, { packages: [...] }],   // RateLimited once, then activated
+ *       'PPPPP-QQQQQ-RRRRR': { delayMs: 500, packages: [...] },        // answers late
  *     },
  *   });
  *   // In a process started with NODE_EXTRA_CA_CERTS=<steam.caPath>:
@@ -41,7 +43,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketRouter } from '../../lib/websocket/index.js';
 import { FakeWorld, type FakeAccount, type FakeEvent, type KeyScript } from './cm.js';
 
-export type { FakeAccount, FakeEvent, FakeGuard, KeyAnswer, KeyScript } from './cm.js';
+export type { FakeAccount, FakeEvent, FakeGuard, KeyAnswer, KeyScript, KeyStep } from './cm.js';
 export type { FakePackage } from './receipt.js';
 
 export const API_HOST = 'api.steampowered.com';

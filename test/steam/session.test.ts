@@ -201,6 +201,18 @@ t.test('Steam drops mid-key: the key is unknown, the session asks to sign in aga
   t.same(steam.last().redeems.map((r) => r.key), ['BBBBB-22222-CCCCC'], 'the unknown key is not sent again');
 });
 
+t.test('a failed sign-in after Steam dropped still names the only account that may sign in', async (t) => {
+  const { steam, session, signIn } = setup();
+  await signIn();
+  steam.last().disconnect();
+  await settle();
+  const again = session.login({ accountName: 'alice', password: 'wrong' });
+  steam.last().fail(new LoginError('invalid-password', 'no', 5));
+  t.equal(await again, false);
+  t.match(session.snapshot().login, { state: 'signed-out', reason: 'invalid-password', account: ACCOUNT });
+  t.throws(() => session.login({ accountName: 'bob', password: 'x' }), { code: 'other-account' });
+});
+
 t.test('a port that lost Steam without saying so: the key stays queued, nothing is sent', async (t) => {
   const { steam, session, signIn } = setup();
   await signIn();

@@ -112,9 +112,9 @@ t.test('e-mail Steam Guard: a wrong code, then the right one', async (t) => {
   );
 });
 
-t.test('authenticator Steam Guard: a wrong code, then the right one', async (t) => {
+t.test('authenticator Steam Guard: a wrong code, then the right one typed in lower case', async (t) => {
   const steam = await fake(t, { accounts: [{ ...ALICE, guard: { type: 'authenticator', codes: ['7QX2K'] } }] });
-  const guard = answering('AAAAA', '7QX2K');
+  const guard = answering('AAAAA', ' 7qx2k ');
   await port(t, steam).logOn({ accountName: 'alice', password: ALICE.password }, guard);
   t.same(guard.requests, [
     { kind: 'authenticator', lastCodeWrong: false },
@@ -308,9 +308,9 @@ t.test('writes no files and prints nothing that holds the password or a guard co
   const cwdBefore = (await readdir(process.cwd())).sort();
 
   const password = 'pw-5f1d9c0b-secret';
-  const codes = ['WRONG-7c2e', 'GOOD-a91f'];
+  const codes = ['WRONG-7C2E', 'GOOD-A91F'];
   const steam = await fake(t, {
-    accounts: [{ accountName: 'alice', password, guard: { type: 'email', domain: 'example.com', codes: ['GOOD-a91f'] } }],
+    accounts: [{ accountName: 'alice', password, guard: { type: 'email', domain: 'example.com', codes: ['GOOD-A91F'] } }],
     keys: { 'AAAAA-AAAAA-AAAAA': { packages: [{ id: 1, name: 'One' }] } },
   });
   let printed = '';

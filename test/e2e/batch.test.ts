@@ -1,0 +1,5 @@
+// Redeeming a batch through the page protocol with the real steam-user: the cases run in
+// a process that trusts the fake Steam's test CA.
+import { runWithTestCa } from '../fake-steam/run-with-test-ca.js';
+
+runWithTestCa(new URL('./batch.cases.ts', import.meta.url));

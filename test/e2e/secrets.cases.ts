@@ -1,0 +1,110 @@
+/**
+ * No password or guard code in any log line, any message to the page, or
+ * anything printed by the process — with the real steam-user in the loop
+ * (test/app/secrets.test.ts covers the demo port). Run by secrets.test.ts in
+ * a process that trusts the fake's test CA.
+ */
+import t from 'tap';
+import { guardCode, keyState, login, startE2E } from './real-steam.js';
+
+// Distinctive values, so that finding one anywhere is not a coincidence.
+const PASSWORD = 'Tr0ub4dor&3-secret';
+const WRONG_PASSWORD = 'Wr0ngPass-secret';
+const CODE = 'K9QZ4';
+const WRONG_CODE = 'W7RNG';
+/** By name: the test's own output must not quote them either, or the capture below would find them. */
+const SECRETS = { password: PASSWORD, 'wrong password': WRONG_PASSWORD, 'guard code': CODE, 'wrong guard code': WRONG_CODE };
+
+/** Every 6-character piece of a secret (the whole of a shorter one): a partial quote counts as a leak. */
+function pieces(secret: string): string[] {
+  if (secret.length <= 6) return [secret];
+  return Array.from({ length: secret.length - 5 }, (_, i) => secret.slice(i, i + 6));
+}
+
+/** Records everything written to stdout and stderr (and process warnings) until the returned function is called. */
+function capturePrinted(): () => string {
+  let printed = '';
+  const restore: (() => void)[] = [];
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream);
+    stream.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      printed += String(chunk);
+      return write(chunk, ...rest);
+    }) as typeof stream.write;
+    restore.push(() => (stream.write = write));
+  }
+  const onWarning = (warning: Error): void => void (printed += String(warning));
+  process.on('warning', onWarning);
+  return () => {
+    for (const undo of restore) undo();
+    process.off('warning', onWarning);
+    return printed;
+  };
+}
+
+t.test('no log line, page message or printed text holds a password or guard code', async (t) => {
+  const stop = capturePrinted();
+  let printed = '';
+  try {
+    const { steam, run } = await startE2E(
+      t,
+      {
+        accounts: [
+          { accountName: 'alice', password: PASSWORD, guard: { type: 'authenticator', codes: [CODE] } },
+          { accountName: 'mallory', password: PASSWORD, loginResult: 84 },
+        ],
+        keys: { 'ACTIV-ATED1-ONEPK': { packages: [{ id: 1, name: 'One' }] }, 'NOANS-WER00-00000': 'no-answer' },
+      },
+      { redeemTimeoutMs: 200 },
+    );
+    const client = await run.connect();
+    const { session: token } = await client.hello();
+
+    t.match((await login(client, 'alice', WRONG_PASSWORD)).at(-1), { reason: 'invalid-password' });
+    t.match((await login(client, 'mallory', PASSWORD)).at(-1), { reason: 'rate-limited' });
+
+    // Malformed and misplaced messages that carry the secrets.
+    client.send(`{"type":"login","accountName":"alice","password":"${PASSWORD}"`);
+    t.match(await client.until('error'), { code: 'bad-json' });
+    client.send({ type: 'login', accountName: 'x'.repeat(100), password: PASSWORD });
+    t.match(await client.until('error'), { code: 'bad-message' });
+    client.send({ type: 'guard-code', code: WRONG_CODE });
+    t.match(await client.until('error'), { code: 'wrong-state' });
+
+    // A wrong and then the right authenticator code, through steam-user to the fake.
+    t.match((await login(client, 'alice', PASSWORD)).at(-1), { state: 'guard' });
+    t.match((await guardCode(client, WRONG_CODE)).at(-1), { state: 'guard', guard: { lastCodeWrong: true } });
+    client.send({ type: 'login', accountName: 'alice', password: PASSWORD }); // while asked for a code
+    t.match(await client.until('error'), { code: 'wrong-state' });
+    t.match((await guardCode(client, CODE)).at(-1), { state: 'signed-in' });
+    t.same(
+      steam.log.flatMap((e) => (e.type === 'guard-code' ? [e.accepted] : [])),
+      [false, true],
+      'the codes did reach Steam',
+    );
+
+    // Keys, one without an answer; then Steam drops the connection, and the session ends.
+    client.send({ type: 'add-keys', text: 'ACTIV-ATED1-ONEPK NOANS-WER00-00000' });
+    await keyState(client, 2, 'done');
+    steam.dropConnections();
+    await client.until('login', (m) => m.state === 'signed-out');
+    client.send({ type: 'logout' });
+    await client.closed;
+    await run.logged(/session-closed/);
+
+    const everything = [...client.frames, ...run.logs];
+    t.ok(client.frames.length > 15 && run.logs.length > 10, 'there was plenty to look at');
+    for (const [name, secret] of Object.entries(SECRETS)) {
+      const leaks = pieces(secret).filter((piece) => everything.some((line) => line.includes(piece))).length;
+      t.equal(leaks, 0, `no part of the ${name} in the page's messages or the log`);
+    }
+    t.notOk(run.logs.some((line) => line.includes(token)), 'the resume token is not logged');
+  } finally {
+    printed = stop();
+  }
+  t.ok(printed.length > 0, 'the capture saw the output of the test itself');
+  for (const [name, secret] of Object.entries(SECRETS)) {
+    const leaks = pieces(secret).filter((piece) => printed.includes(piece)).length;
+    t.equal(leaks, 0, `no part of the ${name} printed by the process`);
+  }
+});
