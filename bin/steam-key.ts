@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../lib/cli/args.js';
 import { ECHO_USAGE, runEcho } from '../lib/cli/echo.js';
+import { REDEEM_USAGE, runRedeem } from '../lib/cli/redeem.js';
 import { runServe, SERVE_USAGE } from '../lib/cli/serve.js';
 import { createSteamUserPort } from '../lib/steam/steam-user-port.js';
 
@@ -14,6 +15,7 @@ type Command = { run: (argv: string[]) => Promise<number>; usage: string; summar
 const COMMANDS: Record<string, Command> = {
   // The real Steam: one steam-user client per sign-in (lib/steam/steam-user-port.ts).
   serve: { run: (argv) => runServe(argv, { realSteam: (options) => () => createSteamUserPort(options) }), usage: SERVE_USAGE, summary: 'the redeem service (default; --demo for a simulated Steam)' },
+  redeem: { run: (argv) => runRedeem(argv, { realSteam: (options) => () => createSteamUserPort(options) }), usage: REDEEM_USAGE, summary: 'redeem the keys in a file or stdin from the terminal (--demo for a simulated Steam)' },
   echo: { run: runEcho, usage: ECHO_USAGE, summary: 'a WebSocket echo server (for fuzzers, benchmarks, learning)' },
 };
 

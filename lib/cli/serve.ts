@@ -14,7 +14,7 @@ import { listen, untilSignal } from './listen.js';
 
 const DEFAULTS: AppTimers = { ...DEFAULT_SESSION_TIMERS, graceMs: DEFAULT_GRACE_MS };
 /** The demo's pace: quick enough to watch a rate limit come and go. */
-const DEMO_DEFAULTS: AppTimers = { ...DEFAULTS, pauseMs: 1_000, cooldownMs: 20_000 };
+export const DEMO_DEFAULTS: AppTimers = { ...DEFAULTS, pauseMs: 1_000, cooldownMs: 20_000 };
 const HOUR = 3_600_000;
 
 export const SERVE_USAGE = `Usage: steam-key serve [--port N] [--host H] [--demo] [--steam-proxy URL]
@@ -84,7 +84,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   return config;
 }
 
-function checkProxy(value: string): string {
+export function checkProxy(value: string): string {
   let url: URL;
   try {
     url = new URL(value);
