@@ -23,9 +23,12 @@ export interface ProgressState {
   stopping?: boolean;
 }
 
-/** 65_000 → "1m05s", 3_600_000 → "1h00m00s", 4_000 → "4s". */
-export function formatClock(ms: number): string {
-  const s = Math.max(0, Math.ceil(ms / 1000));
+/**
+ * 65_000 → "1m05s", 3_600_000 → "1h00m00s", 4_000 → "4s". Rounded up (a
+ * countdown must not reach 0 early), or down for time already spent.
+ */
+export function formatClock(ms: number, roundDown = false): string {
+  const s = Math.max(0, (roundDown ? Math.floor : Math.ceil)(ms / 1000));
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   const sec = s % 60;
@@ -53,7 +56,7 @@ export function formatBar(state: ProgressState, width: number): string {
   if (state.cooldownUntil !== undefined && state.cooldownUntil > state.now) {
     parts.push(`rate-limited by Steam: next key in ${formatClock(state.cooldownUntil - state.now)}`);
   } else if (state.current) parts.push(state.current);
-  parts.push(`elapsed ${formatClock(state.now - state.startedAt)}`);
+  parts.push(`elapsed ${formatClock(state.now - state.startedAt, true)}`);
   const eta = etaMs(state);
   if (eta !== undefined) parts.push(`ETA ${formatClock(eta)}`);
   if (state.stopping) parts.push('stopping (Ctrl-C again to abandon)');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { runInPty } from '../helpers/pty.js';
 import {
-  assertNoPassword, childEnv, fakeSteam, GAME, K, keysIn, PASSWORD, PYTHON, readResults, received, redeemArgs,
+  assertNoPassword, BIN, childEnv, fakeSteam, GAME, K, keysIn, PASSWORD, PYTHON, readResults, received, redeemArgs,
   runDetached, statuses, tempDir, typePassword,
 } from '../helpers/redeem.js';
 
@@ -112,5 +112,16 @@ if (!PYTHON) {
     t.equal(await wrong.exit, 3);
     t.match(wrong.stderr.text, /sign-in failed: Wrong account name or password/);
     t.same(steam.keysReceived, [], 'no key sent');
+  });
+
+  t.test('--demo: the simulated Steam in the same process, no proxy needed', async (t) => {
+    const run = runDetached(
+      [process.execPath, BIN, 'redeem', '--demo', '--account', 'demo', '--pause', '0'],
+      { ...process.env, STEAM_PASSWORD: 'demo' },
+      'DEMO1-ACTIV-ATED1 and DEMO3-ALREA-DYOWN',
+    );
+    t.equal(await run.exit, 0);
+    t.match(run.stdout.text, /^\[1\/2\] DEMO1-ACTIV-ATED1  activated +Activated: Demo Game: Starter Edition$/m);
+    t.match(run.stdout.text, /^\[2\/2\] DEMO3-ALREA-DYOWN  already-owned /m);
   });
 }
