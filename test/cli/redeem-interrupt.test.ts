@@ -21,7 +21,7 @@ if (!PYTHON) {
     const run = runInPty(python, 'pipe', redeemArgs(steam, '--account', 'alice', '--redeem-timeout', '1s'), { env: childEnv(steam) });
     run.stdin.end(`${K.activated} ${K.noAnswer} ${K.second}`);
     await typePassword(run);
-    await received(steam, K.noAnswer);
+    await received(steam, K.noAnswer, run.exit);
     run.type('\x03');
     t.equal(await run.exit, 1);
     const stdout = run.stdout.text;
@@ -41,7 +41,7 @@ if (!PYTHON) {
     });
     first.stdin.end(keys);
     await typePassword(first);
-    await received(steam, K.noAnswer);
+    await received(steam, K.noAnswer, first.exit);
     first.type('\x03');
     await first.stdout.waitFor(/Stopping: /);
     first.type('\x03');

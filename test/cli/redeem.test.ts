@@ -92,7 +92,7 @@ if (!PYTHON) {
       `${K.activated} ${K.limited} ${K.second}`,
     );
     // Steam lifts its limit once the key has been refused.
-    await received(steam, K.limited);
+    await received(steam, K.limited, run.exit);
     steam.setKey(K.limited, { packages: [{ id: 105, name: 'Patience' }] });
     t.equal(await run.exit, 0);
     const stdout = run.stdout.text;

@@ -102,9 +102,14 @@ export function runDetached(command: string[], env: NodeJS.ProcessEnv, input = '
   return { child, stdout, stderr, exit };
 }
 
-/** Resolves once the fake has received `key` (the fake runs in this process). */
-export async function received(steam: FakeSteam, key: string, times = 1): Promise<void> {
-  while (steam.keysReceived.filter((k) => k === key).length < times) await new Promise((r) => setTimeout(r, 10));
+/** Resolves once the fake has received `key` (the fake runs in this process); rejects if the run ends first. */
+export async function received(steam: FakeSteam, key: string, exit: Promise<number>): Promise<void> {
+  let ended = false;
+  void exit.then(() => (ended = true));
+  while (!steam.keysReceived.includes(key)) {
+    if (ended) throw new Error(`the command exited before Steam received ${key}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 export function readResults(dir: string): ResultsJson {
