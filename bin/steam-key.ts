@@ -8,7 +8,19 @@ import { UsageError } from '../lib/cli/args.js';
 import { ECHO_USAGE, runEcho } from '../lib/cli/echo.js';
 import { REDEEM_USAGE, runRedeem } from '../lib/cli/redeem.js';
 import { runServe, SERVE_USAGE } from '../lib/cli/serve.js';
-import { createSteamUserPort } from '../lib/steam/steam-user-port.js';
+import type { SteamPort } from '../lib/steam/port.js';
+import type * as SteamUserPortModule from '../lib/steam/steam-user-port.js';
+
+/**
+ * steam-user takes about a second of CPU to load: only the commands that sign
+ * in to Steam load it (in main), so `echo` and `--help` start at once.
+ */
+const STEAM_COMMANDS = new Set(['serve', 'redeem']);
+let steamUserPort: typeof SteamUserPortModule | null = null;
+function createSteamUserPort(options: SteamUserPortModule.SteamUserPortOptions): SteamPort {
+  if (!steamUserPort) throw new Error('steam-user was not loaded for this command');
+  return steamUserPort.createSteamUserPort(options);
+}
 
 type Command = { run: (argv: string[]) => Promise<number>; usage: string; summary: string };
 
@@ -46,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const args = name === first ? rest : argv;
+  if (STEAM_COMMANDS.has(name)) steamUserPort = await import('../lib/steam/steam-user-port.js');
   try {
     return await command.run(args);
   } catch (err) {
