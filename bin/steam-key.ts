@@ -7,19 +7,24 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from '../lib/cli/args.js';
 import { ECHO_USAGE, runEcho } from '../lib/cli/echo.js';
 import { REDEEM_USAGE, runRedeem } from '../lib/cli/redeem.js';
-import { runServe, SERVE_USAGE } from '../lib/cli/serve.js';
+import { runServe, SERVE_USAGE, type RealSteamFactory } from '../lib/cli/serve.js';
 import type { SteamPort } from '../lib/steam/port.js';
 import type * as SteamUserPortModule from '../lib/steam/steam-user-port.js';
 
 /**
- * steam-user takes about a second of CPU to load: only the commands that sign
- * in to Steam load it (in main), so `echo` and `--help` start at once.
+ * steam-user takes about a second of CPU to load: only what signs in to the
+ * real Steam loads it — serve in main, redeem once it has keys and a password
+ * — so `echo`, `--help`, usage errors and `redeem --demo` start at once.
  */
-const STEAM_COMMANDS = new Set(['serve', 'redeem']);
+const STEAM_COMMANDS = new Set(['serve']);
 let steamUserPort: typeof SteamUserPortModule | null = null;
 function createSteamUserPort(options: SteamUserPortModule.SteamUserPortOptions): SteamPort {
   if (!steamUserPort) throw new Error('steam-user was not loaded for this command');
   return steamUserPort.createSteamUserPort(options);
+}
+async function loadRealSteam(): Promise<RealSteamFactory> {
+  steamUserPort ??= await import('../lib/steam/steam-user-port.js');
+  return (options) => () => createSteamUserPort(options);
 }
 
 type Command = { run: (argv: string[]) => Promise<number>; usage: string; summary: string };
@@ -27,7 +32,7 @@ type Command = { run: (argv: string[]) => Promise<number>; usage: string; summar
 const COMMANDS: Record<string, Command> = {
   // The real Steam: one steam-user client per sign-in (lib/steam/steam-user-port.ts).
   serve: { run: (argv) => runServe(argv, { realSteam: (options) => () => createSteamUserPort(options) }), usage: SERVE_USAGE, summary: 'the redeem service (default; --demo for a simulated Steam)' },
-  redeem: { run: (argv) => runRedeem(argv, { realSteam: (options) => () => createSteamUserPort(options) }), usage: REDEEM_USAGE, summary: 'redeem the keys in a file or stdin from the terminal (--demo for a simulated Steam)' },
+  redeem: { run: (argv) => runRedeem(argv, { realSteam: loadRealSteam }), usage: REDEEM_USAGE, summary: 'redeem the keys in a file or stdin from the terminal (--demo for a simulated Steam)' },
   echo: { run: runEcho, usage: ECHO_USAGE, summary: 'a WebSocket echo server (for fuzzers, benchmarks, learning)' },
 };
 

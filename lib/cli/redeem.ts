@@ -112,8 +112,11 @@ export function parseRedeemArgs(argv: string[], env: NodeJS.ProcessEnv = process
 }
 
 export interface RedeemDeps {
-  /** The real Steam (bin/ passes lib/steam/steam-user-port.ts). Without it only --demo runs. */
-  realSteam?: RealSteamFactory;
+  /**
+   * Loads the real Steam (bin/ passes lib/steam/steam-user-port.ts), only once
+   * there is something to send. Without it only --demo runs.
+   */
+  realSteam?: () => Promise<RealSteamFactory>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -241,11 +244,12 @@ async function prompt(terminal: Terminal, question: string, echo: boolean): Prom
   }
 }
 
-function portFactoryFor(config: RedeemConfig, deps: RedeemDeps): SteamPortFactory {
+async function portFactoryFor(config: RedeemConfig, deps: RedeemDeps): Promise<SteamPortFactory> {
   if (config.demo) return demoPortFactory();
   if (!deps.realSteam) throw new Failure('this build has no real Steam adapter; try --demo', 1);
+  const realSteam = await deps.realSteam();
   const { redeemTimeoutMs } = config.timers;
-  return deps.realSteam(config.steamProxy === undefined ? { redeemTimeoutMs } : { httpProxy: config.steamProxy, redeemTimeoutMs });
+  return realSteam(config.steamProxy === undefined ? { redeemTimeoutMs } : { httpProxy: config.steamProxy, redeemTimeoutMs });
 }
 
 /** Signs in, redeems `keys`, signs out. Resolves with every key's record. */
@@ -258,7 +262,7 @@ async function runSession(
   keys: string[],
   out: (line: string) => void,
 ): Promise<Map<string, KeyRecord>> {
-  const session = new RedeemSession({ portFactory: portFactoryFor(config, deps), timers: config.timers });
+  const session = new RedeemSession({ portFactory: await portFactoryFor(config, deps), timers: config.timers });
   const interrupts = new Interrupts();
   try {
     await signIn(session, terminal, account, password, interrupts);
@@ -273,6 +277,10 @@ async function runSession(
     interrupts.dispose();
     // Signs out of Steam; bounded, so a Steam that never answers cannot hold the exit.
     await Promise.race([session.close('logged-out'), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+    // steam-session (under steam-user) keeps a 2 s timer after signing out. Nothing is left to do
+    // by the time this fires (after the results are written and bin has set process.exitCode;
+    // stdout and files are written synchronously): do not make the user wait for it.
+    setImmediate(() => process.exit()).unref();
   }
 }
 
