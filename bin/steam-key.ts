@@ -5,10 +5,14 @@
  */
 import { UsageError } from '../lib/cli/args.js';
 import { ECHO_USAGE, runEcho } from '../lib/cli/echo.js';
+import { REDEEM_USAGE, runRedeem } from '../lib/cli/redeem.js';
 import { runServe, SERVE_USAGE, type RealSteamFactory } from '../lib/cli/serve.js';
 import { version } from '../lib/cli/version.js';
 
-/** The real Steam (lib/steam/steam-user-port.ts), loaded only when needed: steam-user takes seconds to load. */
+/**
+ * The real Steam (lib/steam/steam-user-port.ts), loaded only when needed: steam-user takes
+ * about a second of CPU to load, which echo, --help and `redeem --demo` need not pay.
+ */
 const realSteam: RealSteamFactory = async (options) => {
   const { createSteamUserPort } = await import('../lib/steam/steam-user-port.js');
   return () => createSteamUserPort(options);
@@ -19,6 +23,7 @@ type Command = { run: (argv: string[]) => Promise<number>; usage: string; summar
 const COMMANDS: Record<string, Command> = {
   // It exits when done: after a shutdown deadline, a connection or steam-user client may still hold the process.
   serve: { run: async (argv) => process.exit(await runServe(argv, { realSteam })), usage: SERVE_USAGE, summary: 'the redeem service (default; --demo for a simulated Steam)' },
+  redeem: { run: (argv) => runRedeem(argv, { realSteam: async () => realSteam }), usage: REDEEM_USAGE, summary: 'redeem the keys in a file or stdin from the terminal (--demo for a simulated Steam)' },
   echo: { run: runEcho, usage: ECHO_USAGE, summary: 'a WebSocket echo server (for fuzzers, benchmarks, learning)' },
 };
 

@@ -18,7 +18,7 @@ import { version } from './version.js';
 
 const DEFAULTS: AppTimers = { ...DEFAULT_SESSION_TIMERS, graceMs: DEFAULT_GRACE_MS };
 /** The demo's pace: quick enough to watch a rate limit come and go. */
-const DEMO_DEFAULTS: AppTimers = { ...DEFAULTS, pauseMs: 1_000, cooldownMs: 20_000 };
+export const DEMO_DEFAULTS: AppTimers = { ...DEFAULTS, pauseMs: 1_000, cooldownMs: 20_000 };
 export const DEFAULT_PORT = 3999;
 export const DEFAULT_HOST = '127.0.0.1';
 /** After a stop signal, exit by then even if some Steam session has not signed out yet. */
@@ -155,7 +155,7 @@ function parseOrigins(source: Source, value: string | undefined): string[] {
   return origins;
 }
 
-function checkProxy(source: Source, value: string): string {
+export function checkProxy(source: Source, value: string): string {
   let url: URL;
   try {
     url = new URL(value);

@@ -1,0 +1,147 @@
+/**
+ * What `steam-key redeem` shows while it runs: on a terminal, a progress bar
+ * on the last line (done / total, the key with Steam, elapsed, ETA, the
+ * cooldown countdown) with each finished key printed above it; otherwise one
+ * plain line per key, for logs and pipes. The formatting is pure; the two
+ * views only decide where the text goes.
+ */
+import type { KeyRecord, RecordStatus } from './results-dir.js';
+
+export interface ProgressState {
+  done: number;
+  total: number;
+  /** The key with Steam, or next in line. */
+  current?: string;
+  startedAt: number;
+  now: number;
+  /** When the current rate-limit cooldown began and when sending resumes (epoch ms). */
+  cooldownSince?: number;
+  cooldownUntil?: number;
+  /** Time spent in earlier cooldowns, left out of the per-key average. */
+  cooldownSpentMs: number;
+  /** Ctrl-C was pressed: finishing the key with Steam. */
+  stopping?: boolean;
+}
+
+/**
+ * 65_000 → "1m05s", 3_600_000 → "1h00m00s", 4_000 → "4s". Rounded up (a
+ * countdown must not reach 0 early), or down for time already spent.
+ */
+export function formatClock(ms: number, roundDown = false): string {
+  const s = Math.max(0, (roundDown ? Math.floor : Math.ceil)(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  if (h > 0) return `${h}h${pad(m)}m${pad(sec)}s`;
+  if (m > 0) return `${m}m${pad(sec)}s`;
+  return `${sec}s`;
+}
+
+/** Time left: the average time per key so far (cooldowns aside) times the keys left, plus any cooldown left. */
+export function etaMs(state: ProgressState): number | undefined {
+  if (state.done === 0) return undefined;
+  const cooldownLeft = state.cooldownUntil === undefined ? 0 : Math.max(0, state.cooldownUntil - state.now);
+  const inCooldown = state.cooldownSince === undefined ? 0 : Math.max(0, state.now - state.cooldownSince);
+  const working = Math.max(0, state.now - state.startedAt - state.cooldownSpentMs - inCooldown);
+  return (working / state.done) * (state.total - state.done) + cooldownLeft;
+}
+
+/** `[#######-------]  7/20  ABCDE-FGHIJ-KLMNO  elapsed 1m05s  ETA 2m10s`, cut to `width` columns. */
+export function formatBar(state: ProgressState, width: number): string {
+  const barWidth = Math.max(10, Math.min(30, width - 60));
+  const filled = state.total === 0 ? barWidth : Math.round((state.done / state.total) * barWidth);
+  const bar = `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]`;
+  const parts = [bar, `${state.done}/${state.total}`];
+  if (state.cooldownUntil !== undefined && state.cooldownUntil > state.now) {
+    parts.push(`rate-limited by Steam: next key in ${formatClock(state.cooldownUntil - state.now)}`);
+  } else if (state.current) parts.push(state.current);
+  parts.push(`elapsed ${formatClock(state.now - state.startedAt, true)}`);
+  const eta = etaMs(state);
+  if (eta !== undefined) parts.push(`ETA ${formatClock(eta)}`);
+  if (state.stopping) parts.push('stopping (Ctrl-C again to abandon)');
+  const line = parts.join('  ');
+  return line.length > width ? line.slice(0, Math.max(0, width - 1)) : line;
+}
+
+/** `[3/40] AAAAA-BBBBB-CCCCC  activated        Activated: Some Game` */
+export function formatKeyLine(record: KeyRecord, n: number, total: number): string {
+  const names = record.packages.map((p) => p.name).join(', ');
+  const what = record.status === 'activated' && names ? `Activated: ${names}` : record.message;
+  return `[${n}/${total}] ${record.key}  ${record.status.padEnd(15)}  ${what}`;
+}
+
+/** The order statuses are listed in: good news first, then what may still be of use, then the dead. */
+const ORDER: readonly RecordStatus[] = [
+  'activated',
+  'already-owned',
+  'region-locked',
+  'needs-base-game',
+  'wallet-code',
+  'rate-limited',
+  'failed',
+  'unknown',
+  'not-sent',
+  'invalid-key',
+  'key-used',
+];
+
+/** A table of how many keys ended with each status; `earlier` counts keys settled by an earlier run. */
+export function formatSummary(records: readonly KeyRecord[], earlier: number): string {
+  const counts = new Map<RecordStatus, number>();
+  for (const r of records) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+  const rows = ORDER.filter((s) => counts.has(s)).map((s) => [s, counts.get(s)!] as const);
+  const lines = ['', 'status            keys', ...rows.map(([s, n]) => `${s.padEnd(16)} ${String(n).padStart(5)}`)];
+  lines.push(`${'total'.padEnd(16)} ${String(records.length).padStart(5)}`);
+  if (earlier > 0) lines.push(`(${earlier} of them settled by an earlier run and not sent again)`);
+  return lines.join('\n');
+}
+
+export interface ProgressView {
+  /** The bar's state changed. */
+  update(state: ProgressState): void;
+  /** A key has its outcome. */
+  keyDone(line: string): void;
+  /** A message worth a line of its own (cooldown started, stopping, ...). */
+  note(line: string): void;
+  /** Clears the bar for good. */
+  stop(): void;
+}
+
+/** The bar, redrawn in place on the last line (and every second, for the clocks). */
+export function ttyView(stream: NodeJS.WriteStream, now: () => number = Date.now): ProgressView {
+  let state: ProgressState | null = null;
+  const draw = (): void => {
+    if (!state) return;
+    stream.write(`\r\x1b[2K${formatBar({ ...state, now: now() }, stream.columns || 80)}`);
+  };
+  const timer = setInterval(draw, 1000);
+  timer.unref();
+  const above = (line: string): void => {
+    stream.write(`\r\x1b[2K${line}\n`);
+    draw();
+  };
+  return {
+    update(next) {
+      state = next;
+      draw();
+    },
+    keyDone: above,
+    note: above,
+    stop() {
+      clearInterval(timer);
+      if (state) stream.write('\r\x1b[2K');
+      state = null;
+    },
+  };
+}
+
+/** One line per key and per note; nothing redrawn. */
+export function plainView(write: (line: string) => void): ProgressView {
+  return {
+    update() {},
+    keyDone: write,
+    note: write,
+    stop() {},
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Questions asked on the controlling terminal (/dev/tty), not on stdin:
+ * stdin may be the keys (`steam-key redeem - < keys.txt`), and a password
+ * must never be read from a pipe someone else fills. Secrets are read with
+ * echo off (raw mode) and never leave this module except as the return value.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { ReadStream } from 'node:tty';
+
+/** The user pressed Ctrl-C (or Ctrl-D on an empty line) at a prompt. */
+export class PromptInterrupted extends Error {
+  override name = 'PromptInterrupted';
+}
+
+export interface Terminal {
+  /** Asks `question` and resolves with the line typed (without the newline). */
+  prompt(question: string, options: { echo: boolean }): Promise<string>;
+  /** Writes to the terminal (for messages that belong next to a prompt). */
+  write(text: string): void;
+  close(): void;
+}
+
+/** Opens the controlling terminal, or returns null when the process has none (cron, CI, ssh without -t). */
+export function openTerminal(path = '/dev/tty'): Terminal | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r+');
+  } catch {
+    return null; // ENXIO: no controlling terminal
+  }
+  let input: ReadStream;
+  try {
+    input = new ReadStream(fd);
+  } catch {
+    closeSync(fd);
+    return null;
+  }
+  input.pause();
+  return new TtyTerminal(fd, input);
+}
+
+const CTRL_C = 0x03;
+const CTRL_D = 0x04;
+const CTRL_U = 0x15;
+const BACKSPACE = new Set([0x08, 0x7f]);
+
+class TtyTerminal implements Terminal {
+  readonly #fd: number;
+  readonly #input: ReadStream;
+  #busy = false;
+  #closed = false;
+
+  constructor(fd: number, input: ReadStream) {
+    this.#fd = fd;
+    this.#input = input;
+  }
+
+  write(text: string): void {
+    if (!this.#closed) writeSync(this.#fd, text);
+  }
+
+  prompt(question: string, options: { echo: boolean }): Promise<string> {
+    if (this.#busy || this.#closed) return Promise.reject(new Error('terminal busy or closed'));
+    this.#busy = true;
+    const input = this.#input;
+    // Raw mode turns echo off and hands us Ctrl-C as a byte instead of a signal; set it
+    // before the question shows, or a quick typist's first characters would be echoed.
+    input.setRawMode(true);
+    this.write(question);
+    return new Promise<string>((resolve, reject) => {
+      let line = '';
+      const finish = (error: Error | null): void => {
+        input.off('data', onData);
+        input.setRawMode(false);
+        input.pause();
+        this.#busy = false;
+        this.write('\n');
+        if (error) reject(error);
+        else resolve(line);
+      };
+      const onData = (chunk: Buffer): void => {
+        // Bytes, not characters: a multi-byte UTF-8 character is kept whole by decoding at the end.
+        for (const byte of chunk) {
+          if (byte === 0x0d || byte === 0x0a) return finish(null);
+          if (byte === CTRL_C || (byte === CTRL_D && line.length === 0)) return finish(new PromptInterrupted('interrupted'));
+          if (BACKSPACE.has(byte)) {
+            if (line.length > 0) {
+              // Drop one whole UTF-8 character: its continuation bytes (10xxxxxx) and its lead byte.
+              let cut = line.length - 1;
+              while (cut > 0 && (line.charCodeAt(cut) & 0xc0) === 0x80) cut--;
+              line = line.slice(0, cut);
+              if (options.echo) this.write('\b \b');
+            }
+          } else if (byte === CTRL_U) {
+            if (options.echo) this.write('\b \b'.repeat(line.length));
+            line = '';
+          } else if (byte >= 0x20) {
+            line += String.fromCharCode(byte);
+            if (options.echo) writeSync(this.#fd, Buffer.of(byte));
+          }
+        }
+      };
+      input.on('data', onData);
+      input.resume();
+    }).then((raw) => Buffer.from(raw, 'latin1').toString('utf8'));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#input.isRaw) this.#input.setRawMode(false);
+    this.#input.destroy(); // closes the fd
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * `steam-key redeem` interrupted: Ctrl-C typed on its terminal once (stop
+ * sending, wait for the key with Steam) and twice (abandon it), and a second
+ * run with the same --out that sends only what is not settled.
+ */
+import t from 'tap';
+import { runInPty } from '../helpers/pty.js';
+import {
+  assertNoPassword, childEnv, fakeSteam, GAME, K, keysIn, PASSWORD, PYTHON, received, redeemArgs, runDetached, statuses,
+  tempDir, typePassword,
+} from '../helpers/redeem.js';
+
+if (!PYTHON) {
+  if (process.env.CI) t.fail('no python3 with the pty module: .ci/run installs python3');
+  else t.test('steam-key redeem end to end', { skip: 'no python3 with the pty module (apt-get install python3)' }, () => {});
+} else {
+  const python = PYTHON;
+
+  t.test('Ctrl-C once: nothing more is sent, the key with Steam is waited for (here: it times out)', async (t) => {
+    const steam = await fakeSteam(t);
+    const run = runInPty(python, 'pipe', redeemArgs(steam, '--account', 'alice', '--redeem-timeout', '1s'), { env: childEnv(steam) });
+    run.stdin.end(`${K.activated} ${K.noAnswer} ${K.second}`);
+    await typePassword(run);
+    await received(steam, K.noAnswer, run.exit);
+    run.type('\x03');
+    t.equal(await run.exit, 1);
+    const stdout = run.stdout.text;
+    t.match(stdout, new RegExp(`Stopping: no more keys are sent\\. Waiting up to 1s for ${K.noAnswer} \\(Ctrl-C again to abandon it\\)`));
+    t.match(stdout, new RegExp(`\\[2/3\\] ${K.noAnswer}  unknown +No answer in time`));
+    t.match(stdout, /^not-sent +1$/m);
+    t.same(steam.keysReceived, [K.activated, K.noAnswer]);
+    t.ok(steam.log.some((e) => e.type === 'logoff'), 'signed out of Steam');
+  });
+
+  t.test('Ctrl-C twice abandons the key with Steam; a second run with the same --out resumes', async (t) => {
+    const steam = await fakeSteam(t);
+    const out = tempDir(t);
+    const keys = `${K.activated} ${K.invalid} ${K.noAnswer} ${K.second} ${K.third}`;
+    const first = runInPty(python, 'pipe', redeemArgs(steam, '--account', 'alice', '--redeem-timeout', '60s', '--out', out), {
+      env: childEnv(steam),
+    });
+    first.stdin.end(keys);
+    await typePassword(first);
+    await received(steam, K.noAnswer, first.exit);
+    first.type('\x03');
+    await first.stdout.waitFor(/Stopping: /);
+    first.type('\x03');
+    t.equal(await first.exit, 1);
+    t.match(first.stdout.text, new RegExp(`Abandoned ${K.noAnswer}: it may have been activated`));
+    t.same(statuses(out), {
+      [K.activated]: 'activated',
+      [K.invalid]: 'invalid-key',
+      [K.noAnswer]: 'unknown',
+      [K.second]: 'not-sent',
+      [K.third]: 'not-sent',
+    });
+    t.same(keysIn(out, 'not-activated.txt'), [K.noAnswer, K.second, K.third]);
+    t.ok(steam.log.some((e) => e.type === 'logoff'), 'signed out of Steam');
+
+    // The abandoned key went through after all; the second run sends only what is not settled.
+    steam.setKey(K.noAnswer, { detail: 9, packages: [GAME] });
+    const sentBefore = steam.keysReceived.length;
+    const second = runDetached(redeemArgs(steam, '--account', 'alice', '--out', out), childEnv(steam, { STEAM_PASSWORD: PASSWORD }), keys);
+    t.equal(await second.exit, 1, 'still 1: one key is invalid');
+    t.match(second.stdout.text, new RegExp(`^5 keys found in standard input; 2 already settled in ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, not sent again\\.$`, 'm'));
+    t.same(steam.keysReceived.slice(sentBefore), [K.noAnswer, K.second, K.third], 'settled keys are not sent again');
+    t.match(second.stdout.text, /\(2 of them settled by an earlier run and not sent again\)/);
+    t.same(statuses(out), {
+      [K.activated]: 'activated',
+      [K.invalid]: 'invalid-key',
+      [K.noAnswer]: 'already-owned',
+      [K.second]: 'activated',
+      [K.third]: 'activated',
+    });
+    t.same(keysIn(out, 'activated.txt'), [K.activated, K.second, K.third]);
+    t.same(keysIn(out, 'invalid.txt'), [K.invalid]);
+    assertNoPassword(t, [first.stdout.text, first.screen.text, second.stdout.text], out);
+  });
+}
