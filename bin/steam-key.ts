@@ -7,15 +7,23 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from '../lib/cli/args.js';
 import { ECHO_USAGE, runEcho } from '../lib/cli/echo.js';
 import { runServe, SERVE_USAGE } from '../lib/cli/serve.js';
-import { createSteamUserPort } from '../lib/steam/steam-user-port.js';
 
 type Command = { run: (argv: string[]) => Promise<number>; usage: string; summary: string };
 
 const COMMANDS: Record<string, Command> = {
-  // The real Steam: one steam-user client per sign-in (lib/steam/steam-user-port.ts).
-  serve: { run: (argv) => runServe(argv, { realSteam: (options) => () => createSteamUserPort(options) }), usage: SERVE_USAGE, summary: 'the redeem service (default; --demo for a simulated Steam)' },
+  serve: { run: runServeWithSteam, usage: SERVE_USAGE, summary: 'the redeem service (default; --demo for a simulated Steam)' },
   echo: { run: runEcho, usage: ECHO_USAGE, summary: 'a WebSocket echo server (for fuzzers, benchmarks, learning)' },
 };
+
+/**
+ * The real Steam: one steam-user client per sign-in (lib/steam/steam-user-port.ts).
+ * Loaded here, not at the top: steam-user and its dependencies are ~45 MB of
+ * heap that `steam-key echo` has no use for.
+ */
+async function runServeWithSteam(argv: string[]): Promise<number> {
+  const { createSteamUserPort } = await import('../lib/steam/steam-user-port.js');
+  return runServe(argv, { realSteam: (options) => () => createSteamUserPort(options) });
+}
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
