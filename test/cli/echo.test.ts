@@ -11,6 +11,9 @@ import { httpExchange, OP, openClient, requestText, waitFor } from '../helpers/r
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
 
+/** A child process may take seconds to start or exit on a loaded machine: a hang guard, not a timing. */
+const PROCESS = 30_000;
+
 const BIN = fileURLToPath(new URL('../../dist/bin/steam-key.js', import.meta.url));
 
 interface Run {
@@ -46,6 +49,7 @@ async function startEcho(t: Tap, args: string[]): Promise<Run & { port: number }
       void r.exit.then(({ code }) => reject(new Error(`exited with ${code}: ${r.stderr()}`)));
     }),
     'the listening line',
+    PROCESS,
   );
   return { ...r, port };
 }
@@ -133,14 +137,14 @@ t.test('SIGTERM closes open connections with 1001 and exits 0', async (t) => {
   echo.child.kill('SIGTERM');
   t.equal((await c.nextClose())?.code, 1001, 'going away');
   await c.sendClose(1001);
-  t.same(await waitFor(echo.exit, 'exit'), { code: 0, signal: null });
+  t.same(await waitFor(echo.exit, 'exit', PROCESS), { code: 0, signal: null });
 });
 
 t.test('flag mistakes: usage on stderr and exit 2', async (t) => {
   const mistakes = [['echo', '--nope'], ['echo', '--port', 'abc'], ['echo', '--port', '70000'], ['echo', '--port', '-1'], ['echo', 'extra']];
   const runs = mistakes.map((args) => ({ args, r: run(args) }));
   for (const { args, r } of runs) {
-    const { code } = await waitFor(r.exit, 'exit');
+    const { code } = await waitFor(r.exit, 'exit', PROCESS);
     t.equal(code, 2, `${args.join(' ')}: exit 2`);
     t.match(r.stderr(), /Usage: steam-key echo/, `${args.join(' ')}: usage`);
     t.equal(r.stdout(), '', 'nothing on stdout');
@@ -155,6 +159,6 @@ t.test('flag mistakes: usage on stderr and exit 2', async (t) => {
 
 t.test('echo --help prints the usage and exits 0', async (t) => {
   const r = run(['echo', '--help']);
-  t.equal((await waitFor(r.exit, 'exit')).code, 0);
+  t.equal((await waitFor(r.exit, 'exit', PROCESS)).code, 0);
   t.match(r.stdout(), /^Usage: steam-key echo \[--port N\] \[--host H\] \[--trace\]/);
 });

@@ -68,7 +68,7 @@ t.test('durations', async (t) => {
 t.test('without the adapter, only --demo runs: a clear message, exit 1', async (t) => {
   const errors: string[] = [];
   t.equal(await runServe([], { err: (l) => errors.push(l), env: {} }), 1);
-  t.match(errors.join('\n'), /steam-user adapter.*\n.*steam-key serve --demo/);
+  t.match(errors.join('\n'), /no real Steam adapter.*\n.*steam-key serve --demo/);
 });
 
 t.test('--demo serves /healthz and the protocol until told to stop', async (t) => {
