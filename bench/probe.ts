@@ -5,7 +5,7 @@
  * collections) and "cpu" (process.cpuUsage()). It only listens; the server's
  * own code runs unchanged.
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { serveRequests } from './ipc.js';
 
 export interface MemorySample {
@@ -14,12 +14,25 @@ export interface MemorySample {
   rss: number;
 }
 
+/** Rounds of collections stop once one frees less than this. */
+const SETTLED_BYTES = 64 * 1024;
+const MAX_ROUNDS = 20;
+
 async function collect(): Promise<MemorySample> {
   if (!globalThis.gc) throw new Error('the server was started without --expose-gc');
-  // Several rounds: finalizers and weak callbacks of one collection free more in the next.
-  for (let i = 0; i < 4; i++) {
+  // Collect until the heap stops shrinking: finalizers and weak callbacks of
+  // one collection free more in the next, and V8 drops the bytecode of
+  // functions that have not run for a few collections (module start-up code,
+  // megabytes in a big dependency tree). A fixed number of rounds could leave
+  // that for after the baseline and subtract it from the connections' cost.
+  let last = Infinity;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
     globalThis.gc({ type: 'major', execution: 'sync' });
-    await nextTurn();
+    await sleep(10);
+    const usage = process.memoryUsage();
+    const now = usage.heapUsed + usage.external;
+    if (round >= 3 && last - now < SETTLED_BYTES) return { heapAndExternal: now, rss: usage.rss };
+    last = now;
   }
   const usage = process.memoryUsage();
   return { heapAndExternal: usage.heapUsed + usage.external, rss: usage.rss };

@@ -307,7 +307,6 @@ async function main(): Promise<void> {
         const figures: string[] = [];
         try {
           for (const metric of runOrder) {
-            if (name === 'raw' && metric.key === 'memory') continue;
             const m = await measure(server, metric.key, loads);
             record(name, metric.key, m.value);
             record(name, `${metric.key}/cpu`, m.cpuPerOp);
@@ -385,6 +384,16 @@ async function main(): Promise<void> {
       );
     });
     console.log(`\nThe load generator (100% = one core) and the raw TCP echo (a Node server doing no WebSocket work):\n${lines.join('\n')}`);
+  }
+
+  if (active.some((m) => m.key === 'memory')) {
+    // The floor under both servers: what Node itself holds for an open socket.
+    const raw = medianOf('raw', 'memory');
+    const extra = (name: ServerName): string => formatNumber(medianOf(name, 'memory') - raw);
+    console.log(
+      `\nMemory per idle connection of the raw TCP echo (a node:net socket and a one-line echo): ${formatNumber(raw)} B; ` +
+        `steam-key adds ${extra('steam-key')} B to it, ws ${extra('ws')} B.`,
+    );
   }
 
   if (sweepRows) {

@@ -11,7 +11,7 @@ import { version } from '../lib/cli/version.js';
 
 /**
  * The real Steam (lib/steam/steam-user-port.ts), loaded only when needed: steam-user takes
- * about a second of CPU to load, which echo, --help and `redeem --demo` need not pay.
+ * about a second of CPU and ~45 MB of heap, which echo, --help and `redeem --demo` need not pay.
  */
 const realSteam: RealSteamFactory = async (options) => {
   const { createSteamUserPort } = await import('../lib/steam/steam-user-port.js');
