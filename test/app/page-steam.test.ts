@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { startFakeSteam } from '../fake-steam/fake-steam.js';
-import { allDone, openPage, tableRows, textOf, withBrowser } from '../helpers/browser.js';
+import { allDone, openPage, tableRows, textOf, until, withBrowser } from '../helpers/browser.js';
 
 const BINARY = fileURLToPath(new URL('../../dist/bin/steam-key.js', import.meta.url));
 const PASSWORD = 'correct horse battery staple';
@@ -78,7 +78,8 @@ await withBrowser(t, 'the page of the built binary, against the fake Steam', asy
   t.same(steam.keysReceived, ['AAAAA-BBBBB-CCCCC', 'DDDDD-EEEEE-FFFFF'], 'Steam got each key once, upper-cased');
 
   await page.click('#sign-out');
-  await textOf(page, '#sign-in-title');
+  // The form shows once the server has confirmed the sign-out: wait for that, not for its title.
+  await until(page, `!document.querySelector('#sign-in').hidden`, 'the sign-in form');
   t.ok(await page.isVisible('#sign-in'), 'signed out: the sign-in form again');
   t.notMatch(output, PASSWORD, 'the server never printed the password');
   t.notMatch(output, /GOOD1|WRONG/, 'nor a guard code');
