@@ -130,6 +130,17 @@ class Failure extends Error {
   }
 }
 
+/**
+ * A reader that went away (`steam-key redeem keys.txt | head`) ends the output,
+ * not the run: the key with Steam and the --out files still matter. Without a
+ * listener, EPIPE on stdout is an uncaught error that kills the process.
+ */
+function ignoreClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
+}
+
 export async function runRedeem(argv: string[], deps: RedeemDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;
   const config = parseRedeemArgs(argv, env);
@@ -137,6 +148,7 @@ export async function runRedeem(argv: string[], deps: RedeemDeps = {}): Promise<
     process.stdout.write(`${REDEEM_USAGE}\n`);
     return EXIT.ok;
   }
+  ignoreClosedPipe(process.stdout);
   const terminal = openTerminal();
   try {
     return await redeem(config, deps, env, terminal);

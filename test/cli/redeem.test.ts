@@ -124,4 +124,19 @@ if (!PYTHON) {
     t.match(run.stdout.text, /^\[1\/2\] DEMO1-ACTIV-ATED1  activated +Activated: Demo Game: Starter Edition$/m);
     t.match(run.stdout.text, /^\[2\/2\] DEMO3-ALREA-DYOWN  already-owned /m);
   });
+
+  t.test('a reader that goes away (| head) ends the output, not the run: every result still reaches --out', async (t) => {
+    const dir = tempDir(t);
+    const run = runDetached(
+      [process.execPath, BIN, 'redeem', '--demo', '--account', 'demo', '--pause', '0', '--out', dir],
+      { ...process.env, STEAM_PASSWORD: 'demo' },
+      'DEMO1-ACTIV-ATED1 DEMO3-ALREA-DYOWN DEMO4-INVAL-IDKEY',
+    );
+    // Like `head -1`: read the first line, then close the pipe.
+    await new Promise<void>((resolve) => run.child.stdout.once('data', () => resolve()));
+    run.child.stdout.destroy();
+    t.equal(await run.exit, 1, 'the run ends as usual (one key invalid), not with a crash');
+    t.same(statuses(dir), { 'DEMO1-ACTIV-ATED1': 'activated', 'DEMO3-ALREA-DYOWN': 'already-owned', 'DEMO4-INVAL-IDKEY': 'invalid-key' });
+    t.notMatch(run.stderr.text, /EPIPE|Error/, 'no stack trace');
+  });
 }
