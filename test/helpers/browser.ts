@@ -22,7 +22,8 @@ const ARGS = [
   '--disable-sync',
 ];
 
-async function launch(): Promise<Browser | string> {
+/** Launches the Debian Chromium, or says why it cannot (a message for the skip). */
+export async function launchChromium(): Promise<Browser | string> {
   try {
     await access(CHROMIUM, constants.X_OK);
   } catch {
@@ -37,7 +38,7 @@ async function launch(): Promise<Browser | string> {
 
 /** Runs `fn` with a browser, or skips (fails under CI=true) when Chromium is not there. */
 export async function withBrowser(t: Tap, name: string, fn: (t: Tap, browser: Browser) => Promise<void>): Promise<void> {
-  const launched = await launch();
+  const launched = await launchChromium();
   const missing = typeof launched === 'string' ? launched : null;
   await peerTest(t, name, missing, 'apt-get install chromium', async (t) => {
     const browser = launched as Browser;

@@ -9,28 +9,16 @@
  * such call). Chromium's answer to pings is tested through the server's
  * heartbeat instead.
  */
-import { constants } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import t from 'tap';
 import { ANY_PATH, httpServerOptions, WebSocketRouter, type FrameTrace } from '../../lib/websocket/index.js';
+import { launchChromium } from '../helpers/browser.js';
 import { peerTest, sleep, startEcho, type Tap } from './helpers.js';
 import { contentBytes, MESSAGE_CASES, sha256, type EchoReport } from './messages.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-/** Without the background-networking flags Chromium keeps calling out of this closed network. */
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const PEER_SCRIPT = new URL('./browser-peer.js', import.meta.url);
 
 interface BrowserReport {
@@ -43,18 +31,11 @@ interface BrowserReport {
 let browser: Browser | undefined;
 
 async function launch(): Promise<string | null> {
-  try {
-    await access(CHROMIUM, constants.X_OK);
-  } catch {
-    return `${CHROMIUM} not found`;
-  }
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-    t.comment(`chromium ${browser.version()}`);
-    return null;
-  } catch (err) {
-    return `${CHROMIUM} did not start: ${String(err).split('\n')[0]}`;
-  }
+  const launched = await launchChromium();
+  if (typeof launched === 'string') return launched;
+  browser = launched;
+  t.comment(`chromium ${browser.version()}`);
+  return null;
 }
 
 /** A page on http://127.0.0.1 (a secure context, so crypto.subtle works) that loads browser-peer.js. */
