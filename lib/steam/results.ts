@@ -301,8 +301,20 @@ const SIGNED_OUT: Record<SignedOutReason, Text> = {
   'logged-out': { en: 'Signed out.', zh: '已退出登录。' },
 };
 
-/** The message for a failed sign-in or a lost connection. `eresult` is shown for 'other'. */
+/** EResults with which Steam ends a session because the account signed in somewhere else. */
+const SIGNED_IN_ELSEWHERE = new Set([6 /* LoggedInElsewhere */, 34 /* LogonSessionReplaced */]);
+
+const ELSEWHERE: Text = {
+  en: 'Steam signed this session out: the account signed in somewhere else (the Steam client, another device). Sign in again to go on; queued keys wait.',
+  zh: 'Steam 结束了此会话：该账户在其他地方（Steam 客户端或其他设备）登录了。请重新登录以继续，队列中的激活码会等待。',
+};
+
+/**
+ * The message for a failed sign-in or a lost connection. `eresult` is shown
+ * for 'other'; for a lost connection it tells "signed in elsewhere" apart.
+ */
 export function signedOutText(reason: SignedOutReason, eresult?: number): Text {
+  if (reason === 'steam-disconnected' && eresult !== undefined && SIGNED_IN_ELSEWHERE.has(eresult)) return ELSEWHERE;
   const text = SIGNED_OUT[reason];
   if (reason !== 'other' || eresult === undefined) return text;
   return { en: `${text.en} (EResult ${eresult})`, zh: `${text.zh}（EResult ${eresult}）` };

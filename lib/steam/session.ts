@@ -318,7 +318,7 @@ export class RedeemSession {
     this.#port = null;
     this.#queue.close();
     if (port) void port.logOff().catch(() => {});
-    const status: LoginStatus = { state: 'signed-out', reason: 'steam-disconnected', message: signedOutText('steam-disconnected') };
+    const status: LoginStatus = { state: 'signed-out', reason: 'steam-disconnected', message: signedOutText('steam-disconnected', eresult) };
     if (this.#account) status.account = this.#account;
     this.#setLogin(status);
     this.#log({ event: 'steam-disconnected', session: this.logId, ...(eresult === undefined ? {} : { eresult }) });

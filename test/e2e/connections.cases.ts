@@ -167,10 +167,13 @@ for (const how of ['dropConnections', 'logOffEveryone'] as const) {
       state: 'signed-out',
       reason: 'steam-disconnected',
       account: ACCOUNT,
-      message: {
-        en: 'Steam closed the connection. Sign in again to go on; queued keys wait.',
-        zh: 'Steam 断开了连接。请重新登录以继续，队列中的激活码会等待。',
-      },
+      message:
+        how === 'dropConnections'
+          ? { en: 'Steam closed the connection. Sign in again to go on; queued keys wait.', zh: 'Steam 断开了连接。请重新登录以继续，队列中的激活码会等待。' }
+          : {
+              en: 'Steam signed this session out: the account signed in somewhere else (the Steam client, another device). Sign in again to go on; queued keys wait.',
+              zh: 'Steam 结束了此会话：该账户在其他地方（Steam 客户端或其他设备）登录了。请重新登录以继续，队列中的激活码会等待。',
+            },
     });
     t.match(lastOf(client, 'queue'), {
       state: 'stalled',

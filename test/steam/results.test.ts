@@ -104,6 +104,11 @@ t.test('sign-in failures in words', async (t) => {
   t.match(signedOutText('unreachable').en, /Could not reach Steam/);
   t.match(signedOutText('other', 63).en, /EResult 63/);
   t.notMatch(signedOutText('invalid-password', 5).en, /EResult/);
+  t.match(signedOutText('steam-disconnected').en, /^Steam closed the connection/);
+  t.match(signedOutText('steam-disconnected', 3).en, /^Steam closed the connection/, 'NoConnection: the plain drop');
+  for (const elsewhere of [6, 34]) {
+    t.match(signedOutText('steam-disconnected', elsewhere), { en: /signed in somewhere else/, zh: /其他地方/ }, `EResult ${elsewhere}`);
+  }
 });
 
 t.test('the guard prompt says which kind, where, and whether the last code was wrong', async (t) => {
