@@ -62,11 +62,15 @@ export class FakePort implements SteamPort {
     this.redeems.at(-1)!.resolve(reply);
   }
 
+  /** When set, logOff() does its work and then rejects with it (Steam unreachable on the way out). */
+  logOffError: Error | null = null;
+
   async logOff(): Promise<void> {
     this.logOffs++;
     this.loggedOn = false;
     this.#signIn?.reject(new LoginError('cancelled', 'logged off during sign-in'));
     this.#signIn = null;
+    if (this.logOffError) throw this.logOffError;
   }
 
   onDisconnected(listener: (info: { eresult: number; message: string }) => void): void {

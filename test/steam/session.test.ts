@@ -288,3 +288,21 @@ t.test('a port factory that throws is a failed sign-in, not a crash', async (t) 
   t.equal(await session.login({ accountName: 'alice', password: PASSWORD }), false);
   t.match(session.snapshot().login, { state: 'signed-out', reason: 'other' });
 });
+
+t.test('closing: a sign-out that fails is logged and does not throw', async (t) => {
+  const { steam, session, logs, signIn } = setup();
+  await signIn();
+  steam.last().logOffError = new Error('socket hang up');
+  await session.close('logged-out');
+  t.equal(steam.last().logOffs, 1, 'the sign-out was tried');
+  t.same(logs.map((l) => l.event).slice(-1), ['steam-logoff-failed']);
+  t.notMatch(JSON.stringify(logs), /socket hang up/, 'the log line names the event, not a raw error');
+});
+
+t.test('closing: a sign-out that works is logged as such', async (t) => {
+  const { steam, session, logs, signIn } = setup();
+  await signIn();
+  await session.close('logged-out');
+  t.equal(steam.last().logOffs, 1);
+  t.same(logs.map((l) => l.event).slice(-1), ['steam-logged-off']);
+});
