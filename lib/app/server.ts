@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { httpServerOptions, WebSocketRouter, type Limits, type TraceFn } from '../websocket/index.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { Clock } from '../steam/clock.js';
+import { systemClock, type Clock } from '../steam/clock.js';
 import type { SteamPortFactory } from '../steam/port.js';
 import { SessionStore } from '../steam/session-store.js';
 import { RedeemSession, type SessionTimers } from '../steam/session.js';
@@ -98,11 +98,14 @@ export function createApp(options: AppOptions): App {
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const allowOrigin = options.allowOrigin ?? sameOrigin;
+  const refusals = new RefusalLog(options.clock ?? systemClock);
   const router = new WebSocketRouter({
     allowOrigin: (origin, req) => {
       if (allowOrigin(origin, req)) return true;
       // The usual cause is a reverse proxy that does not pass Host on: say what was compared.
-      log({ event: 'origin-refused', origin: origin ?? '', host: req.headers.host ?? '' });
+      const host = req.headers.host ?? '';
+      const repeated = refusals.due(`${origin ?? ''} ${host}`);
+      if (repeated !== null) log({ event: 'origin-refused', origin: origin ?? '', host, ...(repeated > 0 ? { repeated } : {}) });
       return false;
     },
     ...(options.limits ? { limits: options.limits } : {}),
@@ -156,5 +159,33 @@ function pathOf(req: IncomingMessage): string {
     return new URL(req.url ?? '/', 'http://localhost').pathname;
   } catch {
     return '';
+  }
+}
+
+/**
+ * One log line per origin and host a minute: a hostile page open in the
+ * user's browser may try the WebSocket in a loop, and must not fill the log.
+ */
+class RefusalLog {
+  static readonly #INTERVAL_MS = 60_000;
+  static readonly #MAX_KEYS = 1_000;
+  readonly #clock: Clock;
+  readonly #seen = new Map<string, { loggedAt: number; since: number }>();
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** null: stay quiet; else how many refusals went unlogged since the last line. */
+  due(key: string): number | null {
+    const now = this.#clock.now();
+    const entry = this.#seen.get(key);
+    if (entry && now - entry.loggedAt < RefusalLog.#INTERVAL_MS) {
+      entry.since++;
+      return null;
+    }
+    if (!entry && this.#seen.size >= RefusalLog.#MAX_KEYS) this.#seen.clear(); // bounded memory
+    this.#seen.set(key, { loggedAt: now, since: 0 });
+    return entry?.since ?? 0;
   }
 }

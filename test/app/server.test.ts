@@ -1,6 +1,7 @@
 import t from 'tap';
 import WebSocket from 'ws';
 import { startApp } from '../helpers/app.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 t.test('GET /healthz', async (t) => {
   const run = await startApp();
@@ -52,6 +53,28 @@ t.test('a page from another site may not open the WebSocket (RFC 6455 §10.2)', 
   t.equal((await same.hello()).version, 1, 'a page served here may');
   const noOrigin = await run.connect();
   t.equal((await noOrigin.hello()).version, 1, 'so may a client that sends no Origin');
+});
+
+t.test('refused origins: one log line per origin a minute, with the count it left out', async (t) => {
+  const clock = new ManualClock();
+  const run = await startApp({ clock });
+  t.teardown(run.close);
+  const tryOrigin = (origin: string) =>
+    new Promise<number>((resolve) => {
+      const socket = new WebSocket(run.wsUrl, { origin });
+      socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      socket.on('open', () => resolve(101));
+      socket.on('error', () => {});
+    });
+  const refusals = () => run.logs.filter((line) => line.includes('origin-refused'));
+  for (let i = 0; i < 3; i++) t.equal(await tryOrigin('https://evil.example'), 403);
+  t.equal(await tryOrigin('https://other.example'), 403);
+  t.equal(refusals().length, 2, 'three tries from one origin, one from another: two lines');
+  t.match(refusals()[0], /origin=https:\/\/evil\.example host=127\.0\.0\.1:\d+$/);
+  await clock.advance(60_000);
+  t.equal(await tryOrigin('https://evil.example'), 403);
+  t.equal(refusals().length, 3);
+  t.match(refusals()[2], /origin=https:\/\/evil\.example .*repeated=2/, 'a minute later: one line saying how many went unlogged');
 });
 
 t.test('shutdown: each page is told, each session signs out of Steam', async (t) => {
