@@ -9,7 +9,7 @@ import t from 'tap';
 import { pageHandler } from '../../lib/app/page.js';
 import { extractKeys } from '../../lib/steam/keys.js';
 import { startApp } from '../helpers/app.js';
-import { allDone, openPage, screenshot, tableRows, textOf, until, withBrowser } from '../helpers/browser.js';
+import { allDone, openPage, screenshot, submitSignIn, tableRows, textOf, until, withBrowser } from '../helpers/browser.js';
 
 /** Every demo key with a final result of its own (README, "Demo mode"), in a messy paste. */
 const PASTE = `Thanks for your order!
@@ -40,9 +40,7 @@ await withBrowser(t, 'the page in Chromium, demo mode', async (t, browser) => {
     const page = await openPage(t, browser, run.url, { acceptDownloads: true, permissions: ['clipboard-read', 'clipboard-write'] });
 
     t.match(await textOf(page, '#account-hint'), /not your profile name/, 'the account-name field says it is not the profile name');
-    await page.fill('#account-name', 'demo-mail');
-    await page.fill('#password', 'demo');
-    await page.press('#password', 'Enter');
+    await submitSignIn(page, 'demo-mail');
 
     t.match(await textOf(page, '#guard-message', /\*@example\.com/), /e-mailed to your address at \*@example\.com/, 'the guard dialog says where the code went');
     t.equal(await page.evaluate('document.activeElement.id'), 'guard-code', 'the code field has the focus');

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { pageHandler } from '../../lib/app/page.js';
 import { startApp } from '../helpers/app.js';
-import { allDone, openPage, screenshot, tableRows, textOf, withBrowser } from '../helpers/browser.js';
+import { allDone, openPage, screenshot, submitSignIn, tableRows, textOf, withBrowser } from '../helpers/browser.js';
 
 await withBrowser(t, 'the page in Chromium: languages, phones, a server gone', async (t, browser) => {
   t.test('Chinese from the browser language, failures in plain words, a switch to English that sticks', async (t) => {
@@ -52,9 +52,7 @@ await withBrowser(t, 'the page in Chromium: languages, phones, a server gone', a
   t.test("a phone's width; the server goes away and the page says so", async (t) => {
     const run = await startApp({ page: pageHandler() }, { latencyMs: 5 });
     const page = await openPage(t, browser, run.url, { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
-    await page.fill('#account-name', 'demo');
-    await page.fill('#password', 'demo');
-    await page.press('#password', 'Enter');
+    await submitSignIn(page, 'demo');
     await textOf(page, '#account', /demo/);
     await page.fill('#keys-text', 'DEMO2-ACTIV-ATED3 DEMO7-NEEDS-BASEG DEMO8-WALLE-TCODE');
     await page.click('#redeem');

@@ -7,16 +7,14 @@
 import t from 'tap';
 import { pageHandler } from '../../lib/app/page.js';
 import { FAST_TIMERS, startApp } from '../helpers/app.js';
-import { allDone, openPage, tableRows, textOf, until, withBrowser } from '../helpers/browser.js';
+import { allDone, openPage, submitSignIn, tableRows, textOf, until, withBrowser } from '../helpers/browser.js';
 
 await withBrowser(t, 'the page in Chromium: the states of a batch', async (t, browser) => {
   t.test('a cooldown counts down, cancel, a key with no answer waits for Resume, Steam drops the connection', async (t) => {
     const run = await startApp({ page: pageHandler(), timers: { ...FAST_TIMERS, cooldownMs: 1_500 } }, { latencyMs: 5, timeoutMs: 50 });
     t.teardown(run.close);
     const page = await openPage(t, browser, run.url);
-    await page.fill('#account-name', 'demo');
-    await page.fill('#password', 'demo');
-    await page.press('#password', 'Enter');
+    await submitSignIn(page, 'demo');
     await textOf(page, '#account', /demo/);
 
     // Rate-limited: every pending key waits, a countdown shows when sending resumes.
@@ -78,9 +76,7 @@ await withBrowser(t, 'the page in Chromium: the states of a batch', async (t, br
     const run = await startApp({ page: pageHandler(), maxKeysPerSession: 2 }, { latencyMs: 5 });
     t.teardown(run.close);
     const page = await openPage(t, browser, run.url);
-    await page.fill('#account-name', 'demo-app');
-    await page.fill('#password', 'demo');
-    await page.press('#password', 'Enter');
+    await submitSignIn(page, 'demo-app');
     t.equal(await textOf(page, '#guard-message', /Mobile/), 'Enter the code shown by the Steam Mobile app (Steam Guard).', 'the guard dialog asks for the authenticator code');
     t.ok(await page.isVisible('#sign-out'), 'signing out is the way to give up on the code');
     await page.fill('#guard-code', '12345');
@@ -100,9 +96,7 @@ await withBrowser(t, 'the page in Chromium: the states of a batch', async (t, br
     const run = await startApp({ page: pageHandler() }, { latencyMs: 60 });
     t.teardown(run.close);
     const page = await openPage(t, browser, run.url);
-    await page.fill('#account-name', 'demo');
-    await page.fill('#password', 'demo');
-    await page.press('#password', 'Enter');
+    await submitSignIn(page, 'demo');
     await textOf(page, '#account', /demo/);
     const keys = ['DEMO1-ACTIV-ATED1', 'DEMO3-ALREA-DYOWN', 'DEMO4-INVAL-IDKEY', 'DEMO5-ALREA-DYUSE', 'DEMO6-REGIO-NLOCK'];
     await page.fill('#keys-text', keys.join(' '));

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { startApp } from '../helpers/app.js';
+import { secretPieces } from '../helpers/secrets.js';
 
 // Distinctive values, so that finding one anywhere is not a coincidence.
 const PASSWORD = 'Tr0ub4dor&3-secret';
@@ -7,12 +8,6 @@ const WRONG_PASSWORD = 'Wr0ngPass-secret';
 const CODE = 'K9QZ4';
 const WRONG_CODE = 'W7RNG';
 const SECRETS = [PASSWORD, WRONG_PASSWORD, CODE, WRONG_CODE];
-
-/** Every 6-character piece of a secret (the whole of a shorter one): a partial quote counts as a leak. */
-function pieces(secret: string): string[] {
-  if (secret.length <= 6) return [secret];
-  return Array.from({ length: secret.length - 5 }, (_, i) => secret.slice(i, i + 6));
-}
 
 t.test('no log line and nothing sent to the page contains a password or a guard code', async (t) => {
   const run = await startApp({}, { password: PASSWORD, guardCode: CODE });
@@ -60,7 +55,7 @@ t.test('no log line and nothing sent to the page contains a password or a guard 
   const everything = [...client.frames, ...run.logs];
   t.ok(client.frames.length > 20 && run.logs.length > 10, 'there was plenty to look at');
   for (const secret of SECRETS) {
-    const leaked = pieces(secret).filter((piece) => everything.some((line) => line.includes(piece)));
+    const leaked = secretPieces(secret).filter((piece) => everything.some((line) => line.includes(piece)));
     t.same(leaked, [], `no part of "${secret}" appears anywhere`);
   }
   t.notOk(run.logs.some((line) => line.includes(token)), 'the resume token is not logged');

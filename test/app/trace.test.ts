@@ -3,6 +3,7 @@ import { formatRedactedTrace } from '../../lib/app/trace.js';
 import type { FrameTrace } from '../../lib/websocket/index.js';
 import { startApp } from '../helpers/app.js';
 import { closePayload, OP } from '../helpers/raw-client.js';
+import { secretPieces } from '../helpers/secrets.js';
 
 const frame = (f: Partial<FrameTrace>): FrameTrace => ({ direction: 'in', opcode: OP.TEXT, fin: true, masked: true, length: 0, preview: Buffer.alloc(0), ...f });
 const text = (s: string, f: Partial<FrameTrace> = {}): FrameTrace => frame({ length: Buffer.byteLength(s), preview: Buffer.from(s).subarray(0, 48), ...f });
@@ -28,12 +29,6 @@ const PASSWORD = 'Tr0ub4dor&3-secret';
 const CODE = 'K9QZ4';
 const KEY = 'DEMO1-ACTIV-ATED1';
 
-/** Every 6-character piece of a secret (the whole of a shorter one): a partial quote counts as a leak. */
-function pieces(secret: string): string[] {
-  if (secret.length <= 6) return [secret];
-  return Array.from({ length: secret.length - 5 }, (_, i) => secret.slice(i, i + 6));
-}
-
 t.test('a traced sign-in, guard code and keys: no trace line holds a secret, a token or a whole key', async (t) => {
   const lines: string[] = [];
   const run = await startApp({ trace: (f) => lines.push(formatRedactedTrace(f)) }, { password: PASSWORD, guardCode: CODE });
@@ -58,7 +53,7 @@ t.test('a traced sign-in, guard code and keys: no trace line holds a secret, a t
   t.ok(lines.some((l) => l.startsWith('-> TEXT') && l.includes('type=welcome')));
   t.ok(lines.some((l) => l.startsWith('-> CLOSE')));
   for (const secret of [PASSWORD, CODE, token, KEY]) {
-    const leaked = pieces(secret).filter((piece) => lines.some((l) => l.includes(piece)));
+    const leaked = secretPieces(secret).filter((piece) => lines.some((l) => l.includes(piece)));
     t.same(leaked, [], `no line contains any part of ${secret === token ? 'the resume token' : secret}`);
   }
 });

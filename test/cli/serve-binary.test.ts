@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { TestClient } from '../helpers/app.js';
 import { runBinary, startServe } from '../helpers/binary.js';
 import { openClient } from '../helpers/raw-client.js';
+import { secretPieces } from '../helpers/secrets.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -143,7 +144,6 @@ t.test('a second signal exits at once', async (t) => {
 // Distinctive values, so that finding a piece of one is not a coincidence.
 const PASSWORD = 'Tr0ub4dor&3-secret';
 const CODE = 'K9QZ4';
-const pieces = (secret: string): string[] => (secret.length <= 6 ? [secret] : Array.from({ length: secret.length - 5 }, (_, i) => secret.slice(i, i + 6)));
 
 t.test('--trace prints every frame, and no password, guard code, token or key (the log shows keys masked: secrets.test.ts)', async (t) => {
   const served = await startServe(['--demo', '--port', '0', '--pause', '0'], { STEAM_KEY_TRACE: '1' }, t.teardown);
@@ -167,7 +167,7 @@ t.test('--trace prints every frame, and no password, guard code, token or key (t
   t.ok(traced.some((l) => /^-> CLOSE .*code=1001/.test(l)), 'the close');
   const output = [...served.lines, served.stderr()].join('\n');
   for (const secret of [PASSWORD, CODE, token, 'INVAL-IDKEY']) {
-    const leaked = pieces(secret).filter((piece) => output.includes(piece));
+    const leaked = secretPieces(secret).filter((piece) => output.includes(piece));
     t.same(leaked, [], `no part of ${secret === token ? 'the resume token' : secret} in the output`);
   }
   t.match(output, / keys-added session=\w+ added=1 dropped=0/);

@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import { guardCode, keyState, login, startE2E } from './real-steam.js';
+import { capturePrinted, secretPieces } from '../helpers/secrets.js';
 
 // Distinctive values, so that finding one anywhere is not a coincidence.
 const PASSWORD = 'Tr0ub4dor&3-secret';
@@ -14,33 +15,6 @@ const CODE = 'K9QZ4';
 const WRONG_CODE = 'W7RNG';
 /** By name: the test's own output must not quote them either, or the capture below would find them. */
 const SECRETS = { password: PASSWORD, 'wrong password': WRONG_PASSWORD, 'guard code': CODE, 'wrong guard code': WRONG_CODE };
-
-/** Every 6-character piece of a secret (the whole of a shorter one): a partial quote counts as a leak. */
-function pieces(secret: string): string[] {
-  if (secret.length <= 6) return [secret];
-  return Array.from({ length: secret.length - 5 }, (_, i) => secret.slice(i, i + 6));
-}
-
-/** Records everything written to stdout and stderr (and process warnings) until the returned function is called. */
-function capturePrinted(): () => string {
-  let printed = '';
-  const restore: (() => void)[] = [];
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream);
-    stream.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-      printed += String(chunk);
-      return write(chunk, ...rest);
-    }) as typeof stream.write;
-    restore.push(() => (stream.write = write));
-  }
-  const onWarning = (warning: Error): void => void (printed += String(warning));
-  process.on('warning', onWarning);
-  return () => {
-    for (const undo of restore) undo();
-    process.off('warning', onWarning);
-    return printed;
-  };
-}
 
 t.test('no log line, page message or printed text holds a password or guard code', async (t) => {
   const stop = capturePrinted();
@@ -95,7 +69,7 @@ t.test('no log line, page message or printed text holds a password or guard code
     const everything = [...client.frames, ...run.logs];
     t.ok(client.frames.length > 15 && run.logs.length > 10, 'there was plenty to look at');
     for (const [name, secret] of Object.entries(SECRETS)) {
-      const leaks = pieces(secret).filter((piece) => everything.some((line) => line.includes(piece))).length;
+      const leaks = secretPieces(secret).filter((piece) => everything.some((line) => line.includes(piece))).length;
       t.equal(leaks, 0, `no part of the ${name} in the page's messages or the log`);
     }
     t.notOk(run.logs.some((line) => line.includes(token)), 'the resume token is not logged');
@@ -104,7 +78,7 @@ t.test('no log line, page message or printed text holds a password or guard code
   }
   t.ok(printed.length > 0, 'the capture saw the output of the test itself');
   for (const [name, secret] of Object.entries(SECRETS)) {
-    const leaks = pieces(secret).filter((piece) => printed.includes(piece)).length;
+    const leaks = secretPieces(secret).filter((piece) => printed.includes(piece)).length;
     t.equal(leaks, 0, `no part of the ${name} printed by the process`);
   }
 });

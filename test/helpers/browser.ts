@@ -123,3 +123,10 @@ export async function tableRows(page: Page): Promise<{ n: string; key: string; s
 export async function allDone(page: Page, total: number): Promise<void> {
   await until(page, `document.querySelector('#progress').dataset.done === '${total}' && document.querySelector('#progress').dataset.total === '${total}'`);
 }
+
+/** Fills the sign-in form and submits it with Enter, as a keyboard user does (demo password by default). */
+export async function submitSignIn(page: Page, accountName: string, password = 'demo'): Promise<void> {
+  await page.fill('#account-name', accountName);
+  await page.fill('#password', password);
+  await page.press('#password', 'Enter');
+}

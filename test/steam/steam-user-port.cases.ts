@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { LoginError, RedeemError, type GuardHandler, type GuardRequest, type SteamPort } from '../../lib/steam/port.js';
 import { createSteamUserPort, type SteamUserPortOptions } from '../../lib/steam/steam-user-port.js';
 import { startFakeSteam, type FakeAccount, type FakeSteam, type FakeSteamOptions } from '../fake-steam/fake-steam.js';
+import { capturePrinted } from '../helpers/secrets.js';
 
 /** What the helpers need of a tap test. */
 interface Scope {
@@ -313,18 +314,8 @@ t.test('writes no files and prints nothing that holds the password or a guard co
     accounts: [{ accountName: 'alice', password, guard: { type: 'email', domain: 'example.com', codes: ['GOOD-A91F'] } }],
     keys: { 'AAAAA-AAAAA-AAAAA': { packages: [{ id: 1, name: 'One' }] } },
   });
+  const stopCapture = capturePrinted();
   let printed = '';
-  const restore: (() => void)[] = [];
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream);
-    stream.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-      printed += String(chunk);
-      return write(chunk, ...rest);
-    }) as typeof stream.write;
-    restore.push(() => (stream.write = write));
-  }
-  const onWarning = (warning: Error): void => void (printed += String(warning));
-  process.on('warning', onWarning);
   try {
     const steamPort = port(t, steam);
     await steamPort.logOn({ accountName: 'alice', password }, answering(...codes));
@@ -332,8 +323,7 @@ t.test('writes no files and prints nothing that holds the password or a guard co
     await steamPort.logOff();
     await new Promise((resolve) => setTimeout(resolve, 50));
   } finally {
-    for (const undo of restore) undo();
-    process.off('warning', onWarning);
+    printed = stopCapture();
   }
   t.ok(steam.log.some((e) => e.type === 'logon'), 'it did sign in');
   t.notOk(printed.includes(password), 'the password was not printed');
