@@ -15,6 +15,7 @@ import type t from 'tap';
 import type { ResultsJson } from '../../lib/cli/results-dir.js';
 import { startFakeSteam, type FakeSteam, type FakeSteamOptions } from '../fake-steam/fake-steam.js';
 import { findPython, Transcript, type PtyRun } from './pty.js';
+import { peerTest } from '../interop/helpers.js';
 
 export type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -138,3 +139,13 @@ export async function typePassword(run: PtyRun): Promise<void> {
   run.type(`${PASSWORD}\r`);
 }
 
+/**
+ * Runs the end-to-end redeem tests, which need python3's pty module: without
+ * it they are skipped with a message naming the package, or fail under CI.
+ */
+export function redeemEndToEnd(t: Tap, fn: (t: Tap, python: string) => Promise<void>): Promise<unknown> {
+  const name = 'steam-key redeem end to end';
+  const python = PYTHON;
+  if (python) return peerTest(t, name, null, '', (t) => fn(t, python));
+  return peerTest(t, name, 'no python3 with the pty module', 'apt-get install python3', async () => {});
+}
