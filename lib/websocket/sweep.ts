@@ -10,13 +10,14 @@ export class Sweep<T> {
   readonly #tick: (member: T) => void;
   #timer: NodeJS.Timeout | null = null;
 
+  /** Whether the shared timer runs (it stops with the last member). */
+  get running(): boolean {
+    return this.#timer !== null;
+  }
+
   constructor(period: number, tick: (member: T) => void) {
     this.#period = period;
     this.#tick = tick;
-  }
-
-  get size(): number {
-    return this.#members.size;
   }
 
   add(member: T): void {
