@@ -38,7 +38,7 @@ t.test('applyMask equals §5.3 byte by byte for every length, alignment and phas
   const lengths = [...Array.from({ length: 80 }, (_, i) => i), 127, 128, 1000, 4099, 65_537];
   let checked = 0;
   for (const length of lengths) {
-    for (let offset = 0; offset < 4; offset++) {
+    for (let offset = 0; offset < 8; offset++) {
       for (let phase = 0; phase < 4; phase++) {
         const original = new Uint8Array(length + 8);
         for (let i = 0; i < original.length; i++) original[i] = (random() * 256) | 0;
