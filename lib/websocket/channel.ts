@@ -36,7 +36,7 @@ function weight(message: Message): number {
   return message.length; // bytes, or UTF-16 units for text: near enough for flow control
 }
 
-export class Channel implements AsyncIterable<Message> {
+export class Channel implements AsyncIterableIterator<Message, undefined> {
   readonly protocol: string;
   readonly #receiveHighWater: number;
   readonly #onClosed: ((info: CloseInfo, channel: Channel) => void) | undefined;
@@ -73,10 +73,10 @@ export class Channel implements AsyncIterable<Message> {
   }
 
   /*
-   * The connection's event sink and the for-await iterator are small objects
-   * whose methods are shared by all channels: closures (an object literal of
-   * arrow functions) would cost every idle connection a few hundred bytes.
-   * They are nested here to reach the channel's private members.
+   * The connection's event sink is a small object whose methods are shared by
+   * all channels: closures (an object literal of arrow functions) would cost
+   * every idle connection a few hundred bytes. It is nested here to reach the
+   * channel's private members.
    */
   static readonly #Events = class implements ConnectionEvents {
     readonly #channel: Channel;
@@ -94,24 +94,6 @@ export class Channel implements AsyncIterable<Message> {
     }
   };
 
-  static readonly #Iterator = class implements AsyncIterator<Message, undefined> {
-    readonly #channel: Channel;
-    constructor(channel: Channel) {
-      this.#channel = channel;
-    }
-    next(): Promise<Result> {
-      const channel = this.#channel;
-      if (channel.#hasQueued()) return Promise.resolve({ done: false, value: channel.#take() });
-      if (channel.#closeInfo) return Promise.resolve(DONE);
-      // The promise's own resolve function waits in the queue: no wrapper closure per wait.
-      return new Promise((resolve) => channel.#addReader(resolve));
-    }
-    // Leaving a for-await loop early does not close the channel.
-    return(): Promise<Result> {
-      return Promise.resolve(DONE);
-    }
-  };
-
   /** The next message, or null once the connection is closed and every received message was taken. */
   receive(): Promise<Message | null> {
     if (this.#hasQueued()) return Promise.resolve(this.#take());
@@ -119,8 +101,26 @@ export class Channel implements AsyncIterable<Message> {
     return new Promise((resolve) => this.#addReader((result) => resolve(result.done ? null : result.value)));
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
-    return new Channel.#Iterator(this);
+  /**
+   * The channel is its own iterator: an iterator object per for-await loop
+   * would cost every idle connection 32 bytes, and it would hold nothing but
+   * the channel.
+   */
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** The iterator protocol's next(): the next message, or done once closed and drained. */
+  next(): Promise<Result> {
+    if (this.#hasQueued()) return Promise.resolve({ done: false, value: this.#take() });
+    if (this.#closeInfo) return Promise.resolve(DONE);
+    // The promise's own resolve function waits in the queue: no wrapper closure per wait.
+    return new Promise((resolve) => this.#addReader(resolve));
+  }
+
+  /** Leaving a for-await loop early (break, throw) does not close the channel. */
+  return(): Promise<Result> {
+    return Promise.resolve(DONE);
   }
 
   /**
