@@ -159,9 +159,12 @@ export class WebSocketRouter {
     try {
       done = handler(channel, req);
     } catch (error) {
-      return handlerFailed(channel, report, error);
+      return handlerFailed.call(channel, report, error);
     }
-    if (done instanceof Promise) done.then(() => channel.close(), (error: unknown) => handlerFailed(channel, report, error));
+    // Bound functions rather than two arrow functions: these wait as long as
+    // the connection lives, and two closures with their shared context cost
+    // an idle connection about 70 bytes more.
+    if (done instanceof Promise) done.then(closeNormally.bind(channel), handlerFailed.bind(channel, report));
     else channel.close();
   }
 }
@@ -177,9 +180,15 @@ function reporterFor(hook: NonNullable<RouterOptions['onHandlerError']>, req: In
   return (error) => hook(error, req);
 }
 
-function handlerFailed(channel: Channel, report: (error: unknown) => void, error: unknown): void {
+/** The handler returned: close with 1000 (whatever it resolved to). */
+function closeNormally(this: Channel): void {
+  this.close();
+}
+
+/** The handler threw or rejected: report it, close with 1011. */
+function handlerFailed(this: Channel, report: (error: unknown) => void, error: unknown): void {
   report(error);
-  channel.close(CloseCode.INTERNAL_ERROR, 'internal error');
+  this.close(CloseCode.INTERNAL_ERROR, 'internal error');
 }
 
 /**
