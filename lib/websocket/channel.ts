@@ -9,7 +9,7 @@
  * to send more, so a handler that awaits it never outruns a slow reader.
  */
 import type { Socket } from 'node:net';
-import { Connection, type CloseInfo, type ConnectionEvents } from './connection.js';
+import { Connection, type CloseInfo } from './connection.js';
 import type { Limits } from './limits.js';
 import type { TraceFn } from './trace.js';
 
@@ -36,7 +36,12 @@ function weight(message: Message): number {
   return message.length; // bytes, or UTF-16 units for text: near enough for flow control
 }
 
-export class Channel implements AsyncIterableIterator<Message, undefined> {
+/**
+ * A Connection (protocol and I/O, connection.ts) that queues what it
+ * receives. It extends Connection rather than wrapping one so that each
+ * WebSocket costs a single object: an idle server holds thousands.
+ */
+export class Channel extends Connection implements AsyncIterableIterator<Message, undefined> {
   readonly protocol: string;
   readonly #receiveHighWater: number;
   readonly #onClosed: ((info: CloseInfo, channel: Channel) => void) | undefined;
@@ -61,38 +66,14 @@ export class Channel implements AsyncIterableIterator<Message, undefined> {
   #closeInfo: CloseInfo | null = null;
   #closed: Promise<CloseInfo> | null = null;
   #resolveClosed: ((info: CloseInfo) => void) | null = null;
-  readonly #connection: Connection;
 
   constructor(socket: Socket, head: Buffer, options: ChannelOptions) {
+    super(socket, { limits: options.limits, trace: options.trace });
     this.protocol = options.protocol ?? '';
     this.#receiveHighWater = options.limits.receiveHighWaterMark;
     this.#onClosed = options.onClosed;
-    this.#connection = new Connection(socket, head, new Channel.#Events(this), { limits: options.limits, trace: options.trace });
-    // Messages that came in the handshake's packet were queued before #connection was set.
-    if (this.#queuedBytes > this.#receiveHighWater) this.#connection.pause();
+    this.start(head);
   }
-
-  /*
-   * The connection's event sink is a small object whose methods are shared by
-   * all channels: closures (an object literal of arrow functions) would cost
-   * every idle connection a few hundred bytes. It is nested here to reach the
-   * channel's private members.
-   */
-  static readonly #Events = class implements ConnectionEvents {
-    readonly #channel: Channel;
-    constructor(channel: Channel) {
-      this.#channel = channel;
-    }
-    message(message: Message): void {
-      this.#channel.#onMessage(message);
-    }
-    drain(): void {
-      this.#channel.#onDrain();
-    }
-    close(info: CloseInfo): void {
-      this.#channel.#onClose(info);
-    }
-  };
 
   /** The next message, or null once the connection is closed and every received message was taken. */
   receive(): Promise<Message | null> {
@@ -133,14 +114,9 @@ export class Channel implements AsyncIterableIterator<Message, undefined> {
     if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
       throw new TypeError('send() takes a string (text) or a Uint8Array/Buffer (binary)');
     }
-    if (!this.#connection.send(data)) return NOT_SENT;
-    if (!this.#connection.needsDrain) return SENT;
+    if (!this.sendMessage(data)) return NOT_SENT;
+    if (!this.needsDrain) return SENT;
     return new Promise((resolve) => (this.#writers ??= []).push(resolve));
-  }
-
-  /** Starts the closing handshake (default 1000, §7.4.1). Throws RangeError for a code that may not be sent. */
-  close(code?: number, reason?: string): void {
-    this.#connection.close(code, reason);
   }
 
   /** Resolves once the connection has closed, with the close code and reason. */
@@ -153,10 +129,6 @@ export class Channel implements AsyncIterableIterator<Message, undefined> {
     return this.#closed;
   }
 
-  get readyState(): 'open' | 'closing' | 'closed' {
-    return this.#connection.readyState;
-  }
-
   /** The close code, once closed (see CloseInfo). */
   get closeCode(): number | undefined {
     return this.#closeInfo?.code;
@@ -164,15 +136,6 @@ export class Channel implements AsyncIterableIterator<Message, undefined> {
 
   get closeReason(): string | undefined {
     return this.#closeInfo?.reason;
-  }
-
-  /** Bytes passed to send() and not yet handed to the operating system. */
-  get bufferedAmount(): number {
-    return this.#connection.bufferedAmount;
-  }
-
-  get remoteAddress(): string | undefined {
-    return this.#connection.remoteAddress;
   }
 
   #addReader(reader: Reader): void {
@@ -203,11 +166,13 @@ export class Channel implements AsyncIterableIterator<Message, undefined> {
       this.#queueHead = 0;
     }
     this.#queuedBytes -= weight(message);
-    if (this.#queuedBytes <= this.#receiveHighWater / 2) this.#connection.resume();
+    if (this.#queuedBytes <= this.#receiveHighWater / 2) this.resume();
     return message;
   }
 
-  #onMessage(message: Message): void {
+  // ---- Connection's hooks -------------------------------------------------
+
+  protected override handleMessage(message: Message): void {
     const reader = this.#shiftReader();
     if (reader) {
       reader({ done: false, value: message });
@@ -215,18 +180,17 @@ export class Channel implements AsyncIterableIterator<Message, undefined> {
     }
     (this.#queue ??= []).push(message);
     this.#queuedBytes += weight(message);
-    // Optional chaining: undefined while the Connection constructor parses `head`.
-    if (this.#queuedBytes > this.#receiveHighWater) this.#connection?.pause();
+    if (this.#queuedBytes > this.#receiveHighWater) this.pause();
   }
 
-  #onDrain(): void {
+  protected override handleDrain(): void {
     const writers = this.#writers;
     if (writers === null) return;
     this.#writers = null;
     for (const resolve of writers) resolve(true);
   }
 
-  #onClose(info: CloseInfo): void {
+  protected override handleClose(info: CloseInfo): void {
     this.#closeInfo = info;
     for (let reader = this.#shiftReader(); reader; reader = this.#shiftReader()) reader(DONE);
     const writers = this.#writers ?? [];

@@ -2,7 +2,8 @@
  * One WebSocket connection on an upgraded socket: the only module that does
  * I/O. It feeds received bytes to the Receiver, answers pings (§5.5.2), runs
  * the closing handshake (§5.5.1, §7.1), pings idle peers, and sends frames
- * with backpressure.
+ * with backpressure. What happens to received messages is a subclass's job
+ * (Channel queues them for the handler): it gets them through the hooks below.
  */
 import type { Socket } from 'node:net';
 import { CloseCode, encodeClosePayload, truncateUtf8 } from './close.js';
@@ -22,14 +23,6 @@ export interface CloseInfo {
   reason: string;
   /** True when both Close frames were exchanged before TCP closed (§7.1.4). */
   wasClean: boolean;
-}
-
-export interface ConnectionEvents {
-  message(data: string | Buffer): void;
-  /** Called once the buffered amount is back at or under the send high-water mark. */
-  drain(): void;
-  /** Called exactly once, when the TCP connection has closed. */
-  close(info: CloseInfo): void;
 }
 
 export interface ConnectionOptions {
@@ -61,9 +54,13 @@ function ignoreError(): void {
   // ECONNRESET and friends: 'close' follows and reports 1006.
 }
 
-export class Connection implements ReceiverSink {
+/**
+ * Abstract, and extended rather than wrapped, so that a connection and its
+ * Channel are one object: a wrapper plus an event-sink object would cost
+ * every idle connection about 100 bytes more.
+ */
+export abstract class Connection {
   readonly #socket: Socket;
-  readonly #events: ConnectionEvents;
   readonly #limits: Limits;
   readonly #trace: TraceFn | undefined;
   /**
@@ -92,9 +89,9 @@ export class Connection implements ReceiverSink {
   #silentTicks = 0;
   #paused = false;
 
-  constructor(socket: Socket, head: Buffer, events: ConnectionEvents, options: ConnectionOptions) {
+  /** Call start() at the end of the subclass's constructor. */
+  constructor(socket: Socket, options: ConnectionOptions) {
     this.#socket = socket;
-    this.#events = events;
     this.#limits = options.limits;
     this.#trace = options.trace;
 
@@ -112,10 +109,26 @@ export class Connection implements ReceiverSink {
     if (socket.destroyed) {
       // The client left during the handshake: 'close' already fired.
       process.nextTick(() => this.#closed());
-      return;
     }
-    if (head.length > 0) this.#data(head);
   }
+
+  /**
+   * Parses the frames that came in the handshake's packet (`head`). Not done
+   * by the constructor: they may reach the subclass's hooks, which need its
+   * fields, and those exist only once the base constructor has returned.
+   */
+  protected start(head: Buffer): void {
+    if (head.length > 0 && !this.#socket.destroyed) this.#data(head);
+  }
+
+  // ---- hooks: what the subclass does with the connection's events --------
+
+  /** A text (string) or binary (Buffer) message arrived. */
+  protected abstract handleMessage(data: string | Buffer): void;
+  /** The buffered amount is back at or under the send high-water mark. */
+  protected abstract handleDrain(): void;
+  /** Called exactly once, when the TCP connection has closed. */
+  protected abstract handleClose(info: CloseInfo): void;
 
   get readyState(): ReadyState {
     // §7.1.4: TCP is closing (the peer's FIN, a reset, a drop) but 'close' has
@@ -133,8 +146,8 @@ export class Connection implements ReceiverSink {
     return this.#outBytes + this.#socket.writableLength;
   }
 
-  /** True while the buffered amount is above the send high-water mark: wait for drain(). */
-  get needsDrain(): boolean {
+  /** True while the buffered amount is above the send high-water mark: wait for handleDrain(). */
+  protected get needsDrain(): boolean {
     return this.bufferedAmount > this.#limits.sendHighWaterMark;
   }
 
@@ -148,7 +161,7 @@ export class Connection implements ReceiverSink {
    * once TCP is closing, or when the peer has stopped reading for so long that
    * the buffered amount passed maxBufferedAmount (the connection is dropped).
    */
-  send(data: string | Uint8Array): boolean {
+  protected sendMessage(data: string | Uint8Array): boolean {
     // §6.1 step 1: only in the OPEN state; #state is 'closing' once our Close was sent.
     if (this.#state !== 'open' || this.#tcpGone()) return false;
     if (this.bufferedAmount > this.#limits.maxBufferedAmount) {
@@ -160,7 +173,7 @@ export class Connection implements ReceiverSink {
   }
 
   /** Sends a ping (§5.5.2); the pong is handled internally. */
-  ping(payload: Uint8Array = Buffer.alloc(0)): void {
+  protected ping(payload: Uint8Array = Buffer.alloc(0)): void {
     if (payload.length > 125) throw new RangeError('a ping payload is at most 125 bytes (RFC 6455 §5.5)');
     if (this.#state !== 'open' || this.#tcpGone()) return;
     this.#writeFrame(Opcode.PING, payload);
@@ -181,35 +194,55 @@ export class Connection implements ReceiverSink {
   }
 
   /** Stops reading from the socket (inbound backpressure); the peer is not pinged meanwhile. */
-  pause(): void {
+  protected pause(): void {
     if (this.#paused || this.#closeSent) return;
     this.#paused = true;
     this.#socket.pause();
   }
 
-  resume(): void {
+  protected resume(): void {
     if (!this.#paused) return;
     this.#paused = false;
     this.#socket.resume();
   }
 
-  // ---- ReceiverSink: what the parser found -------------------------------
+  // ---- what the parser found ----------------------------------------------
 
-  onMessage(data: string | Buffer): void {
+  /**
+   * The Receiver's sink: made with the Receiver, so a connection that never
+   * receives a byte pays for neither. A separate object rather than public
+   * methods, which a Channel would show to every handler.
+   */
+  static readonly #Sink = class implements ReceiverSink {
+    readonly #connection: Connection;
+    constructor(connection: Connection) {
+      this.#connection = connection;
+    }
+    onMessage(data: string | Buffer): void {
+      this.#connection.#receivedMessage(data);
+    }
+    onPing(payload: Buffer): void {
+      this.#connection.#receivedPing(payload);
+    }
+    onPong(): void {
+      // Nothing to do: any received byte already counts as a sign of life.
+    }
+    onClose(code: number, reason: string): void {
+      this.#connection.#receivedClose(code, reason);
+    }
+  };
+
+  #receivedMessage(data: string | Buffer): void {
     // §7.1.2: after our Close frame, data may still arrive; nobody awaits it.
-    if (!this.#closeSent) this.#events.message(data);
+    if (!this.#closeSent) this.handleMessage(data);
   }
 
-  onPing(payload: Buffer): void {
+  #receivedPing(payload: Buffer): void {
     // §5.5.2: answer with a Pong carrying the same application data.
     if (!this.#closeSent) this.#writeFrame(Opcode.PONG, payload);
   }
 
-  onPong(): void {
-    // Nothing to do: any received byte already counts as a sign of life.
-  }
-
-  onClose(code: number, reason: string): void {
+  #receivedClose(code: number, reason: string): void {
     this.#closeReceived = true;
     this.#code = code;
     this.#reason = reason;
@@ -234,7 +267,7 @@ export class Connection implements ReceiverSink {
   }
 
   static #afterWrite(connection: Connection): void {
-    if (connection.#state !== 'closed' && !connection.needsDrain) connection.#events.drain();
+    if (connection.#state !== 'closed' && !connection.needsDrain) connection.handleDrain();
   }
 
   static #onEnd(this: ConnectionSocket): void {
@@ -250,7 +283,7 @@ export class Connection implements ReceiverSink {
     if (this.#state === 'closed') return;
     this.#silentTicks = 0; // any traffic shows the peer is alive
     // §5.1: a server MUST close the connection on an unmasked client frame.
-    this.#receiver ??= new Receiver(this, { expectMasked: true, maxMessageSize: this.#limits.maxMessageSize, trace: this.#trace });
+    this.#receiver ??= new Receiver(new Connection.#Sink(this), { expectMasked: true, maxMessageSize: this.#limits.maxMessageSize, trace: this.#trace });
     try {
       this.#receiver.push(chunk);
     } catch (err) {
@@ -298,7 +331,7 @@ export class Connection implements ReceiverSink {
     this.#pending = null;
     this.#outBytes = 0;
     this.#copyBytes = 0;
-    this.#events.close({
+    this.handleClose({
       code: this.#code,
       reason: this.#reason,
       wasClean: this.#closeSent && this.#closeReceived,
@@ -421,6 +454,6 @@ export class Connection implements ReceiverSink {
       socket.write(pieces[last]!, afterWrite);
       socket.uncork();
     }
-    if (!this.needsDrain) this.#events.drain();
+    if (!this.needsDrain) this.handleDrain();
   }
 }
