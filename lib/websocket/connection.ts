@@ -38,13 +38,48 @@ export type ReadyState = 'open' | 'closing' | 'closed';
  */
 const COPY_LIMIT = 16 * 1024;
 
-/** A frame queued by send(), ping() or close() and not yet written. */
+/** A frame queued by sendMessage(), ping() or close() and not yet written. */
 interface PendingFrame {
   opcode: number;
   data: string | Uint8Array;
   /** Payload bytes (UTF-8 bytes for a string). */
   length: number;
 }
+
+/** The frames of one tick, which #flush writes at its end. */
+interface Outbox {
+  frames: PendingFrame[];
+  /** Their size on the wire (headers and payloads). */
+  bytes: number;
+  /** Of which headers and payloads that #flush copies into its buffer (all but large payloads). */
+  copyBytes: number;
+}
+
+/** How the connection ends so far, and the timer that drops TCP if the closing handshake stalls. */
+interface Ending {
+  code: number;
+  reason: string;
+  timer: NodeJS.Timeout | null;
+}
+
+/*
+ * The connection's state, as bits of one small integer: a field costs every
+ * connection 8 bytes, and a server may hold a great many idle ones.
+ */
+/** Our Close frame is queued: readyState is 'closing' (§7.1.2), no data frame may follow (§5.5.1). */
+const CLOSE_SENT = 1 << 0;
+/** The peer's Close frame arrived. */
+const CLOSE_RECEIVED = 1 << 1;
+/** We ended our side of TCP (our FIN is on its way). */
+const ENDED = 1 << 2;
+/** TCP has closed: readyState is 'closed'. */
+const CLOSED = 1 << 3;
+/** Reading from the socket is paused (inbound backpressure). */
+const PAUSED = 1 << 4;
+/** Heartbeat: a whole interval passed without a byte from the peer, */
+const SILENT = 1 << 5;
+/** then it was pinged, and has not answered yet. */
+const PINGED = 1 << 6;
 
 /** Where the shared socket listeners below find the socket's Connection. */
 const kConnection = Symbol('websocket.connection');
@@ -68,26 +103,12 @@ export abstract class Connection {
    * idle clients of a push server) never pays for a parser's state.
    */
   #receiver: Receiver | null = null;
-
-  #state: ReadyState = 'open';
-  #closeSent = false;
-  #closeReceived = false;
-  #ended = false;
-  #code: number = CloseCode.ABNORMAL;
-  #reason = '';
-  #closeTimer: NodeJS.Timeout | null = null;
-
-  /** Frames of this tick, written by #flush; null when there are none. */
-  #pending: PendingFrame[] | null = null;
-  /** Their size on the wire (headers and payloads). */
-  #outBytes = 0;
-  /** Of which headers and payloads that #flush copies into its buffer (all but large payloads). */
-  #copyBytes = 0;
-  #flushScheduled = false;
-
-  /** Heartbeat ticks since the peer last sent anything. */
-  #silentTicks = 0;
-  #paused = false;
+  /** The bits above. */
+  #flags = 0;
+  /** Made when closing begins (either side's Close, the peer's FIN, a drop). */
+  #ending: Ending | null = null;
+  /** Made by the first frame of a tick; a flush is scheduled then and takes it. */
+  #outbox: Outbox | null = null;
 
   /** Call start() at the end of the subclass's constructor. */
   constructor(socket: Socket, options: ConnectionOptions) {
@@ -133,17 +154,24 @@ export abstract class Connection {
   get readyState(): ReadyState {
     // §7.1.4: TCP is closing (the peer's FIN, a reset, a drop) but 'close' has
     // not fired yet: no longer open, though not yet closed.
-    if (this.#state === 'open' && this.#tcpGone()) return 'closing';
-    return this.#state;
+    if (this.#has(CLOSED)) return 'closed';
+    if (this.#has(CLOSE_SENT) || this.#has(ENDED) || this.#socket.destroyed) return 'closing';
+    return 'open';
   }
 
-  #tcpGone(): boolean {
-    return this.#ended || this.#socket.destroyed;
+  /** Whether any of these flag bits is set. */
+  #has(bits: number): boolean {
+    return (this.#flags & bits) !== 0;
   }
 
   /** Bytes accepted by send() and not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.#outBytes + this.#socket.writableLength;
+    return (this.#outbox?.bytes ?? 0) + this.#socket.writableLength;
+  }
+
+  /** For the subclass (Channel reads its receiveHighWaterMark). */
+  protected get limits(): Limits {
+    return this.#limits;
   }
 
   /** True while the buffered amount is above the send high-water mark: wait for handleDrain(). */
@@ -162,8 +190,8 @@ export abstract class Connection {
    * the buffered amount passed maxBufferedAmount (the connection is dropped).
    */
   protected sendMessage(data: string | Uint8Array): boolean {
-    // §6.1 step 1: only in the OPEN state; #state is 'closing' once our Close was sent.
-    if (this.#state !== 'open' || this.#tcpGone()) return false;
+    // §6.1 step 1: only in the OPEN state; it is 'closing' once our Close was sent.
+    if (this.readyState !== 'open') return false;
     if (this.bufferedAmount > this.#limits.maxBufferedAmount) {
       this.#drop(`peer is not reading: over ${this.#limits.maxBufferedAmount} bytes unsent`);
       return false;
@@ -175,7 +203,7 @@ export abstract class Connection {
   /** Sends a ping (§5.5.2); the pong is handled internally. */
   protected ping(payload: Uint8Array = Buffer.alloc(0)): void {
     if (payload.length > 125) throw new RangeError('a ping payload is at most 125 bytes (RFC 6455 §5.5)');
-    if (this.#state !== 'open' || this.#tcpGone()) return;
+    if (this.readyState !== 'open') return;
     this.#writeFrame(Opcode.PING, payload);
   }
 
@@ -185,9 +213,8 @@ export abstract class Connection {
    */
   close(code: number = CloseCode.NORMAL, reason = ''): void {
     const payload = encodeClosePayload(code, reason);
-    if (this.#closeSent || this.#state === 'closed') return;
-    this.#code = code;
-    this.#reason = reason;
+    if (this.#has(CLOSE_SENT | CLOSED)) return;
+    this.#setCloseCode(code, reason);
     this.#sendClose(payload);
     // Read on, even if paused, so the peer's Close frame can arrive.
     this.resume();
@@ -195,14 +222,14 @@ export abstract class Connection {
 
   /** Stops reading from the socket (inbound backpressure); the peer is not pinged meanwhile. */
   protected pause(): void {
-    if (this.#paused || this.#closeSent) return;
-    this.#paused = true;
+    if (this.#has(PAUSED | CLOSE_SENT)) return;
+    this.#flags |= PAUSED;
     this.#socket.pause();
   }
 
   protected resume(): void {
-    if (!this.#paused) return;
-    this.#paused = false;
+    if (!this.#has(PAUSED)) return;
+    this.#flags &= ~PAUSED;
     this.#socket.resume();
   }
 
@@ -234,19 +261,18 @@ export abstract class Connection {
 
   #receivedMessage(data: string | Buffer): void {
     // §7.1.2: after our Close frame, data may still arrive; nobody awaits it.
-    if (!this.#closeSent) this.handleMessage(data);
+    if (!this.#has(CLOSE_SENT)) this.handleMessage(data);
   }
 
   #receivedPing(payload: Buffer): void {
     // §5.5.2: answer with a Pong carrying the same application data.
-    if (!this.#closeSent) this.#writeFrame(Opcode.PONG, payload);
+    if (!this.#has(CLOSE_SENT)) this.#writeFrame(Opcode.PONG, payload);
   }
 
   #receivedClose(code: number, reason: string): void {
-    this.#closeReceived = true;
-    this.#code = code;
-    this.#reason = reason;
-    if (this.#closeSent) {
+    this.#flags |= CLOSE_RECEIVED;
+    this.#setCloseCode(code, reason);
+    if (this.#has(CLOSE_SENT)) {
       // The answer to our Close: §7.1.1, the server closes TCP first.
       this.#endSocket();
       return;
@@ -267,7 +293,7 @@ export abstract class Connection {
   }
 
   static #afterWrite(connection: Connection): void {
-    if (connection.#state !== 'closed' && !connection.needsDrain) connection.handleDrain();
+    if (!connection.#has(CLOSED) && !connection.needsDrain) connection.handleDrain();
   }
 
   static #onEnd(this: ConnectionSocket): void {
@@ -280,8 +306,8 @@ export abstract class Connection {
   }
 
   #data(chunk: Buffer): void {
-    if (this.#state === 'closed') return;
-    this.#silentTicks = 0; // any traffic shows the peer is alive
+    if (this.#has(CLOSED)) return;
+    this.#flags &= ~(SILENT | PINGED); // any traffic shows the peer is alive
     // §5.1: a server MUST close the connection on an unmasked client frame.
     this.#receiver ??= new Receiver(new Connection.#Sink(this), { expectMasked: true, maxMessageSize: this.#limits.maxMessageSize, trace: this.#trace });
     try {
@@ -311,41 +337,37 @@ export abstract class Connection {
    * paused the peer's silence proves nothing.
    */
   static #heartbeat(this: void, connection: Connection): void {
-    if (connection.#state !== 'open') return;
-    if (connection.#paused) {
-      connection.#silentTicks = 0;
-      return;
-    }
-    const silent = ++connection.#silentTicks;
-    if (silent === 2) connection.ping();
-    else if (silent > 2) connection.#drop('peer did not answer a ping');
+    if (connection.#has(CLOSE_SENT | CLOSED)) return;
+    if (connection.#has(PAUSED)) connection.#flags &= ~(SILENT | PINGED);
+    else if (!connection.#has(SILENT)) connection.#flags |= SILENT;
+    else if (!connection.#has(PINGED)) {
+      connection.#flags |= PINGED;
+      connection.ping();
+    } else connection.#drop('peer did not answer a ping');
   }
 
   #closed(): void {
-    if (this.#state === 'closed') return;
-    this.#state = 'closed';
+    if (this.#has(CLOSED)) return;
+    this.#flags |= CLOSED;
     if (this.#limits.heartbeatInterval > 0) Connection.#heartbeats.get(this.#limits.heartbeatInterval)?.delete(this);
-    if (this.#closeTimer) clearTimeout(this.#closeTimer);
-    this.#closeTimer = null;
+    const ending = this.#ending;
+    if (ending?.timer) clearTimeout(ending.timer);
     this.#receiver?.stop();
-    this.#pending = null;
-    this.#outBytes = 0;
-    this.#copyBytes = 0;
+    this.#outbox = null;
     this.handleClose({
-      code: this.#code,
-      reason: this.#reason,
-      wasClean: this.#closeSent && this.#closeReceived,
+      code: ending?.code ?? CloseCode.ABNORMAL,
+      reason: ending?.reason ?? '',
+      wasClean: this.#has(CLOSE_SENT) && this.#has(CLOSE_RECEIVED),
     });
   }
 
   // ---- closing ------------------------------------------------------------
 
   #sendClose(payload: Buffer): void {
-    this.#closeSent = true;
-    this.#state = 'closing';
+    this.#flags |= CLOSE_SENT;
     this.#writeFrame(Opcode.CLOSE, payload);
     this.#flush();
-    if (this.#closeReceived) this.#endSocket();
+    if (this.#has(CLOSE_RECEIVED)) this.#endSocket();
     else this.#armCloseTimer();
   }
 
@@ -354,9 +376,8 @@ export abstract class Connection {
     const code = err instanceof ProtocolError ? err.closeCode : CloseCode.INTERNAL_ERROR;
     const reason = err instanceof ProtocolError ? truncateUtf8(err.message) : 'internal error';
     this.#receiver?.stop();
-    if (!this.#closeSent) {
-      this.#code = code;
-      this.#reason = reason;
+    if (!this.#has(CLOSE_SENT)) {
+      this.#setCloseCode(code, reason);
       this.#sendClose(encodeClosePayload(code, reason));
     }
     this.resume(); // keep reading (and discarding) so the peer's FIN is seen
@@ -365,22 +386,31 @@ export abstract class Connection {
 
   /** Drops the TCP connection at once, with no closing handshake (the peer is gone or not reading). */
   #drop(reason: string): void {
-    if (this.#state === 'closed') return;
-    this.#code = CloseCode.ABNORMAL;
-    this.#reason = reason;
+    if (this.#has(CLOSED)) return;
+    this.#setCloseCode(CloseCode.ABNORMAL, reason);
     this.#socket.destroy();
   }
 
   #endSocket(): void {
-    if (this.#ended) return;
-    this.#ended = true;
+    if (this.#has(ENDED)) return;
+    this.#flags |= ENDED;
     this.#flush();
     this.#socket.end();
     this.#armCloseTimer();
   }
 
   #armCloseTimer(): void {
-    this.#closeTimer ??= setTimeout(() => this.#socket.destroy(), this.#limits.closeTimeout);
+    const ending = (this.#ending ??= { code: CloseCode.ABNORMAL, reason: '', timer: null });
+    ending.timer ??= setTimeout(() => this.#socket.destroy(), this.#limits.closeTimeout);
+  }
+
+  /** The code and reason that closed reports, unless a later Close frame replaces them. */
+  #setCloseCode(code: number, reason: string): void {
+    if (this.#ending === null) this.#ending = { code, reason, timer: null };
+    else {
+      this.#ending.code = code;
+      this.#ending.reason = reason;
+    }
   }
 
   // ---- sending ------------------------------------------------------------
@@ -391,16 +421,17 @@ export abstract class Connection {
     // Nothing is encoded yet: #flush writes all of this tick's frames into
     // one buffer, so a reply to a batch of small messages costs one
     // allocation, one copy of each payload and one system call.
-    (this.#pending ??= []).push({ opcode, data, length });
-    this.#outBytes += size + length;
-    this.#copyBytes += length <= COPY_LIMIT ? size + length : size;
+    let outbox = this.#outbox;
+    if (outbox === null) {
+      outbox = this.#outbox = { frames: [], bytes: 0, copyBytes: 0 };
+      process.nextTick(Connection.#flushLater, this);
+    }
+    outbox.frames.push({ opcode, data, length });
+    outbox.bytes += size + length;
+    outbox.copyBytes += length <= COPY_LIMIT ? size + length : size;
     if (this.#trace) {
       const body = typeof data === 'string' ? Buffer.from(data.slice(0, PREVIEW_BYTES)) : Buffer.from(data.subarray(0, opcode >= Opcode.CLOSE ? 125 : PREVIEW_BYTES));
       this.#trace({ direction: 'out', opcode, fin: true, masked: false, length, preview: body });
-    }
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      process.nextTick(Connection.#flushLater, this);
     }
   }
 
@@ -410,14 +441,10 @@ export abstract class Connection {
   }
 
   #flush(): void {
-    this.#flushScheduled = false;
-    const frames = this.#pending;
-    if (frames === null) return;
-    const copyBytes = this.#copyBytes;
-    const outBytes = this.#outBytes;
-    this.#pending = null;
-    this.#outBytes = 0;
-    this.#copyBytes = 0;
+    const outbox = this.#outbox;
+    if (outbox === null) return; // already flushed in this tick (closing flushes at once)
+    this.#outbox = null;
+    const { frames, bytes: outBytes, copyBytes } = outbox;
     const socket = this.#socket;
     if (socket.destroyed || socket.writableEnded) return;
 
