@@ -11,7 +11,6 @@ import { ProtocolError } from './errors.js';
 import { headerSize, Opcode, writeFrameHeader } from './frame.js';
 import type { Limits } from './limits.js';
 import { Receiver, type ReceiverSink } from './receiver.js';
-import { Sweep } from './sweep.js';
 import { PREVIEW_BYTES, type TraceFn } from './trace.js';
 
 export interface CloseInfo {
@@ -117,7 +116,6 @@ export abstract class Connection {
     this.#trace = options.trace;
 
     socket.setNoDelay(true);
-    if (this.#limits.heartbeatInterval > 0) Connection.#heartbeatFor(this.#limits.heartbeatInterval).add(this);
     // The listeners are shared by every connection and find this one through
     // the socket: per-connection closures would cost an idle connection
     // about 60 bytes each.
@@ -317,26 +315,16 @@ export abstract class Connection {
     }
   }
 
-  /** One shared timer per heartbeat interval (see sweep.ts). */
-  static readonly #heartbeats = new Map<number, Sweep<Connection>>();
-
-  static #heartbeatFor(interval: number): Sweep<Connection> {
-    let sweep = Connection.#heartbeats.get(interval);
-    if (!sweep) {
-      sweep = new Sweep(interval, Connection.#heartbeat);
-      Connection.#heartbeats.set(interval, sweep);
-    }
-    return sweep;
-  }
-
   /**
-   * Pings a peer silent for a whole interval (§5.5.2) and drops it if it stays
-   * silent for one more. Only received bytes count as signs of life: Node's
-   * socket timeout also counts our own writes, so a peer that vanished would
-   * never be pinged while the server keeps sending to it. While reading is
-   * paused the peer's silence proves nothing.
+   * One heartbeat tick, every limits.heartbeatInterval: the router's Sweep
+   * (sweep.ts) ticks all its channels with one timer. Pings a peer silent for
+   * a whole interval (§5.5.2) and drops it if it stays silent for one more.
+   * Only received bytes count as signs of life: Node's socket timeout also
+   * counts our own writes, so a peer that vanished would never be pinged
+   * while the server keeps sending to it. While reading is paused the peer's
+   * silence proves nothing.
    */
-  static #heartbeat(this: void, connection: Connection): void {
+  static heartbeat(this: void, connection: Connection): void {
     if (connection.#has(CLOSE_SENT | CLOSED)) return;
     if (connection.#has(PAUSED)) connection.#flags &= ~(SILENT | PINGED);
     else if (!connection.#has(SILENT)) connection.#flags |= SILENT;
@@ -349,7 +337,6 @@ export abstract class Connection {
   #closed(): void {
     if (this.#has(CLOSED)) return;
     this.#flags |= CLOSED;
-    if (this.#limits.heartbeatInterval > 0) Connection.#heartbeats.get(this.#limits.heartbeatInterval)?.delete(this);
     const ending = this.#ending;
     if (ending?.timer) clearTimeout(ending.timer);
     this.#receiver?.stop();

@@ -14,6 +14,7 @@ import type { CloseInfo } from './connection.js';
 import { CloseCode } from './close.js';
 import { acceptResponse, rejectResponse, validateUpgrade } from './handshake.js';
 import { resolveLimits, type Limits } from './limits.js';
+import { Sweep } from './sweep.js';
 import type { TraceFn } from './trace.js';
 
 /** Handles one connection. When it returns the channel is closed (1000); when it throws, closed with 1011. */
@@ -47,11 +48,13 @@ export const ANY_PATH = '*';
 export class WebSocketRouter {
   readonly limits: Limits;
   readonly #routes = new Map<string, Route>();
-  readonly #channels = new Set<Channel>();
+  /** The open channels; one timer ticks their heartbeats. */
+  readonly #channels: Sweep<Channel>;
   readonly #options: RouterOptions;
 
   constructor(options: RouterOptions = {}) {
     this.limits = resolveLimits(options.limits);
+    this.#channels = new Sweep<Channel>(this.limits.heartbeatInterval, Channel.heartbeat);
     this.#options = options;
   }
 
@@ -69,7 +72,7 @@ export class WebSocketRouter {
 
   /** The open channels, for broadcasting or shutting down. */
   get channels(): ReadonlySet<Channel> {
-    return this.#channels;
+    return this.#channels.members;
   }
 
   /**
@@ -135,7 +138,7 @@ export class WebSocketRouter {
 
   /** Closes every channel with 1001 (going away, §7.4.1); resolves when all have closed. */
   async closeAll(code: number = CloseCode.GOING_AWAY, reason = 'server shutting down'): Promise<void> {
-    const all = [...this.#channels];
+    const all = [...this.#channels.members];
     for (const channel of all) channel.close(code, reason);
     await Promise.all(all.map((channel) => channel.closed));
   }
