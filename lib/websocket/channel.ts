@@ -17,6 +17,10 @@ import type { TraceFn } from './trace.js';
 export type Message = string | Buffer;
 
 export interface ChannelOptions {
+  /**
+   * All but heartbeatInterval: the heartbeat is ticked by whoever holds the
+   * channels (WebSocketRouter, through Connection.heartbeat).
+   */
   limits: Limits;
   /** The subprotocol agreed in the handshake, or ''. */
   protocol?: string;
