@@ -102,7 +102,7 @@ export abstract class Connection {
    * idle clients of a push server) never pays for a parser's state.
    */
   #receiver: Receiver | null = null;
-  /** The bits above. */
+  /** State bits: CLOSE_SENT, CLOSE_RECEIVED, ENDED, CLOSED, PAUSED, SILENT, PINGED (above). */
   #flags = 0;
   /** Made when closing begins (either side's Close, the peer's FIN, a drop). */
   #ending: Ending | null = null;
