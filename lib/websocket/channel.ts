@@ -84,8 +84,8 @@ class Inbox {
  * WebSocket costs a single object: an idle server holds thousands.
  */
 export class Channel extends Connection implements AsyncIterableIterator<Message, undefined> {
-  readonly protocol: string;
-  readonly #onClosed: ((info: CloseInfo, channel: Channel) => void) | undefined;
+  /** Kept, not copied (see Connection's): each field costs every connection 8 bytes. */
+  readonly #options: ChannelOptions;
   /**
    * Like #moreReaders and #writers, made on first use: an idle channel needs
    * none, and each field costs every connection 8 bytes.
@@ -105,10 +105,14 @@ export class Channel extends Connection implements AsyncIterableIterator<Message
   #resolveClosed: ((info: CloseInfo) => void) | null = null;
 
   constructor(socket: Socket, head: Buffer, options: ChannelOptions) {
-    super(socket, { limits: options.limits, trace: options.trace });
-    this.protocol = options.protocol ?? '';
-    this.#onClosed = options.onClosed;
+    super(socket, options);
+    this.#options = options;
     this.start(head);
+  }
+
+  /** The subprotocol agreed in the handshake (§4.2.2 step 5.4), or ''. */
+  get protocol(): string {
+    return this.#options.protocol ?? '';
   }
 
   /** The next message, or null once the connection is closed and every received message was taken. */
@@ -223,6 +227,6 @@ export class Channel extends Connection implements AsyncIterableIterator<Message
     this.#writers = null;
     for (const resolve of writers) resolve(false);
     this.#resolveClosed?.(info);
-    this.#onClosed?.(info, this);
+    this.#options.onClosed?.(info, this);
   }
 }

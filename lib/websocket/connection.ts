@@ -95,8 +95,8 @@ function ignoreError(): void {
  */
 export abstract class Connection {
   readonly #socket: Socket;
-  readonly #limits: Limits;
-  readonly #trace: TraceFn | undefined;
+  /** Kept, not copied: the router hands one options object to many connections. */
+  readonly #options: ConnectionOptions;
   /**
    * Made when the first bytes arrive: a connection that only listens (many
    * idle clients of a push server) never pays for a parser's state.
@@ -112,8 +112,7 @@ export abstract class Connection {
   /** Call start() at the end of the subclass's constructor. */
   constructor(socket: Socket, options: ConnectionOptions) {
     this.#socket = socket;
-    this.#limits = options.limits;
-    this.#trace = options.trace;
+    this.#options = options;
 
     socket.setNoDelay(true);
     // The listeners are shared by every connection and find this one through
@@ -169,12 +168,12 @@ export abstract class Connection {
 
   /** For the subclass (Channel reads its receiveHighWaterMark). */
   protected get limits(): Limits {
-    return this.#limits;
+    return this.#options.limits;
   }
 
   /** True while the buffered amount is above the send high-water mark: wait for handleDrain(). */
   protected get needsDrain(): boolean {
-    return this.bufferedAmount > this.#limits.sendHighWaterMark;
+    return this.bufferedAmount > this.limits.sendHighWaterMark;
   }
 
   get remoteAddress(): string | undefined {
@@ -190,8 +189,8 @@ export abstract class Connection {
   protected sendMessage(data: string | Uint8Array): boolean {
     // §6.1 step 1: only in the OPEN state; it is 'closing' once our Close was sent.
     if (this.readyState !== 'open') return false;
-    if (this.bufferedAmount > this.#limits.maxBufferedAmount) {
-      this.#drop(`peer is not reading: over ${this.#limits.maxBufferedAmount} bytes unsent`);
+    if (this.bufferedAmount > this.limits.maxBufferedAmount) {
+      this.#drop(`peer is not reading: over ${this.limits.maxBufferedAmount} bytes unsent`);
       return false;
     }
     this.#writeFrame(typeof data === 'string' ? Opcode.TEXT : Opcode.BINARY, data);
@@ -307,7 +306,7 @@ export abstract class Connection {
     if (this.#has(CLOSED)) return;
     this.#flags &= ~(SILENT | PINGED); // any traffic shows the peer is alive
     // §5.1: a server MUST close the connection on an unmasked client frame.
-    this.#receiver ??= new Receiver(new Connection.#Sink(this), { expectMasked: true, maxMessageSize: this.#limits.maxMessageSize, trace: this.#trace });
+    this.#receiver ??= new Receiver(new Connection.#Sink(this), { expectMasked: true, maxMessageSize: this.limits.maxMessageSize, trace: this.#options.trace });
     try {
       this.#receiver.push(chunk);
     } catch (err) {
@@ -388,7 +387,7 @@ export abstract class Connection {
 
   #armCloseTimer(): void {
     const ending = (this.#ending ??= { code: CloseCode.ABNORMAL, reason: '', timer: null });
-    ending.timer ??= setTimeout(() => this.#socket.destroy(), this.#limits.closeTimeout);
+    ending.timer ??= setTimeout(() => this.#socket.destroy(), this.limits.closeTimeout);
   }
 
   /** The code and reason that closed reports, unless a later Close frame replaces them. */
@@ -416,9 +415,10 @@ export abstract class Connection {
     outbox.frames.push({ opcode, data, length });
     outbox.bytes += size + length;
     outbox.copyBytes += length <= COPY_LIMIT ? size + length : size;
-    if (this.#trace) {
+    const trace = this.#options.trace;
+    if (trace) {
       const body = typeof data === 'string' ? Buffer.from(data.slice(0, PREVIEW_BYTES)) : Buffer.from(data.subarray(0, opcode >= Opcode.CLOSE ? 125 : PREVIEW_BYTES));
-      this.#trace({ direction: 'out', opcode, fin: true, masked: false, length, preview: body });
+      trace({ direction: 'out', opcode, fin: true, masked: false, length, preview: body });
     }
   }
 
@@ -458,7 +458,7 @@ export abstract class Connection {
     // happens while its buffer stays under writableHighWaterMark (16 KiB): with
     // a smaller sendHighWaterMark, send() would wait forever. So when this
     // flush leaves us above the mark, the last write's callback re-checks.
-    const above = socket.writableLength + outBytes > this.#limits.sendHighWaterMark;
+    const above = socket.writableLength + outBytes > this.limits.sendHighWaterMark;
     const afterWrite = above ? () => Connection.#afterWrite(this) : undefined;
     if (pieces.length === 1) socket.write(pieces[0]!, afterWrite);
     else {

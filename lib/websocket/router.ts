@@ -9,7 +9,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import { Channel } from './channel.js';
+import { Channel, type ChannelOptions } from './channel.js';
 import type { CloseInfo } from './connection.js';
 import { CloseCode } from './close.js';
 import { acceptResponse, rejectResponse, validateUpgrade } from './handshake.js';
@@ -51,11 +51,17 @@ export class WebSocketRouter {
   /** The open channels; one timer ticks their heartbeats. */
   readonly #channels: Sweep<Channel>;
   readonly #options: RouterOptions;
+  /**
+   * The options of every channel without a subprotocol: channels keep a
+   * reference to theirs, so one shared object saves each connection fields.
+   */
+  readonly #channelOptions: ChannelOptions;
 
   constructor(options: RouterOptions = {}) {
     this.limits = resolveLimits(options.limits);
     this.#channels = new Sweep<Channel>(this.limits.heartbeatInterval, Channel.heartbeat);
     this.#options = options;
+    this.#channelOptions = { limits: this.limits, trace: options.trace, onClosed: this.#forget };
   }
 
   /** Serves WebSocket connections to `path` (exact pathname, query ignored; ANY_PATH for all). */
@@ -126,12 +132,8 @@ export class WebSocketRouter {
     if (socket.destroyed) return;
     socket.removeListener('error', ignore);
     socket.write(acceptResponse(result.accept, protocol));
-    const channel = new Channel(socket, head, {
-      limits: this.limits,
-      protocol,
-      trace: this.#options.trace,
-      onClosed: this.#forget,
-    });
+    const options = protocol === '' ? this.#channelOptions : { ...this.#channelOptions, protocol };
+    const channel = new Channel(socket, head, options);
     if (channel.readyState !== 'closed') this.#channels.add(channel);
     this.#run(route.handler, channel, req);
   };
