@@ -9,7 +9,7 @@
  * to send more, so a handler that awaits it never outruns a slow reader.
  */
 import type { Socket } from 'node:net';
-import { Connection, type CloseInfo, type ConnectionEvents } from './connection.js';
+import { Connection, type CloseInfo } from './connection.js';
 import type { Limits } from './limits.js';
 import type { TraceFn } from './trace.js';
 
@@ -17,6 +17,10 @@ import type { TraceFn } from './trace.js';
 export type Message = string | Buffer;
 
 export interface ChannelOptions {
+  /**
+   * All but heartbeatInterval: the heartbeat is ticked by whoever holds the
+   * channels (WebSocketRouter, through Connection.heartbeat).
+   */
   limits: Limits;
   /** The subprotocol agreed in the handshake, or ''. */
   protocol?: string;
@@ -36,19 +40,57 @@ function weight(message: Message): number {
   return message.length; // bytes, or UTF-16 units for text: near enough for flow control
 }
 
-export class Channel implements AsyncIterable<Message> {
-  readonly protocol: string;
-  readonly #receiveHighWater: number;
-  readonly #onClosed: ((info: CloseInfo, channel: Channel) => void) | undefined;
+/**
+ * Received messages not yet taken, oldest first, and their weight. Taking
+ * advances `#head` instead of calling shift(), which moves the rest of the
+ * array: ~35 ns a message when a read brought a hundred.
+ */
+class Inbox {
+  readonly #items: (Message | undefined)[] = [];
+  #head = 0;
+  /** The weight of the messages waiting. */
+  bytes = 0;
+
+  get empty(): boolean {
+    return this.#head === this.#items.length;
+  }
+
+  push(message: Message): void {
+    this.#items.push(message);
+    this.bytes += weight(message);
+  }
+
+  /** The oldest message; only when not empty. */
+  take(): Message {
+    const items = this.#items;
+    const message = items[this.#head]!;
+    items[this.#head++] = undefined; // taken: let it be collected
+    if (this.#head === items.length) {
+      items.length = 0;
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= items.length) {
+      // A reader that never quite catches up: drop the taken slots now and then.
+      items.splice(0, this.#head);
+      this.#head = 0;
+    }
+    this.bytes -= weight(message);
+    return message;
+  }
+}
+
+/**
+ * A Connection (protocol and I/O, connection.ts) that queues what it
+ * receives. It extends Connection rather than wrapping one so that each
+ * WebSocket costs a single object: an idle server holds thousands.
+ */
+export class Channel extends Connection implements AsyncIterableIterator<Message, undefined> {
+  /** Kept, not copied (see Connection's): each field costs every connection 8 bytes. */
+  readonly #options: ChannelOptions;
   /**
-   * Received messages not yet taken, the oldest at #queueHead. Like
-   * #moreReaders and #writers, made on first use: an idle channel needs none.
-   * Taking advances the index instead of calling shift(), which moves the
-   * rest of the array: ~35 ns a message when a read brought a hundred.
+   * Like #moreReaders and #writers, made on first use: an idle channel needs
+   * none, and each field costs every connection 8 bytes.
    */
-  #queue: (Message | undefined)[] | null = null;
-  #queueHead = 0;
-  #queuedBytes = 0;
+  #inbox: Inbox | null = null;
   /**
    * Pending next() and receive() calls, oldest first: each resolves with the
    * next message or DONE. There is nearly always at most one (a for-await
@@ -61,56 +103,17 @@ export class Channel implements AsyncIterable<Message> {
   #closeInfo: CloseInfo | null = null;
   #closed: Promise<CloseInfo> | null = null;
   #resolveClosed: ((info: CloseInfo) => void) | null = null;
-  readonly #connection: Connection;
 
   constructor(socket: Socket, head: Buffer, options: ChannelOptions) {
-    this.protocol = options.protocol ?? '';
-    this.#receiveHighWater = options.limits.receiveHighWaterMark;
-    this.#onClosed = options.onClosed;
-    this.#connection = new Connection(socket, head, new Channel.#Events(this), { limits: options.limits, trace: options.trace });
-    // Messages that came in the handshake's packet were queued before #connection was set.
-    if (this.#queuedBytes > this.#receiveHighWater) this.#connection.pause();
+    super(socket, options);
+    this.#options = options;
+    this.start(head);
   }
 
-  /*
-   * The connection's event sink and the for-await iterator are small objects
-   * whose methods are shared by all channels: closures (an object literal of
-   * arrow functions) would cost every idle connection a few hundred bytes.
-   * They are nested here to reach the channel's private members.
-   */
-  static readonly #Events = class implements ConnectionEvents {
-    readonly #channel: Channel;
-    constructor(channel: Channel) {
-      this.#channel = channel;
-    }
-    message(message: Message): void {
-      this.#channel.#onMessage(message);
-    }
-    drain(): void {
-      this.#channel.#onDrain();
-    }
-    close(info: CloseInfo): void {
-      this.#channel.#onClose(info);
-    }
-  };
-
-  static readonly #Iterator = class implements AsyncIterator<Message, undefined> {
-    readonly #channel: Channel;
-    constructor(channel: Channel) {
-      this.#channel = channel;
-    }
-    next(): Promise<Result> {
-      const channel = this.#channel;
-      if (channel.#hasQueued()) return Promise.resolve({ done: false, value: channel.#take() });
-      if (channel.#closeInfo) return Promise.resolve(DONE);
-      // The promise's own resolve function waits in the queue: no wrapper closure per wait.
-      return new Promise((resolve) => channel.#addReader(resolve));
-    }
-    // Leaving a for-await loop early does not close the channel.
-    return(): Promise<Result> {
-      return Promise.resolve(DONE);
-    }
-  };
+  /** The subprotocol agreed in the handshake (§4.2.2 step 5.4), or ''. */
+  get protocol(): string {
+    return this.#options.protocol ?? '';
+  }
 
   /** The next message, or null once the connection is closed and every received message was taken. */
   receive(): Promise<Message | null> {
@@ -119,8 +122,26 @@ export class Channel implements AsyncIterable<Message> {
     return new Promise((resolve) => this.#addReader((result) => resolve(result.done ? null : result.value)));
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
-    return new Channel.#Iterator(this);
+  /**
+   * The channel is its own iterator: an iterator object per for-await loop
+   * would cost every idle connection 32 bytes, and it would hold nothing but
+   * the channel.
+   */
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** The iterator protocol's next(): the next message, or done once closed and drained. */
+  next(): Promise<Result> {
+    if (this.#hasQueued()) return Promise.resolve({ done: false, value: this.#take() });
+    if (this.#closeInfo) return Promise.resolve(DONE);
+    // The promise's own resolve function waits in the queue: no wrapper closure per wait.
+    return new Promise((resolve) => this.#addReader(resolve));
+  }
+
+  /** Leaving a for-await loop early (break, throw) does not close the channel. */
+  return(): Promise<Result> {
+    return Promise.resolve(DONE);
   }
 
   /**
@@ -133,14 +154,9 @@ export class Channel implements AsyncIterable<Message> {
     if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
       throw new TypeError('send() takes a string (text) or a Uint8Array/Buffer (binary)');
     }
-    if (!this.#connection.send(data)) return NOT_SENT;
-    if (!this.#connection.needsDrain) return SENT;
+    if (!this.sendMessage(data)) return NOT_SENT;
+    if (!this.needsDrain) return SENT;
     return new Promise((resolve) => (this.#writers ??= []).push(resolve));
-  }
-
-  /** Starts the closing handshake (default 1000, §7.4.1). Throws RangeError for a code that may not be sent. */
-  close(code?: number, reason?: string): void {
-    this.#connection.close(code, reason);
   }
 
   /** Resolves once the connection has closed, with the close code and reason. */
@@ -153,10 +169,6 @@ export class Channel implements AsyncIterable<Message> {
     return this.#closed;
   }
 
-  get readyState(): 'open' | 'closing' | 'closed' {
-    return this.#connection.readyState;
-  }
-
   /** The close code, once closed (see CloseInfo). */
   get closeCode(): number | undefined {
     return this.#closeInfo?.code;
@@ -164,15 +176,6 @@ export class Channel implements AsyncIterable<Message> {
 
   get closeReason(): string | undefined {
     return this.#closeInfo?.reason;
-  }
-
-  /** Bytes passed to send() and not yet handed to the operating system. */
-  get bufferedAmount(): number {
-    return this.#connection.bufferedAmount;
-  }
-
-  get remoteAddress(): string | undefined {
-    return this.#connection.remoteAddress;
   }
 
   #addReader(reader: Reader): void {
@@ -187,52 +190,43 @@ export class Channel implements AsyncIterable<Message> {
   }
 
   #hasQueued(): boolean {
-    return this.#queue !== null && this.#queueHead < this.#queue.length;
+    return this.#inbox !== null && !this.#inbox.empty;
   }
 
   #take(): Message {
-    const queue = this.#queue!;
-    const message = queue[this.#queueHead]!;
-    queue[this.#queueHead++] = undefined; // taken: let it be collected
-    if (this.#queueHead === queue.length) {
-      queue.length = 0;
-      this.#queueHead = 0;
-    } else if (this.#queueHead >= 1024 && this.#queueHead * 2 >= queue.length) {
-      // A reader that never quite catches up: drop the taken slots now and then.
-      queue.splice(0, this.#queueHead);
-      this.#queueHead = 0;
-    }
-    this.#queuedBytes -= weight(message);
-    if (this.#queuedBytes <= this.#receiveHighWater / 2) this.#connection.resume();
+    const inbox = this.#inbox!;
+    const message = inbox.take();
+    if (inbox.bytes <= this.limits.receiveHighWaterMark / 2) this.resume();
     return message;
   }
 
-  #onMessage(message: Message): void {
+  // ---- Connection's hooks -------------------------------------------------
+
+  protected override handleMessage(message: Message): void {
     const reader = this.#shiftReader();
     if (reader) {
       reader({ done: false, value: message });
       return;
     }
-    (this.#queue ??= []).push(message);
-    this.#queuedBytes += weight(message);
-    // Optional chaining: undefined while the Connection constructor parses `head`.
-    if (this.#queuedBytes > this.#receiveHighWater) this.#connection?.pause();
+    const inbox = (this.#inbox ??= new Inbox());
+    inbox.push(message);
+    if (inbox.bytes > this.limits.receiveHighWaterMark) this.pause();
   }
 
-  #onDrain(): void {
+  protected override handleDrain(): void {
     const writers = this.#writers;
     if (writers === null) return;
     this.#writers = null;
     for (const resolve of writers) resolve(true);
   }
 
-  #onClose(info: CloseInfo): void {
+  protected override handleClose(info: CloseInfo): void {
     this.#closeInfo = info;
     for (let reader = this.#shiftReader(); reader; reader = this.#shiftReader()) reader(DONE);
     const writers = this.#writers ?? [];
     this.#writers = null;
     for (const resolve of writers) resolve(false);
     this.#resolveClosed?.(info);
-    this.#onClosed?.(info, this);
+    this.#options.onClosed?.(info, this);
   }
 }

@@ -2,7 +2,8 @@
  * One WebSocket connection on an upgraded socket: the only module that does
  * I/O. It feeds received bytes to the Receiver, answers pings (§5.5.2), runs
  * the closing handshake (§5.5.1, §7.1), pings idle peers, and sends frames
- * with backpressure.
+ * with backpressure. What happens to received messages is a subclass's job
+ * (Channel queues them for the handler): it gets them through the hooks below.
  */
 import type { Socket } from 'node:net';
 import { CloseCode, encodeClosePayload, truncateUtf8 } from './close.js';
@@ -10,7 +11,6 @@ import { ProtocolError } from './errors.js';
 import { headerSize, Opcode, writeFrameHeader } from './frame.js';
 import type { Limits } from './limits.js';
 import { Receiver, type ReceiverSink } from './receiver.js';
-import { Sweep } from './sweep.js';
 import { PREVIEW_BYTES, type TraceFn } from './trace.js';
 
 export interface CloseInfo {
@@ -22,14 +22,6 @@ export interface CloseInfo {
   reason: string;
   /** True when both Close frames were exchanged before TCP closed (§7.1.4). */
   wasClean: boolean;
-}
-
-export interface ConnectionEvents {
-  message(data: string | Buffer): void;
-  /** Called once the buffered amount is back at or under the send high-water mark. */
-  drain(): void;
-  /** Called exactly once, when the TCP connection has closed. */
-  close(info: CloseInfo): void;
 }
 
 export interface ConnectionOptions {
@@ -45,13 +37,48 @@ export type ReadyState = 'open' | 'closing' | 'closed';
  */
 const COPY_LIMIT = 16 * 1024;
 
-/** A frame queued by send(), ping() or close() and not yet written. */
+/** A frame queued by sendMessage(), ping() or close() and not yet written. */
 interface PendingFrame {
   opcode: number;
   data: string | Uint8Array;
   /** Payload bytes (UTF-8 bytes for a string). */
   length: number;
 }
+
+/** The frames of one tick, which #flush writes at its end. */
+interface Outbox {
+  frames: PendingFrame[];
+  /** Their size on the wire (headers and payloads). */
+  bytes: number;
+  /** Of which headers and payloads that #flush copies into its buffer (all but large payloads). */
+  copyBytes: number;
+}
+
+/** How the connection ends so far, and the timer that drops TCP if the closing handshake stalls. */
+interface Ending {
+  code: number;
+  reason: string;
+  timer: NodeJS.Timeout | null;
+}
+
+/*
+ * The connection's state, as bits of one small integer: a field costs every
+ * connection 8 bytes, and a server may hold a great many idle ones.
+ */
+/** Our Close frame is queued: readyState is 'closing' (§7.1.2), no data frame may follow (§5.5.1). */
+const CLOSE_SENT = 1 << 0;
+/** The peer's Close frame arrived. */
+const CLOSE_RECEIVED = 1 << 1;
+/** We ended our side of TCP (our FIN is on its way). */
+const ENDED = 1 << 2;
+/** TCP has closed: readyState is 'closed'. */
+const CLOSED = 1 << 3;
+/** Reading from the socket is paused (inbound backpressure). */
+const PAUSED = 1 << 4;
+/** Heartbeat: a whole interval passed without a byte from the peer, */
+const SILENT = 1 << 5;
+/** then it was pinged, and has not answered yet. */
+const PINGED = 1 << 6;
 
 /** Where the shared socket listeners below find the socket's Connection. */
 const kConnection = Symbol('websocket.connection');
@@ -61,45 +88,33 @@ function ignoreError(): void {
   // ECONNRESET and friends: 'close' follows and reports 1006.
 }
 
-export class Connection implements ReceiverSink {
+/**
+ * Abstract, and extended rather than wrapped, so that a connection and its
+ * Channel are one object: a wrapper plus an event-sink object would cost
+ * every idle connection about 100 bytes more.
+ */
+export abstract class Connection {
   readonly #socket: Socket;
-  readonly #events: ConnectionEvents;
-  readonly #limits: Limits;
-  readonly #trace: TraceFn | undefined;
+  /** Kept, not copied: the router hands one options object to many connections. */
+  readonly #options: ConnectionOptions;
   /**
    * Made when the first bytes arrive: a connection that only listens (many
    * idle clients of a push server) never pays for a parser's state.
    */
   #receiver: Receiver | null = null;
+  /** State bits: CLOSE_SENT, CLOSE_RECEIVED, ENDED, CLOSED, PAUSED, SILENT, PINGED (above). */
+  #flags = 0;
+  /** Made when closing begins (either side's Close, the peer's FIN, a drop). */
+  #ending: Ending | null = null;
+  /** Made by the first frame of a tick; a flush is scheduled then and takes it. */
+  #outbox: Outbox | null = null;
 
-  #state: ReadyState = 'open';
-  #closeSent = false;
-  #closeReceived = false;
-  #ended = false;
-  #code: number = CloseCode.ABNORMAL;
-  #reason = '';
-  #closeTimer: NodeJS.Timeout | null = null;
-
-  /** Frames of this tick, written by #flush; null when there are none. */
-  #pending: PendingFrame[] | null = null;
-  /** Their size on the wire (headers and payloads). */
-  #outBytes = 0;
-  /** Of which headers and payloads that #flush copies into its buffer (all but large payloads). */
-  #copyBytes = 0;
-  #flushScheduled = false;
-
-  /** Heartbeat ticks since the peer last sent anything. */
-  #silentTicks = 0;
-  #paused = false;
-
-  constructor(socket: Socket, head: Buffer, events: ConnectionEvents, options: ConnectionOptions) {
+  /** Call start() at the end of the subclass's constructor. */
+  constructor(socket: Socket, options: ConnectionOptions) {
     this.#socket = socket;
-    this.#events = events;
-    this.#limits = options.limits;
-    this.#trace = options.trace;
+    this.#options = options;
 
     socket.setNoDelay(true);
-    if (this.#limits.heartbeatInterval > 0) Connection.#heartbeatFor(this.#limits.heartbeatInterval).add(this);
     // The listeners are shared by every connection and find this one through
     // the socket: per-connection closures would cost an idle connection
     // about 60 bytes each.
@@ -112,30 +127,53 @@ export class Connection implements ReceiverSink {
     if (socket.destroyed) {
       // The client left during the handshake: 'close' already fired.
       process.nextTick(() => this.#closed());
-      return;
     }
-    if (head.length > 0) this.#data(head);
   }
+
+  /**
+   * Parses the frames that came in the handshake's packet (`head`). Not done
+   * by the constructor: they may reach the subclass's hooks, which need its
+   * fields, and those exist only once the base constructor has returned.
+   */
+  protected start(head: Buffer): void {
+    if (head.length > 0 && !this.#socket.destroyed) this.#data(head);
+  }
+
+  // ---- hooks: what the subclass does with the connection's events --------
+
+  /** A text (string) or binary (Buffer) message arrived. */
+  protected abstract handleMessage(data: string | Buffer): void;
+  /** The buffered amount is back at or under the send high-water mark. */
+  protected abstract handleDrain(): void;
+  /** Called exactly once, when the TCP connection has closed. */
+  protected abstract handleClose(info: CloseInfo): void;
 
   get readyState(): ReadyState {
     // §7.1.4: TCP is closing (the peer's FIN, a reset, a drop) but 'close' has
     // not fired yet: no longer open, though not yet closed.
-    if (this.#state === 'open' && this.#tcpGone()) return 'closing';
-    return this.#state;
+    if (this.#has(CLOSED)) return 'closed';
+    if (this.#has(CLOSE_SENT) || this.#has(ENDED) || this.#socket.destroyed) return 'closing';
+    return 'open';
   }
 
-  #tcpGone(): boolean {
-    return this.#ended || this.#socket.destroyed;
+  /** Whether any of these flag bits is set. */
+  #has(bits: number): boolean {
+    return (this.#flags & bits) !== 0;
   }
 
   /** Bytes accepted by send() and not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.#outBytes + this.#socket.writableLength;
+    return (this.#outbox?.bytes ?? 0) + this.#socket.writableLength;
   }
 
-  /** True while the buffered amount is above the send high-water mark: wait for drain(). */
-  get needsDrain(): boolean {
-    return this.bufferedAmount > this.#limits.sendHighWaterMark;
+  /** For the subclass (Channel reads its receiveHighWaterMark). */
+  protected get limits(): Limits {
+    return this.#options.limits;
+  }
+
+  /** True while the buffered amount is above the send high-water mark: wait for handleDrain(). */
+  protected get needsDrain(): boolean {
+    return this.bufferedAmount > this.limits.sendHighWaterMark;
   }
 
   get remoteAddress(): string | undefined {
@@ -148,11 +186,11 @@ export class Connection implements ReceiverSink {
    * once TCP is closing, or when the peer has stopped reading for so long that
    * the buffered amount passed maxBufferedAmount (the connection is dropped).
    */
-  send(data: string | Uint8Array): boolean {
-    // §6.1 step 1: only in the OPEN state; #state is 'closing' once our Close was sent.
-    if (this.#state !== 'open' || this.#tcpGone()) return false;
-    if (this.bufferedAmount > this.#limits.maxBufferedAmount) {
-      this.#drop(`peer is not reading: over ${this.#limits.maxBufferedAmount} bytes unsent`);
+  protected sendMessage(data: string | Uint8Array): boolean {
+    // §6.1 step 1: only in the OPEN state; it is 'closing' once our Close was sent.
+    if (this.readyState !== 'open') return false;
+    if (this.bufferedAmount > this.limits.maxBufferedAmount) {
+      this.#drop(`peer is not reading: over ${this.limits.maxBufferedAmount} bytes unsent`);
       return false;
     }
     this.#writeFrame(typeof data === 'string' ? Opcode.TEXT : Opcode.BINARY, data);
@@ -160,9 +198,9 @@ export class Connection implements ReceiverSink {
   }
 
   /** Sends a ping (§5.5.2); the pong is handled internally. */
-  ping(payload: Uint8Array = Buffer.alloc(0)): void {
+  protected ping(payload: Uint8Array = Buffer.alloc(0)): void {
     if (payload.length > 125) throw new RangeError('a ping payload is at most 125 bytes (RFC 6455 §5.5)');
-    if (this.#state !== 'open' || this.#tcpGone()) return;
+    if (this.readyState !== 'open') return;
     this.#writeFrame(Opcode.PING, payload);
   }
 
@@ -172,48 +210,66 @@ export class Connection implements ReceiverSink {
    */
   close(code: number = CloseCode.NORMAL, reason = ''): void {
     const payload = encodeClosePayload(code, reason);
-    if (this.#closeSent || this.#state === 'closed') return;
-    this.#code = code;
-    this.#reason = reason;
+    if (this.#has(CLOSE_SENT | CLOSED)) return;
+    this.#setCloseCode(code, reason);
     this.#sendClose(payload);
     // Read on, even if paused, so the peer's Close frame can arrive.
     this.resume();
   }
 
   /** Stops reading from the socket (inbound backpressure); the peer is not pinged meanwhile. */
-  pause(): void {
-    if (this.#paused || this.#closeSent) return;
-    this.#paused = true;
+  protected pause(): void {
+    if (this.#has(PAUSED | CLOSE_SENT)) return;
+    this.#flags |= PAUSED;
     this.#socket.pause();
   }
 
-  resume(): void {
-    if (!this.#paused) return;
-    this.#paused = false;
+  protected resume(): void {
+    if (!this.#has(PAUSED)) return;
+    this.#flags &= ~PAUSED;
     this.#socket.resume();
   }
 
-  // ---- ReceiverSink: what the parser found -------------------------------
+  // ---- what the parser found ----------------------------------------------
 
-  onMessage(data: string | Buffer): void {
+  /**
+   * The Receiver's sink: made with the Receiver, so a connection that never
+   * receives a byte pays for neither. A separate object rather than public
+   * methods, which a Channel would show to every handler.
+   */
+  static readonly #Sink = class implements ReceiverSink {
+    readonly #connection: Connection;
+    constructor(connection: Connection) {
+      this.#connection = connection;
+    }
+    onMessage(data: string | Buffer): void {
+      this.#connection.#receivedMessage(data);
+    }
+    onPing(payload: Buffer): void {
+      this.#connection.#receivedPing(payload);
+    }
+    onPong(): void {
+      // Nothing to do: any received byte already counts as a sign of life.
+    }
+    onClose(code: number, reason: string): void {
+      this.#connection.#receivedClose(code, reason);
+    }
+  };
+
+  #receivedMessage(data: string | Buffer): void {
     // §7.1.2: after our Close frame, data may still arrive; nobody awaits it.
-    if (!this.#closeSent) this.#events.message(data);
+    if (!this.#has(CLOSE_SENT)) this.handleMessage(data);
   }
 
-  onPing(payload: Buffer): void {
+  #receivedPing(payload: Buffer): void {
     // §5.5.2: answer with a Pong carrying the same application data.
-    if (!this.#closeSent) this.#writeFrame(Opcode.PONG, payload);
+    if (!this.#has(CLOSE_SENT)) this.#writeFrame(Opcode.PONG, payload);
   }
 
-  onPong(): void {
-    // Nothing to do: any received byte already counts as a sign of life.
-  }
-
-  onClose(code: number, reason: string): void {
-    this.#closeReceived = true;
-    this.#code = code;
-    this.#reason = reason;
-    if (this.#closeSent) {
+  #receivedClose(code: number, reason: string): void {
+    this.#flags |= CLOSE_RECEIVED;
+    this.#setCloseCode(code, reason);
+    if (this.#has(CLOSE_SENT)) {
       // The answer to our Close: §7.1.1, the server closes TCP first.
       this.#endSocket();
       return;
@@ -234,7 +290,7 @@ export class Connection implements ReceiverSink {
   }
 
   static #afterWrite(connection: Connection): void {
-    if (connection.#state !== 'closed' && !connection.needsDrain) connection.#events.drain();
+    if (!connection.#has(CLOSED) && !connection.needsDrain) connection.handleDrain();
   }
 
   static #onEnd(this: ConnectionSocket): void {
@@ -247,10 +303,10 @@ export class Connection implements ReceiverSink {
   }
 
   #data(chunk: Buffer): void {
-    if (this.#state === 'closed') return;
-    this.#silentTicks = 0; // any traffic shows the peer is alive
+    if (this.#has(CLOSED)) return;
+    this.#flags &= ~(SILENT | PINGED); // any traffic shows the peer is alive
     // §5.1: a server MUST close the connection on an unmasked client frame.
-    this.#receiver ??= new Receiver(this, { expectMasked: true, maxMessageSize: this.#limits.maxMessageSize, trace: this.#trace });
+    this.#receiver ??= new Receiver(new Connection.#Sink(this), { expectMasked: true, maxMessageSize: this.limits.maxMessageSize, trace: this.#options.trace });
     try {
       this.#receiver.push(chunk);
     } catch (err) {
@@ -258,61 +314,46 @@ export class Connection implements ReceiverSink {
     }
   }
 
-  /** One shared timer per heartbeat interval (see sweep.ts). */
-  static readonly #heartbeats = new Map<number, Sweep<Connection>>();
-
-  static #heartbeatFor(interval: number): Sweep<Connection> {
-    let sweep = Connection.#heartbeats.get(interval);
-    if (!sweep) {
-      sweep = new Sweep(interval, Connection.#heartbeat);
-      Connection.#heartbeats.set(interval, sweep);
-    }
-    return sweep;
-  }
-
   /**
-   * Pings a peer silent for a whole interval (§5.5.2) and drops it if it stays
-   * silent for one more. Only received bytes count as signs of life: Node's
-   * socket timeout also counts our own writes, so a peer that vanished would
-   * never be pinged while the server keeps sending to it. While reading is
-   * paused the peer's silence proves nothing.
+   * One heartbeat tick, every limits.heartbeatInterval: the router's Sweep
+   * (sweep.ts) ticks all its channels with one timer. Pings a peer silent for
+   * a whole interval (§5.5.2) and drops it if it stays silent for one more.
+   * Only received bytes count as signs of life: Node's socket timeout also
+   * counts our own writes, so a peer that vanished would never be pinged
+   * while the server keeps sending to it. While reading is paused the peer's
+   * silence proves nothing.
    */
-  static #heartbeat(this: void, connection: Connection): void {
-    if (connection.#state !== 'open') return;
-    if (connection.#paused) {
-      connection.#silentTicks = 0;
-      return;
-    }
-    const silent = ++connection.#silentTicks;
-    if (silent === 2) connection.ping();
-    else if (silent > 2) connection.#drop('peer did not answer a ping');
+  static heartbeat(this: void, connection: Connection): void {
+    if (connection.#has(CLOSE_SENT | CLOSED)) return;
+    if (connection.#has(PAUSED)) connection.#flags &= ~(SILENT | PINGED);
+    else if (!connection.#has(SILENT)) connection.#flags |= SILENT;
+    else if (!connection.#has(PINGED)) {
+      connection.#flags |= PINGED;
+      connection.ping();
+    } else connection.#drop('peer did not answer a ping');
   }
 
   #closed(): void {
-    if (this.#state === 'closed') return;
-    this.#state = 'closed';
-    if (this.#limits.heartbeatInterval > 0) Connection.#heartbeats.get(this.#limits.heartbeatInterval)?.delete(this);
-    if (this.#closeTimer) clearTimeout(this.#closeTimer);
-    this.#closeTimer = null;
+    if (this.#has(CLOSED)) return;
+    this.#flags |= CLOSED;
+    const ending = this.#ending;
+    if (ending?.timer) clearTimeout(ending.timer);
     this.#receiver?.stop();
-    this.#pending = null;
-    this.#outBytes = 0;
-    this.#copyBytes = 0;
-    this.#events.close({
-      code: this.#code,
-      reason: this.#reason,
-      wasClean: this.#closeSent && this.#closeReceived,
+    this.#outbox = null;
+    this.handleClose({
+      code: ending?.code ?? CloseCode.ABNORMAL,
+      reason: ending?.reason ?? '',
+      wasClean: this.#has(CLOSE_SENT) && this.#has(CLOSE_RECEIVED),
     });
   }
 
   // ---- closing ------------------------------------------------------------
 
   #sendClose(payload: Buffer): void {
-    this.#closeSent = true;
-    this.#state = 'closing';
+    this.#flags |= CLOSE_SENT;
     this.#writeFrame(Opcode.CLOSE, payload);
     this.#flush();
-    if (this.#closeReceived) this.#endSocket();
+    if (this.#has(CLOSE_RECEIVED)) this.#endSocket();
     else this.#armCloseTimer();
   }
 
@@ -321,9 +362,8 @@ export class Connection implements ReceiverSink {
     const code = err instanceof ProtocolError ? err.closeCode : CloseCode.INTERNAL_ERROR;
     const reason = err instanceof ProtocolError ? truncateUtf8(err.message) : 'internal error';
     this.#receiver?.stop();
-    if (!this.#closeSent) {
-      this.#code = code;
-      this.#reason = reason;
+    if (!this.#has(CLOSE_SENT)) {
+      this.#setCloseCode(code, reason);
       this.#sendClose(encodeClosePayload(code, reason));
     }
     this.resume(); // keep reading (and discarding) so the peer's FIN is seen
@@ -332,22 +372,31 @@ export class Connection implements ReceiverSink {
 
   /** Drops the TCP connection at once, with no closing handshake (the peer is gone or not reading). */
   #drop(reason: string): void {
-    if (this.#state === 'closed') return;
-    this.#code = CloseCode.ABNORMAL;
-    this.#reason = reason;
+    if (this.#has(CLOSED)) return;
+    this.#setCloseCode(CloseCode.ABNORMAL, reason);
     this.#socket.destroy();
   }
 
   #endSocket(): void {
-    if (this.#ended) return;
-    this.#ended = true;
+    if (this.#has(ENDED)) return;
+    this.#flags |= ENDED;
     this.#flush();
     this.#socket.end();
     this.#armCloseTimer();
   }
 
   #armCloseTimer(): void {
-    this.#closeTimer ??= setTimeout(() => this.#socket.destroy(), this.#limits.closeTimeout);
+    const ending = (this.#ending ??= { code: CloseCode.ABNORMAL, reason: '', timer: null });
+    ending.timer ??= setTimeout(() => this.#socket.destroy(), this.limits.closeTimeout);
+  }
+
+  /** The code and reason that closed reports, unless a later Close frame replaces them. */
+  #setCloseCode(code: number, reason: string): void {
+    if (this.#ending === null) this.#ending = { code, reason, timer: null };
+    else {
+      this.#ending.code = code;
+      this.#ending.reason = reason;
+    }
   }
 
   // ---- sending ------------------------------------------------------------
@@ -358,16 +407,18 @@ export class Connection implements ReceiverSink {
     // Nothing is encoded yet: #flush writes all of this tick's frames into
     // one buffer, so a reply to a batch of small messages costs one
     // allocation, one copy of each payload and one system call.
-    (this.#pending ??= []).push({ opcode, data, length });
-    this.#outBytes += size + length;
-    this.#copyBytes += length <= COPY_LIMIT ? size + length : size;
-    if (this.#trace) {
-      const body = typeof data === 'string' ? Buffer.from(data.slice(0, PREVIEW_BYTES)) : Buffer.from(data.subarray(0, opcode >= Opcode.CLOSE ? 125 : PREVIEW_BYTES));
-      this.#trace({ direction: 'out', opcode, fin: true, masked: false, length, preview: body });
-    }
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
+    let outbox = this.#outbox;
+    if (outbox === null) {
+      outbox = this.#outbox = { frames: [], bytes: 0, copyBytes: 0 };
       process.nextTick(Connection.#flushLater, this);
+    }
+    outbox.frames.push({ opcode, data, length });
+    outbox.bytes += size + length;
+    outbox.copyBytes += length <= COPY_LIMIT ? size + length : size;
+    const trace = this.#options.trace;
+    if (trace) {
+      const body = typeof data === 'string' ? Buffer.from(data.slice(0, PREVIEW_BYTES)) : Buffer.from(data.subarray(0, opcode >= Opcode.CLOSE ? 125 : PREVIEW_BYTES));
+      trace({ direction: 'out', opcode, fin: true, masked: false, length, preview: body });
     }
   }
 
@@ -377,14 +428,10 @@ export class Connection implements ReceiverSink {
   }
 
   #flush(): void {
-    this.#flushScheduled = false;
-    const frames = this.#pending;
-    if (frames === null) return;
-    const copyBytes = this.#copyBytes;
-    const outBytes = this.#outBytes;
-    this.#pending = null;
-    this.#outBytes = 0;
-    this.#copyBytes = 0;
+    const outbox = this.#outbox;
+    if (outbox === null) return; // already flushed in this tick (closing flushes at once)
+    this.#outbox = null;
+    const { frames, bytes: outBytes, copyBytes } = outbox;
     const socket = this.#socket;
     if (socket.destroyed || socket.writableEnded) return;
 
@@ -411,7 +458,7 @@ export class Connection implements ReceiverSink {
     // happens while its buffer stays under writableHighWaterMark (16 KiB): with
     // a smaller sendHighWaterMark, send() would wait forever. So when this
     // flush leaves us above the mark, the last write's callback re-checks.
-    const above = socket.writableLength + outBytes > this.#limits.sendHighWaterMark;
+    const above = socket.writableLength + outBytes > this.limits.sendHighWaterMark;
     const afterWrite = above ? () => Connection.#afterWrite(this) : undefined;
     if (pieces.length === 1) socket.write(pieces[0]!, afterWrite);
     else {
@@ -421,6 +468,6 @@ export class Connection implements ReceiverSink {
       socket.write(pieces[last]!, afterWrite);
       socket.uncork();
     }
-    if (!this.needsDrain) this.#events.drain();
+    if (!this.needsDrain) this.handleDrain();
   }
 }

@@ -1,14 +1,20 @@
 /**
- * One interval timer shared by every member that ticks at the same period.
- * A timer per connection costs each idle connection a Timeout object (about
- * 150 bytes); a Set entry costs a few dozen. Members join at any phase, so a
- * member's first tick comes anywhere from 0 to one period after it joined.
+ * A set of members and one interval timer that ticks them all (a router's
+ * open channels and their heartbeat). A timer per connection costs each idle
+ * connection a Timeout object (about 150 bytes); a Set entry costs a few
+ * dozen, and the router needs that set anyway. Members join at any phase, so
+ * a member's first tick comes anywhere from 0 to one period after it joined.
+ * A period of 0 never ticks: the set alone.
  */
 export class Sweep<T> {
   readonly #members = new Set<T>();
   readonly #period: number;
   readonly #tick: (member: T) => void;
   #timer: NodeJS.Timeout | null = null;
+
+  get members(): ReadonlySet<T> {
+    return this.#members;
+  }
 
   /** Whether the shared timer runs (it stops with the last member). */
   get running(): boolean {
@@ -23,7 +29,7 @@ export class Sweep<T> {
   add(member: T): void {
     this.#members.add(member);
     // unref: a heartbeat alone must not keep the process alive.
-    this.#timer ??= setInterval(() => this.#run(), this.#period).unref();
+    if (this.#period > 0) this.#timer ??= setInterval(() => this.#run(), this.#period).unref();
   }
 
   delete(member: T): void {

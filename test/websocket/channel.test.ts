@@ -271,6 +271,33 @@ t.test('a handler that returns closes with 1000; one that throws closes with 101
   t.equal(await c.nextText(), 'alive', 'the server still serves');
 });
 
+t.test('without onHandlerError, a handler that throws or rejects is reported on stderr and closed with 1011', async (t) => {
+  const printed: unknown[][] = [];
+  const consoleError = console.error;
+  console.error = (...args: unknown[]) => void printed.push(args);
+  t.teardown(() => {
+    console.error = consoleError;
+  });
+  const boom = new Error('boom');
+  const server = await setup(t, {
+    onHandlerError: undefined, // the test server's default records errors; this one must not
+    routes: {
+      '/throws': () => {
+        throw boom;
+      },
+      '/rejects': async () => {
+        throw boom;
+      },
+    },
+  });
+  for (const path of ['/throws', '/rejects']) {
+    const c = await client(t, server, { path });
+    t.equal((await c.nextClose())?.code, 1011, `${path}: Close 1011`);
+  }
+  t.same(server.handlerErrors, [], 'no hook was called');
+  t.same(printed, [['websocket handler failed:', boom], ['websocket handler failed:', boom]], 'both errors went to stderr');
+});
+
 t.test('outbound backpressure: await send() waits while the peer does not read, and nothing is lost', async (t) => {
   for (const [sendHighWaterMark, size] of [[64 * 1024, 16 * 1024], [1024, 4096]] as const) {
     await t.test(`sendHighWaterMark ${sendHighWaterMark}, messages of ${size} bytes`, async (t) => {

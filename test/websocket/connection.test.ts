@@ -449,7 +449,18 @@ t.test('ping(): at most 125 bytes (§5.5); nothing once closing', async (t) => {
   const socket = await accepted;
   let closed!: () => void;
   const done = new Promise<void>((resolve) => (closed = resolve));
-  const connection = new Connection(socket, Buffer.alloc(0), { message() {}, drain() {}, close: () => closed() }, { limits: resolveLimits({ heartbeatInterval: 0, closeTimeout: 100 }) });
+  // A bare Connection, without a Channel's queue: ping() is protected, this one makes it public.
+  class PingingConnection extends Connection {
+    override ping(payload?: Uint8Array): void {
+      super.ping(payload);
+    }
+    protected override handleMessage(): void {}
+    protected override handleDrain(): void {}
+    protected override handleClose(): void {
+      closed();
+    }
+  }
+  const connection = new PingingConnection(socket, { limits: resolveLimits({ heartbeatInterval: 0, closeTimeout: 100 }) });
   t.throws(() => connection.ping(Buffer.alloc(126)), RangeError, '126 bytes: RangeError');
   connection.ping(Buffer.alloc(125, 7));
   connection.close(1000);

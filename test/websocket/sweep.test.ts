@@ -56,3 +56,14 @@ t.test('a member may leave during a pass (a tick that drops its peer)', async (t
   sweep.delete('c');
   t.notOk(sweep.running);
 });
+
+t.test('members are a set; a period of 0 never starts a timer', async (t) => {
+  const sweep = new Sweep<string>(0, () => t.fail('no tick with period 0'));
+  sweep.add('a');
+  sweep.add('b');
+  sweep.add('a');
+  t.notOk(sweep.running, 'no timer');
+  t.same([...sweep.members], ['a', 'b'], 'each member once, in the order they joined');
+  sweep.delete('a');
+  t.same([...sweep.members], ['b']);
+});
