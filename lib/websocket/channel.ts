@@ -9,14 +9,13 @@
  * to send more, so a handler that awaits it never outruns a slow reader.
  */
 import type { Socket } from 'node:net';
-import { Connection, type CloseInfo } from './connection.js';
+import { Connection, type CloseInfo, type ConnectionOptions } from './connection.js';
 import type { Limits } from './limits.js';
-import type { TraceFn } from './trace.js';
 
 /** A text message arrives as a string, a binary message as a Buffer. */
 export type Message = string | Buffer;
 
-export interface ChannelOptions {
+export interface ChannelOptions extends ConnectionOptions {
   /**
    * All but heartbeatInterval: the heartbeat is ticked by whoever holds the
    * channels (WebSocketRouter, through Connection.heartbeat).
@@ -24,7 +23,6 @@ export interface ChannelOptions {
   limits: Limits;
   /** The subprotocol agreed in the handshake, or ''. */
   protocol?: string;
-  trace?: TraceFn | undefined;
   /** Called once the connection has closed (the router uses it to forget the channel). */
   onClosed?: (info: CloseInfo, channel: Channel) => void;
 }
@@ -83,9 +81,7 @@ class Inbox {
  * receives. It extends Connection rather than wrapping one so that each
  * WebSocket costs a single object: an idle server holds thousands.
  */
-export class Channel extends Connection implements AsyncIterableIterator<Message, undefined> {
-  /** Kept, not copied (see Connection's): each field costs every connection 8 bytes. */
-  readonly #options: ChannelOptions;
+export class Channel extends Connection<ChannelOptions> implements AsyncIterableIterator<Message, undefined> {
   /**
    * Like #moreReaders and #writers, made on first use: an idle channel needs
    * none, and each field costs every connection 8 bytes.
@@ -106,13 +102,12 @@ export class Channel extends Connection implements AsyncIterableIterator<Message
 
   constructor(socket: Socket, head: Buffer, options: ChannelOptions) {
     super(socket, options);
-    this.#options = options;
     this.start(head);
   }
 
   /** The subprotocol agreed in the handshake (§4.2.2 step 5.4), or ''. */
   get protocol(): string {
-    return this.#options.protocol ?? '';
+    return this.options.protocol ?? '';
   }
 
   /** The next message, or null once the connection is closed and every received message was taken. */
@@ -227,6 +222,6 @@ export class Channel extends Connection implements AsyncIterableIterator<Message
     this.#writers = null;
     for (const resolve of writers) resolve(false);
     this.#resolveClosed?.(info);
-    this.#options.onClosed?.(info, this);
+    this.options.onClosed?.(info, this);
   }
 }

@@ -93,10 +93,10 @@ function ignoreError(): void {
  * Channel are one object: a wrapper plus an event-sink object would cost
  * every idle connection about 100 bytes more.
  */
-export abstract class Connection {
+export abstract class Connection<Options extends ConnectionOptions = ConnectionOptions> {
   readonly #socket: Socket;
   /** Kept, not copied: the router hands one options object to many connections. */
-  readonly #options: ConnectionOptions;
+  readonly #options: Options;
   /**
    * Made when the first bytes arrive: a connection that only listens (many
    * idle clients of a push server) never pays for a parser's state.
@@ -110,7 +110,7 @@ export abstract class Connection {
   #outbox: Outbox | null = null;
 
   /** Call start() at the end of the subclass's constructor. */
-  constructor(socket: Socket, options: ConnectionOptions) {
+  constructor(socket: Socket, options: Options) {
     this.#socket = socket;
     this.#options = options;
 
@@ -164,6 +164,11 @@ export abstract class Connection {
   /** Bytes accepted by send() and not yet handed to the kernel. */
   get bufferedAmount(): number {
     return (this.#outbox?.bytes ?? 0) + this.#socket.writableLength;
+  }
+
+  /** The options it was made with, the subclass's own included (one field for both). */
+  protected get options(): Options {
+    return this.#options;
   }
 
   /** For the subclass (Channel reads its receiveHighWaterMark). */
