@@ -211,11 +211,13 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
 
   /**
    * Starts the closing handshake (§7.1.2). Throws for a code that may not be
-   * sent or a reason over 123 bytes. Does nothing once closing has begun.
+   * sent or a reason over 123 bytes. Does nothing once closing has begun,
+   * by either side or by a dropped TCP connection: the code that closing
+   * began with is the one `closed` reports.
    */
   close(code: number = CloseCode.NORMAL, reason = ''): void {
     const payload = encodeClosePayload(code, reason);
-    if (this.#has(CLOSE_SENT | CLOSED)) return;
+    if (this.readyState !== 'open') return;
     this.#setCloseCode(code, reason);
     this.#sendClose(payload);
     // Read on, even if paused, so the peer's Close frame can arrive.

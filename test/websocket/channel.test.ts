@@ -377,6 +377,31 @@ t.test('maxBufferedAmount: a peer that never reads is dropped (1006) instead of 
   await waitFor(c.closedTcp, 'the client to see the connection closed');
 });
 
+t.test('close() after the connection was dropped does not replace its 1006', async (t) => {
+  // The drop destroys the socket at once, but 'close' fires later: in
+  // between, readyState is 'closing' and a handler that sees it may return,
+  // whereupon the router calls close(). The drop's 1006 must stand.
+  const afterClose = deferred<string>();
+  const server = await setup(t, {
+    limits: { sendHighWaterMark: 1 << 30, maxBufferedAmount: 256 * 1024 },
+    routes: {
+      '*': async (ch) => {
+        const chunk = Buffer.alloc(64 * 1024);
+        while (await ch.send(chunk));
+        ch.close(1000, 'done'); // before 'close' has fired
+        afterClose.resolve(ch.readyState);
+      },
+    },
+  });
+  const c = await client(t, server);
+  c.pauseReading();
+  const channel = await server.channel();
+  t.equal(await afterClose.promise, 'closing', 'close() was called before TCP had closed');
+  t.match(await waitFor(channel.closed, 'the non-reading peer to be dropped'), { code: 1006, wasClean: false });
+  c.resumeReading();
+  await waitFor(c.closedTcp, 'the client to see the connection closed');
+});
+
 t.test('inbound backpressure: a handler that does not receive() pauses reading and loses nothing', async (t) => {
   const release = deferred();
   const received = deferred<Message[]>();
