@@ -198,7 +198,8 @@ async function redeem(config: RedeemConfig, deps: RedeemDeps, env: NodeJS.Proces
   }
 
   // Everything known: this run's outcomes over the earlier ones, earlier keys not in this input kept.
-  for (const [key, record] of results) earlier.set(key, record);
+  // A key this run did not send learnt nothing new: an earlier "unknown" (may have been activated) must stay.
+  for (const [key, record] of results) if (record.status !== 'not-sent' || !earlier.has(key)) earlier.set(key, record);
   const mine = found.keys.map((key) => earlier.get(key)!);
   if (config.out !== undefined) writeResults(config.out, earlier.values(), new Date());
   out(formatSummary(mine, found.keys.length - toSend.length));

@@ -3,12 +3,42 @@
  * sending, wait for the key with Steam) and twice (abandon it), and a second
  * run with the same --out that sends only what is not settled.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
+import type { KeyRecord } from '../../lib/cli/results-dir.js';
 import { runInPty } from '../helpers/pty.js';
 import {
-  assertNoPassword, childEnv, fakeSteam, GAME, K, keysIn, PASSWORD, received, redeemArgs,
-  redeemEndToEnd, runDetached, statuses, tempDir, typePassword,
+  assertNoPassword, BIN, childEnv, fakeSteam, GAME, K, keysIn, PASSWORD, received, redeemArgs,
+  readResults, redeemEndToEnd, runDetached, statuses, tempDir, typePassword,
 } from '../helpers/redeem.js';
+
+t.test('a key a later run does not get to keeps what an earlier run learnt of it', async (t) => {
+  const out = tempDir(t);
+  // An earlier run sent this key and got no answer: it may have been activated.
+  const unknown: KeyRecord = {
+    key: 'DEMO2-ACTIV-ATED3',
+    status: 'unknown',
+    file: 'not-activated',
+    account: 'demo',
+    eresult: null,
+    detail: null,
+    packages: [],
+    message: 'No answer in time. Steam did not answer: the key may have been activated — check your library.',
+    at: '2026-01-01T00:00:00.000Z',
+  };
+  writeFileSync(join(out, 'results.json'), JSON.stringify({ version: 1, updated: unknown.at, keys: [unknown] }));
+  // This run loses Steam on its first key, so the second is not sent.
+  const run = runDetached(
+    [process.execPath, BIN, 'redeem', '--demo', '--account', 'demo', '--pause', '0', '--out', out],
+    { ...process.env, STEAM_PASSWORD: 'demo' },
+    'DEMOB-DISCO-NNECT DEMO2-ACTIV-ATED3',
+  );
+  t.equal(await run.exit, 1);
+  t.match(run.stdout.text, /Steam closed the connection\. The remaining keys are not sent/);
+  t.same(statuses(out), { 'DEMO2-ACTIV-ATED3': 'unknown', 'DEMOB-DISCO-NNECT': 'unknown' }, 'not "not-sent": it may still have been activated');
+  t.same(readResults(out).keys.find((r) => r.key === unknown.key), unknown, 'the earlier record, whole');
+});
 
 await redeemEndToEnd(t, async (t, python) => {
   t.test('Ctrl-C once: nothing more is sent, the key with Steam is waited for (here: it times out)', async (t) => {
