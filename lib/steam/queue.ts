@@ -156,13 +156,17 @@ export class RedeemQueue {
     this.#publish();
   }
 
-  /** Stops every timer; the queue does nothing afterwards. */
-  dispose(): void {
+  /**
+   * Stops every timer; the queue does nothing afterwards. A key still with
+   * Steam ends with `abandoned`: nobody will wait for its answer.
+   */
+  dispose(abandoned?: KeyResult): void {
     this.#disposed = true;
     this.#open = false;
     this.#clearPause();
     this.#cancelCooldown?.();
     this.#cancelCooldown = null;
+    if (this.#inFlight && abandoned) this.#set(this.#inFlight, 'done', abandoned);
   }
 
   get entries(): KeyEntry[] {

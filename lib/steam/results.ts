@@ -248,7 +248,7 @@ function activatedMessage(packages: Package[]): Text {
 }
 
 /** Why a key got no answer. */
-export type NoAnswer = 'timeout' | 'disconnected' | 'error';
+export type NoAnswer = 'timeout' | 'disconnected' | 'error' | 'stopped';
 
 /** A key sent to Steam that got no answer: "unknown", never "failed" (steam-user issue #367). */
 export function unknownResult(why: NoAnswer): KeyResult {
@@ -257,6 +257,7 @@ export function unknownResult(why: NoAnswer): KeyResult {
     timeout: { en: 'No answer in time.', zh: '等待超时。' },
     disconnected: { en: 'The connection to Steam dropped.', zh: '与 Steam 的连接已断开。' },
     error: { en: 'Something went wrong while waiting.', zh: '等待时出错。' },
+    stopped: { en: 'The session ended while waiting for Steam.', zh: '等待 Steam 回应时会话已结束。' },
   };
   return {
     status: 'unknown',

@@ -108,9 +108,11 @@ export class SessionStore {
     if (!entry) return;
     this.#entries.delete(token);
     entry.cancelGrace?.();
-    entry.holder?.evict(reason);
     this.#log({ event: 'session-closed', session: entry.session.logId, why: reason });
-    await entry.session.close(reason);
+    // Closing first: its last events (a key left unknown) reach the holder before it is evicted.
+    const closing = entry.session.close(reason);
+    entry.holder?.evict(reason);
+    await closing;
   }
 
   /** Ends every session (server shutdown). */

@@ -249,7 +249,8 @@ export class RedeemSession {
   async close(reason: CloseReason): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#queue.dispose();
+    // The key with Steam, if any, gets its final word now, while listeners still hear it.
+    this.#queue.dispose(unknownResult('stopped'));
     this.#stopWaiting?.();
     this.#rejectGuard();
     const port = this.#port;
@@ -344,7 +345,7 @@ export class RedeemSession {
       });
       const reply = await Promise.race([answer, gaveUp]);
       if (reply === 'timeout') result = unknownResult('timeout');
-      else if (reply === 'closed') result = unknownResult('disconnected'); // logged off with the key out
+      else if (reply === 'closed') result = unknownResult('stopped'); // closed with the key out
       else result = resultFromReply(reply);
     } catch (error) {
       if (error instanceof RedeemError && error.reason === 'not-logged-on') {

@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { KeyEntry } from '../../lib/steam/queue.js';
 import { startApp } from '../helpers/app.js';
+import { fakePorts } from '../helpers/fake-port.js';
 import { clientFrame, OP, openClient, waitFor } from '../helpers/raw-client.js';
 
 t.test('the whole flow: hello, sign-in with an e-mail guard code, keys, live results', async (t) => {
@@ -228,6 +229,29 @@ function latestEntries(frames: string[]): KeyEntry[] {
   }
   return [...keys.values()].sort((a, b) => a.n - b.n);
 }
+
+t.test('server shutdown with a key at Steam: the page hears that key is unknown before the bye', async (t) => {
+  const steam = fakePorts(); // a Steam that answers only when told: the key stays out
+  const run = await startApp({ portFactory: steam.factory });
+  t.teardown(run.close);
+  const client = await run.connect();
+  await client.hello();
+  client.send({ type: 'login', accountName: 'alice', password: 'pw' });
+  await client.until('login', (m) => m.state === 'signing-in');
+  steam.last().succeed();
+  await client.until('login', (m) => m.state === 'signed-in');
+  client.send({ type: 'add-keys', text: 'AAAAA-11111-BBBBB' });
+  await client.until('key', (m) => m.entry.state === 'redeeming');
+  await run.app.store.closeAll();
+  const after: string[] = [];
+  for (;;) {
+    const m = await client.next();
+    after.push(m.type === 'key' ? `key ${m.entry.state} ${m.entry.result?.status}` : m.type);
+    if (m.type === 'bye') break;
+  }
+  t.same(after.filter((m) => m.startsWith('key')), ['key done unknown'], 'the key with Steam ends unknown');
+  t.equal(after.at(-1), 'bye', 'and the page hears it before the bye');
+});
 
 t.test('a full server says so, and the connection may try again', async (t) => {
   const run = await startApp({ maxSessions: 1 });

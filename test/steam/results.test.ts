@@ -85,7 +85,7 @@ t.test('other failures name the codes so they can be looked up', async (t) => {
 });
 
 t.test('no answer is "unknown — check your library", never "failed"', async (t) => {
-  for (const why of ['timeout', 'disconnected', 'error'] as const) {
+  for (const why of ['timeout', 'disconnected', 'error', 'stopped'] as const) {
     const result = unknownResult(why);
     t.equal(result.status, 'unknown');
     t.equal(result.eresult, null);
@@ -95,6 +95,7 @@ t.test('no answer is "unknown — check your library", never "failed"', async (t
   }
   t.match(unknownResult('timeout').message.en, /in time/);
   t.match(unknownResult('disconnected').message.en, /dropped/);
+  t.match(unknownResult('stopped').message.en, /session ended/);
 });
 
 t.test('sign-in failures in words', async (t) => {

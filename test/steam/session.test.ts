@@ -279,6 +279,19 @@ t.test('close while signed in and redeeming signs out of Steam', async (t) => {
   t.equal(clock.pending, 0, 'no redeem timeout left behind');
 });
 
+t.test('close with a key at Steam: that key ends unknown, and listeners hear it before "closed"', async (t) => {
+  const { steam, session, signIn, events } = setup();
+  await signIn();
+  session.addKeys('AAAAA-11111-BBBBB BBBBB-22222-CCCCC');
+  await settle();
+  t.equal(steam.last().redeems.length, 1);
+  await session.close('shutdown');
+  const [key, closed] = events.slice(-2);
+  t.match(key, { type: 'key', entry: { key: 'AAAAA-11111-BBBBB', state: 'done', result: { status: 'unknown', message: { en: /check your library/ } } } });
+  t.match(closed, { type: 'closed', reason: 'shutdown' });
+  t.same(session.snapshot().keys.map((e) => e.state), ['done', 'queued'], 'nothing is left "redeeming"');
+});
+
 t.test('a port factory that throws is a failed sign-in, not a crash', async (t) => {
   const session = new RedeemSession({
     portFactory: () => {
