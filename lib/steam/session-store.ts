@@ -51,6 +51,8 @@ export class SessionStore {
   readonly #maxSessions: number;
   readonly #clock: Clock;
   readonly #log: Logger;
+  /** closeAll() has begun: a session opened now would outlive it. */
+  #closing = false;
 
   constructor(options: StoreOptions) {
     this.#createSession = options.createSession;
@@ -60,8 +62,9 @@ export class SessionStore {
     this.#log = options.log ?? silentLogger;
   }
 
-  /** A new session held by `holder`, or null when the store is full. */
+  /** A new session held by `holder`, or null when the store is full or closing. */
   open(holder: Holder): Held | null {
+    if (this.#closing) return null;
     if (this.#entries.size >= this.#maxSessions) {
       this.#log({ event: 'sessions-full', limit: this.#maxSessions });
       return null;
@@ -117,6 +120,7 @@ export class SessionStore {
 
   /** Ends every session (server shutdown). */
   async closeAll(): Promise<void> {
+    this.#closing = true;
     await Promise.all([...this.#entries.keys()].map((token) => this.end(token, 'shutdown')));
   }
 

@@ -113,6 +113,20 @@ t.test('closeAll ends every session, held or in grace, and leaves no timer', asy
   t.equal(clock.pending, 0);
 });
 
+t.test('while closeAll runs (server shutdown) no session opens or comes back: none would be closed', async (t) => {
+  const { store, steam } = setup();
+  const h = holder();
+  const { token, session } = store.open(h)!;
+  const signedIn = session.login({ accountName: 'alice', password: 'pw' });
+  steam.last().succeed();
+  await signedIn;
+  const closing = store.closeAll(); // signing out of Steam takes a while
+  t.equal(store.open(holder()), null, 'a connection that says hello now gets no new session');
+  t.equal(store.resume(token, holder()), null);
+  await closing;
+  t.equal(store.size, 0, 'nothing outlives the shutdown');
+});
+
 t.test('a full store opens no more sessions', async (t) => {
   const { store, logs } = setup(2);
   t.ok(store.open(holder()));
