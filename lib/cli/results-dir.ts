@@ -129,13 +129,20 @@ export function loadResults(dir: string): Map<string, KeyRecord> {
 function isResultsJson(value: unknown): value is ResultsJson {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as { version?: unknown; keys?: unknown };
+  return v.version === 1 && Array.isArray(v.keys) && v.keys.every(isKeyRecord);
+}
+
+/** The fields this file reads back (writeResults, isSettled): checked now, so a damaged record cannot fail the run after its keys were sent. */
+function isKeyRecord(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Partial<Record<keyof KeyRecord, unknown>>;
   return (
-    v.version === 1 &&
-    Array.isArray(v.keys) &&
-    v.keys.every(
-      (r: unknown) =>
-        typeof r === 'object' && r !== null && typeof (r as KeyRecord).key === 'string' && typeof (r as KeyRecord).status === 'string',
-    )
+    typeof r.key === 'string' &&
+    typeof r.status === 'string' &&
+    typeof r.message === 'string' &&
+    (r.account === undefined || typeof r.account === 'string') &&
+    Array.isArray(r.packages) &&
+    r.packages.every((p: unknown) => typeof p === 'object' && p !== null && typeof (p as Package).name === 'string')
   );
 }
 

@@ -133,6 +133,18 @@ t.test('the results directory: written whole, read back, damaged files refused',
   t.throws(() => loadResults(dir), /results\.json is not valid JSON; move it away/);
   writeFileSync(join(dir, 'results.json'), '{"version": 2, "keys": []}');
   t.throws(() => loadResults(dir), /is not a steam-key results file/);
+  // A damaged record must be refused now, not crash the writing of this run's results after its keys were sent.
+  const good = { ...record('activated', 'alice'), packages: [{ id: 1, name: 'Game' }] };
+  const damaged: [string, object][] = [
+    ['no packages', { ...good, packages: undefined }],
+    ['a package without a name', { ...good, packages: [{ id: 1 }] }],
+    ['a message that is no string', { ...good, message: 7 }],
+    ['an account that is no string', { ...good, account: 7 }],
+  ];
+  for (const [what, bad] of damaged) {
+    writeFileSync(join(dir, 'results.json'), JSON.stringify({ version: 1, keys: [good, bad] }));
+    t.throws(() => loadResults(dir), /is not a steam-key results file/, what);
+  }
 });
 
 t.test('progress text: clocks, ETA, the bar, the cooldown countdown, key lines, the summary', async (t) => {
