@@ -17,6 +17,7 @@ import type { SteamPortFactory } from '../steam/port.js';
 import type { KeyEntry } from '../steam/queue.js';
 import { DEFAULT_MAX_KEYS, DEFAULT_SESSION_TIMERS, RedeemSession, type SessionEvent, type SessionTimers } from '../steam/session.js';
 import { durationFlag, formatDuration, parseFlags, UsageError } from './args.js';
+import { ignoreClosedPipe } from './pipe.js';
 import { formatClock, formatKeyLine, formatSummary, plainView, ttyView, type ProgressState, type ProgressView } from './progress.js';
 import { isSettled, loadResults, RESULT_FILES, RESULTS_JSON, recordOf, writeResults, type KeyRecord } from './results-dir.js';
 import { checkProxy, DEMO_DEFAULTS, type RealSteamFactory } from './serve.js';
@@ -130,17 +131,6 @@ class Failure extends Error {
   }
 }
 
-/**
- * A reader that went away (`steam-key redeem keys.txt | head`) ends the output,
- * not the run: the key with Steam and the --out files still matter. Without a
- * listener, EPIPE on stdout is an uncaught error that kills the process.
- */
-function ignoreClosedPipe(stream: NodeJS.WriteStream): void {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
-  });
-}
-
 export async function runRedeem(argv: string[], deps: RedeemDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;
   const config = parseRedeemArgs(argv, env);
@@ -148,7 +138,7 @@ export async function runRedeem(argv: string[], deps: RedeemDeps = {}): Promise<
     process.stdout.write(`${REDEEM_USAGE}\n`);
     return EXIT.ok;
   }
-  ignoreClosedPipe(process.stdout);
+  ignoreClosedPipe(process.stdout); // the key with Steam and the --out files still matter
   const terminal = openTerminal();
   try {
     return await redeem(config, deps, env, terminal);

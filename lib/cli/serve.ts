@@ -14,6 +14,7 @@ import { DEFAULT_GRACE_MS } from '../steam/session-store.js';
 import { DEFAULT_SESSION_TIMERS } from '../steam/session.js';
 import { durationFlag, envBoolean, flagOrEnv, formatDuration, intFlag, parseFlags, sourceName, UsageError, type Source } from './args.js';
 import { listen, watchSignals } from './listen.js';
+import { ignoreClosedPipe } from './pipe.js';
 import { version } from './version.js';
 
 const DEFAULTS: AppTimers = { ...DEFAULT_SESSION_TIMERS, graceMs: DEFAULT_GRACE_MS };
@@ -192,6 +193,9 @@ export interface ServeDeps {
 export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<number> {
   const out = deps.out ?? ((line: string) => console.log(line));
   const err = deps.err ?? ((line: string) => console.error(line));
+  // Sessions and the keys with Steam outlive a log reader that goes away.
+  if (!deps.out) ignoreClosedPipe(process.stdout);
+  if (!deps.err) ignoreClosedPipe(process.stderr);
   const config = parseServeArgs(argv, deps.env);
   if (config === 'help' || config === 'version') {
     out(config === 'help' ? SERVE_USAGE : version());

@@ -120,6 +120,20 @@ t.test('SIGTERM with a signed-in session: the page gets 1001, Steam is signed ou
   t.same(events.slice(from + 1), [`session-closed session=${session} why=shutdown`, `steam-logged-off session=${session}`, 'stopped']);
 });
 
+t.test('a log reader that goes away (a closed stdout pipe) costs the log lines, not the sessions', async (t) => {
+  const served = await startServe(['--demo', '--port', '0', '--pause', '0'], {}, t.teardown);
+  served.child.stdout!.destroy(); // like `steam-key serve | tee log` when tee ends: every later write fails with EPIPE
+  const client = await TestClient.connect(`${served.url.replace('http', 'ws')}ws`);
+  await client.hello(); // logs session-opened into the closed pipe
+  await client.signIn('demo', 'demo');
+  client.send({ type: 'add-keys', text: 'DEMO1-ACTIV-ATED1' });
+  t.match(await client.until('key', (m) => m.entry.state === 'done'), { entry: { result: { status: 'activated' } } }, 'the server still redeems');
+  served.kill('SIGTERM');
+  t.match(await client.until('bye'), { reason: 'shutdown' });
+  t.same(await served.exit, { code: 0, signal: null }, 'and shuts down as usual');
+  t.notMatch(served.stderr(), /EPIPE|Error/, 'no stack trace');
+});
+
 t.test('shutdown deadline: a connection that never finishes closing cannot keep the process', async (t) => {
   const served = await startServe(['--demo', '--port', '0', '--shutdown-timeout', '200ms'], {}, t.teardown);
   const raw = await openClient(served.port, { path: '/ws' }); // never answers the Close frame
