@@ -277,9 +277,11 @@ async function runSession(
     const now = new Date();
     return new Map(entries.map((entry) => [entry.key, recordOf(entry, account, now)]));
   } finally {
+    // Signs out of Steam; bounded, so a Steam that never answers cannot hold the exit. Ctrl-C meanwhile
+    // ends this wait, not the process: the results are written after it.
+    const interrupted = new Promise<void>((resolve) => (interrupts.onInterrupt = () => resolve()));
+    await Promise.race([session.close('logged-out'), interrupted, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     interrupts.dispose();
-    // Signs out of Steam; bounded, so a Steam that never answers cannot hold the exit.
-    await Promise.race([session.close('logged-out'), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     // steam-session (under steam-user) keeps a 2 s timer after signing out. Nothing is left to do
     // by the time this fires (after the results are written and bin has set process.exitCode;
     // stdout and files are written synchronously): do not make the user wait for it.

@@ -7,9 +7,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import type { KeyRecord } from '../../lib/cli/results-dir.js';
+import { startFakeSteam } from '../fake-steam/fake-steam.js';
 import { runInPty } from '../helpers/pty.js';
 import {
-  assertNoPassword, BIN, childEnv, fakeSteam, GAME, K, keysIn, PASSWORD, received, redeemArgs,
+  assertNoPassword, BIN, childEnv, fakeSteam, GAME, K, KEYS, keysIn, PASSWORD, received, redeemArgs,
   readResults, redeemEndToEnd, runDetached, statuses, tempDir, typePassword,
 } from '../helpers/redeem.js';
 
@@ -55,6 +56,22 @@ await redeemEndToEnd(t, async (t, python) => {
     t.match(stdout, /^not-sent +1$/m);
     t.same(steam.keysReceived, [K.activated, K.noAnswer]);
     t.ok(steam.log.some((e) => e.type === 'logoff'), 'signed out of Steam');
+  });
+
+  t.test('Ctrl-C while signing out of Steam at the end cuts that wait short, and the results are still written', async (t) => {
+    const steam = await startFakeSteam({ accounts: [{ accountName: 'alice', password: PASSWORD }], keys: KEYS, closeOnLogOff: false });
+    t.teardown(() => steam.close());
+    const out = tempDir(t);
+    const run = runInPty(python, 'pipe', redeemArgs(steam, '--account', 'alice', '--out', out), { env: childEnv(steam) });
+    run.stdin.end(`${K.activated} ${K.second}`);
+    await typePassword(run);
+    while (!steam.log.some((e) => e.type === 'logoff')) {
+      if (await Promise.race([run.exit.then(() => true), new Promise((r) => setTimeout(r, 10, false))])) break;
+    }
+    run.type('\x03'); // steam-user now waits up to 4 s for a Steam that does not end the connection
+    t.equal(await run.exit, 0, 'the run ends as it would have: both keys activated');
+    t.same(statuses(out), { [K.activated]: 'activated', [K.second]: 'activated' }, 'nothing of the run is lost');
+    t.match(run.stdout.text, /^activated +2$/m, 'the summary is printed');
   });
 
   t.test('Ctrl-C twice abandons the key with Steam; a second run with the same --out resumes', async (t) => {

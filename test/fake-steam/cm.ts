@@ -122,6 +122,8 @@ export class FakeWorld {
   /** How often each key has been sent, to walk its list of steps. */
   readonly #sent = new Map<string, number>();
   unknownKey: KeyScript = { detail: 14 }; // BadActivationCode
+  /** False: the connection stays open after ClientLogOff, so steam-user waits out its own 4 s. */
+  closeOnLogOff = true;
   readonly log: FakeEvent[] = [];
   readonly connections = new Set<CmConnection>();
   readonly #steamIds = new Map<FakeAccount, string>();
@@ -204,7 +206,7 @@ export class FakeWorld {
       case EMsg.ClientLogOff:
         if (connection.account) this.record({ type: 'logoff', accountName: connection.account.accountName });
         connection.account = null;
-        connection.channel.close(); // Steam ends the connection after a logoff
+        if (this.closeOnLogOff) connection.channel.close(); // Steam ends the connection after a logoff
         return;
       case EMsg.ClientHello:
       case EMsg.ClientHeartBeat:

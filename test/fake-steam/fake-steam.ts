@@ -57,6 +57,8 @@ export interface FakeSteamOptions {
   keys?: Record<string, KeyScript>;
   /** The answer to any other key. Default { detail: 14 } (BadActivationCode). */
   unknownKey?: KeyScript;
+  /** Whether the CM closes the connection on ClientLogOff, as Steam does (default true). False: signing out takes steam-user's 4 s. */
+  closeOnLogOff?: boolean;
 }
 
 export interface FakeSteam {
@@ -113,6 +115,7 @@ export async function startFakeSteam(options: FakeSteamOptions = {}): Promise<Fa
   for (const account of options.accounts ?? []) world.addAccount(account);
   for (const [key, script] of Object.entries(options.keys ?? {})) world.keys.set(key, script);
   if (options.unknownKey) world.unknownKey = options.unknownKey;
+  if (options.closeOnLogOff === false) world.closeOnLogOff = false;
 
   const router = new WebSocketRouter({ onHandlerError: (error) => console.error('fake CM failed:', error) });
   router.route('/cmsocket/', (channel, request) => world.serve(channel, request));
