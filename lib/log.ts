@@ -28,7 +28,8 @@ export type LogEvent =
   | { event: 'session-opened'; session: string }
   | { event: 'session-resumed'; session: string }
   | { event: 'session-replaced'; session: string }
-  | { event: 'session-detached'; session: string; graceMs: number }
+  /** waitsForQueue: the grace period starts once the queue has nothing left to send by itself. */
+  | { event: 'session-detached'; session: string; graceMs: number; waitsForQueue?: true }
   | { event: 'session-closed'; session: string; why: 'logged-out' | 'expired' | 'shutdown' }
   | { event: 'sessions-full'; limit: number }
   // Steam

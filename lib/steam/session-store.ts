@@ -1,9 +1,13 @@
 /**
  * Sessions by resume token, so that nothing is lost when the page reconnects:
- * while a connection holds a session it lives; when the connection goes, a
- * grace timer starts, and a connection that comes back with the token in
+ * while a connection holds a session it lives; when the connection goes, its
+ * keys go on being redeemed, and once the queue has nothing left to do by
+ * itself a grace timer starts. A connection that comes back with the token in
  * time gets the same session (its keys, results and live Steam sign-in).
  * When the timer runs out the session signs out of Steam and is forgotten.
+ * (A grace period that ran from the moment the page left would end a long
+ * batch half-way: the keys not yet sent would never be, and their results,
+ * and those of the keys sent, would be gone.)
  *
  * The token is a bearer secret (whoever has it drives the session): 256
  * random bits, never logged — log lines use the session's logId.
@@ -71,7 +75,12 @@ export class SessionStore {
     }
     const token = randomBytes(32).toString('base64url');
     const session = this.#createSession();
-    this.#entries.set(token, { session, holder, cancelGrace: null });
+    const entry: Entry = { session, holder, cancelGrace: null };
+    this.#entries.set(token, entry);
+    // The queue's turns start or stop the grace period of a session nobody holds.
+    session.subscribe((event) => {
+      if (event.type === 'queue' && entry.holder === null && this.#entries.get(token) === entry) this.#graceFollowsQueue(token, entry);
+    });
     this.#log({ event: 'session-opened', session: session.logId });
     return { token, session };
   }
@@ -96,13 +105,27 @@ export class SessionStore {
     return { token, session: entry.session };
   }
 
-  /** `holder` let go (its connection closed): the grace period starts, unless someone else holds it now. */
+  /**
+   * `holder` let go (its connection closed), unless someone else holds it
+   * now: the grace period starts, or once the queue stops working.
+   */
   detach(token: string, holder: Holder): void {
     const entry = this.#entries.get(token);
     if (!entry || entry.holder !== holder) return;
     entry.holder = null;
-    entry.cancelGrace = this.#clock.setTimeout(() => void this.end(token, 'expired'), this.graceMs);
-    this.#log({ event: 'session-detached', session: entry.session.logId, graceMs: this.graceMs });
+    const waitsForQueue = entry.session.working;
+    this.#log({ event: 'session-detached', session: entry.session.logId, graceMs: this.graceMs, ...(waitsForQueue ? { waitsForQueue } : {}) });
+    this.#graceFollowsQueue(token, entry);
+  }
+
+  /** For a session nobody holds: the grace timer runs while its queue is not working, and starts afresh each time it stops. */
+  #graceFollowsQueue(token: string, entry: Entry): void {
+    if (entry.session.working) {
+      entry.cancelGrace?.();
+      entry.cancelGrace = null;
+    } else {
+      entry.cancelGrace ??= this.#clock.setTimeout(() => void this.end(token, 'expired'), this.graceMs);
+    }
   }
 
   /** Ends a session now: evicts its holder, signs out of Steam, forgets it. */

@@ -168,6 +168,16 @@ export class RedeemSession {
     return this.#login.state;
   }
 
+  /**
+   * Whether the queue will go on by itself: a key is with Steam or waiting
+   * its turn, or a rate-limit cooldown is to be waited out. Not when it is
+   * idle or stalled (only the user can move it on then).
+   */
+  get working(): boolean {
+    const { state } = this.#queue.status;
+    return state === 'running' || state === 'cooldown';
+  }
+
   get closed(): boolean {
     return this.#closed;
   }

@@ -1,11 +1,13 @@
 import t from 'tap';
 import type { LogEvent } from '../../lib/log.js';
+import { PurchaseDetail } from '../../lib/steam/results.js';
 import { RedeemSession } from '../../lib/steam/session.js';
 import { SessionStore, type EvictReason, type Holder } from '../../lib/steam/session-store.js';
 import { fakePorts } from '../helpers/fake-port.js';
 import { ManualClock, settle } from '../helpers/manual-clock.js';
 
 const GRACE = 10 * 60_000;
+const OK = { eresult: 1, detail: 0, packages: [{ id: 11, name: 'Game' }] };
 
 function setup(maxSessions?: number) {
   const clock = new ManualClock();
@@ -71,6 +73,59 @@ t.test('after the grace period the session signs out of Steam and is forgotten',
   t.equal(store.resume(token, holder()), null, 'the token no longer works');
   t.match(logs.at(-1), { event: 'session-closed', why: 'expired' });
   t.same(h.evictions, [], 'nobody held it: nobody to tell');
+});
+
+t.test('a page that leaves mid-batch: the keys go on being sent, and the grace period starts when the queue is done', async (t) => {
+  // The store's sessions use steam-user's defaults but for the pause: a rate limit cools down for 60 min.
+  const { clock, steam, store, logs } = setup();
+  const h = holder();
+  const { token, session } = store.open(h)!;
+  const signedIn = session.login({ accountName: 'alice', password: 'pw' });
+  steam.last().succeed();
+  await signedIn;
+  session.addKeys('AAAAA-11111-BBBBB BBBBB-22222-CCCCC');
+  await settle();
+  const port = steam.last();
+  port.answer({ eresult: 2, detail: PurchaseDetail.RateLimited, packages: [] });
+  await settle();
+  t.match(session.snapshot().queue, { state: 'cooldown' });
+  store.detach(token, h);
+  t.match(logs.at(-1), { event: 'session-detached', graceMs: GRACE, waitsForQueue: true });
+  await clock.advance(GRACE * 2);
+  t.equal(session.closed, false, 'a cooldown longer than the grace period does not end the session');
+  await clock.advance(60 * 60_000 - GRACE * 2);
+  t.same(port.redeems.map((r) => r.key), ['AAAAA-11111-BBBBB', 'AAAAA-11111-BBBBB'], 'sending goes on after the cooldown');
+  port.answer(OK);
+  await settle();
+  t.same(port.redeems.map((r) => r.key).slice(2), ['BBBBB-22222-CCCCC'], 'then the next key');
+  port.answer(OK);
+  await settle();
+  t.same(session.snapshot().keys.map((e) => e.result?.status), ['activated', 'activated']);
+  t.match(session.snapshot().queue, { state: 'idle' });
+  await clock.advance(GRACE - 1);
+  t.equal(session.closed, false, 'the grace period runs from the end of the queue');
+  const back = store.resume(token, holder());
+  t.equal(back?.session, session, 'and a page that comes back in it finds every result');
+  t.equal(clock.pending, 0, 'a held session has no grace timer');
+});
+
+t.test('a session nobody holds expires after the grace period once its queue stalls', async (t) => {
+  const { clock, steam, store } = setup();
+  const h = holder();
+  const { token, session } = store.open(h)!;
+  const signedIn = session.login({ accountName: 'alice', password: 'pw' });
+  steam.last().succeed();
+  await signedIn;
+  session.addKeys('AAAAA-11111-BBBBB BBBBB-22222-CCCCC');
+  await settle();
+  store.detach(token, h);
+  steam.last().disconnect(); // Steam drops: the key is unknown, the queue waits for a new sign-in
+  await settle();
+  t.match(session.snapshot().queue, { state: 'stalled' });
+  await clock.advance(GRACE);
+  await settle();
+  t.equal(session.closed, true, 'only the user could move it on: the grace period ran');
+  t.equal(store.size, 0);
 });
 
 t.test('a newer connection replaces the older one, which is told why', async (t) => {
