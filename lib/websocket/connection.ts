@@ -297,7 +297,9 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   }
 
   static #afterWrite(connection: Connection): void {
-    if (!connection.#has(CLOSED) && !connection.needsDrain) connection.handleDrain();
+    // destroy() empties the write buffer and runs its callbacks before
+    // 'close': that is no room to send, but messages lost (send() → false).
+    if (!connection.#has(CLOSED) && !connection.#socket.destroyed && !connection.needsDrain) connection.handleDrain();
   }
 
   static #onEnd(this: ConnectionSocket): void {

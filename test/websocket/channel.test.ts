@@ -402,6 +402,39 @@ t.test('close() after the connection was dropped does not replace its 1006', asy
   await waitFor(c.closedTcp, 'the client to see the connection closed');
 });
 
+t.test('a send() waiting for room when the connection is dropped resolves false: its message never left', async (t) => {
+  // destroy() discards Node's write buffer and calls the write callbacks
+  // (with an error) before 'close': the callback that checks for room must
+  // not take the emptied buffer for a drained one.
+  const waiting = deferred<Promise<boolean>[]>();
+  const server = await setup(t, {
+    limits: { sendHighWaterMark: 64 * 1024, maxBufferedAmount: 512 * 1024 },
+    routes: {
+      '*': async (ch) => {
+        const chunk = Buffer.alloc(64 * 1024);
+        const unsettled = new Set<Promise<boolean>>();
+        for (;;) {
+          // Does not await send(): the loop goes on until the drop.
+          const sent = ch.send(chunk);
+          if (ch.readyState !== 'open') break; // this send dropped the peer
+          unsettled.add(sent);
+          void sent.then(() => unsettled.delete(sent));
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        waiting.resolve([...unsettled]);
+        await ch.closed;
+      },
+    },
+  });
+  const c = await client(t, server);
+  c.pauseReading();
+  const channel = await server.channel();
+  const pending = await waitFor(waiting.promise, 'the non-reading peer to be dropped');
+  t.ok(pending.length > 0, `${pending.length} send() calls were waiting for room when the peer was dropped`);
+  t.same(await waitFor(Promise.all(pending), 'the waiting send() calls to resolve'), pending.map(() => false), 'each resolves false');
+  t.match(await waitFor(channel.closed, 'closed'), { code: 1006, wasClean: false });
+});
+
 t.test('inbound backpressure: a handler that does not receive() pauses reading and loses nothing', async (t) => {
   const release = deferred();
   const received = deferred<Message[]>();
