@@ -312,7 +312,9 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   }
 
   #data(chunk: Buffer): void {
-    if (this.#has(CLOSED)) return;
+    // A resume() just before a destroy() still emits what Node had buffered
+    // while paused: a dropped connection reads nothing more (its 1006 stands).
+    if (this.#has(CLOSED) || this.#socket.destroyed) return;
     this.#flags &= ~(SILENT | PINGED); // any traffic shows the peer is alive
     // §5.1: a server MUST close the connection on an unmasked client frame.
     this.#receiver ??= new Receiver(new Connection.#Sink(this), { expectMasked: true, maxMessageSize: this.limits.maxMessageSize, trace: this.#options.trace });

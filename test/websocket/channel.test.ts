@@ -7,7 +7,7 @@ import t from 'tap';
 import { Channel, type Message } from '../../lib/websocket/channel.js';
 import type { CloseInfo } from '../../lib/websocket/connection.js';
 import { resolveLimits, type Limits } from '../../lib/websocket/limits.js';
-import { clientFrame, OP, openClient, sleep, tcpConnect, waitFor, type RawClient } from '../helpers/raw-client.js';
+import { clientFrame, closePayload, OP, openClient, sleep, tcpConnect, waitFor, type RawClient } from '../helpers/raw-client.js';
 import { startServer, type TestServer, type TestServerOptions } from '../helpers/server.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
@@ -589,4 +589,33 @@ t.test('once TCP is going away, readyState is not open and send() resolves false
     await check(t, channel, 'right after destroy()');
     t.match(await waitFor(channel.closed, 'closed'), { code: 1006, wasClean: false });
   });
+});
+
+t.test('a Close frame still in the socket\'s buffer when we drop the connection is not read: 1006, not clean', async (t) => {
+  // receive() resumes reading, which Node does on the next tick; a send()
+  // over maxBufferedAmount in between drops the connection. The bytes Node
+  // had buffered while reading was paused must not be parsed after the drop.
+  const plain = createServer({ allowHalfOpen: true });
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => plain.close());
+  const accepted = new Promise<Socket>((resolve) => plain.once('connection', resolve));
+  const peer = await tcpConnect((plain.address() as AddressInfo).port);
+  peer.on('error', () => {});
+  t.teardown(() => peer.destroy());
+  const socket = await accepted;
+  const limits = resolveLimits({ heartbeatInterval: 0, closeTimeout: 60_000, receiveHighWaterMark: 10, maxBufferedAmount: 0 });
+  const channel = new Channel(socket, Buffer.alloc(0), { limits });
+  const firstRead = new Promise((resolve) => socket.once('data', resolve)); // runs after the channel's listener
+  peer.write(clientFrame(OP.TEXT, 'x'.repeat(100)));
+  await waitFor(firstRead, 'the message');
+  t.ok(socket.isPaused(), 'the queue is over receiveHighWaterMark: reading paused');
+  peer.write(clientFrame(OP.CLOSE, closePayload(4000, 'bye')));
+  await eventually(() => socket.readableLength > 0, 'the Close frame to wait in the socket\'s buffer');
+  const message = channel.receive(); // resumes reading
+  void channel.send('a');
+  void channel.send('b'); // over maxBufferedAmount (0): dropped
+  t.not(channel.readyState, 'open', 'dropped');
+  t.equal(await message, 'x'.repeat(100));
+  t.match(await waitFor(channel.closed, 'closed'), { code: 1006, wasClean: false }, 'the drop\'s code stands');
+  t.equal(await channel.receive(), null);
 });
