@@ -354,7 +354,9 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     this.handleClose({
       code: ending?.code ?? CloseCode.ABNORMAL,
       reason: ending?.reason ?? '',
-      wasClean: this.#has(CLOSE_SENT) && this.#has(CLOSE_RECEIVED),
+      // §7.1.4: both Close frames exchanged. Ours is queued at CLOSE_SENT and
+      // has left only once our FIN has (a drop may discard it unsent).
+      wasClean: this.#has(CLOSE_SENT) && this.#has(CLOSE_RECEIVED) && this.#socket.writableFinished,
     });
   }
 

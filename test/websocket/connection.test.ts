@@ -437,6 +437,35 @@ t.test('the reply to a Close follows the message being sent, whole (§5.5.1)', a
   t.match(await waitFor(channel.closed, 'closed'), { code: 1000, wasClean: true });
 });
 
+t.test('a reply Close that never left (the peer stopped reading) is not a clean close (§7.1.4)', async (t) => {
+  // The peer's Close arrives behind a message the peer does not read: our
+  // reply waits behind it in the write buffer until closeTimeout drops TCP.
+  // Both Close frames were never exchanged, whatever our flags say.
+  let queued!: () => void;
+  const isQueued = new Promise<void>((resolve) => (queued = resolve));
+  const server = await setup(t, {
+    limits: { sendHighWaterMark: 1 << 30, maxBufferedAmount: 1 << 30 },
+    routes: {
+      '*': async (ch) => {
+        await ch.receive();
+        void ch.send(Buffer.alloc(32 << 20)); // far more than the kernel buffers hold
+        queued();
+        await ch.closed;
+      },
+    },
+  });
+  const c = await client(t, server);
+  c.pauseReading();
+  await c.sendText('go');
+  await waitFor(isQueued, 'the handler to queue its message');
+  await c.sendClose(4000);
+  const channel = await server.channel();
+  t.match(await waitFor(channel.closed, 'the server to give up after closeTimeout'), { code: 4000, wasClean: false });
+  c.resumeReading();
+  await waitFor(c.closedTcp, 'TCP close');
+  t.notOk(c.received.some((f) => f.opcode === OP.CLOSE), 'the peer indeed never got our Close');
+});
+
 t.test('ping(): at most 125 bytes (§5.5); nothing once closing', async (t) => {
   const plain = createServer({ allowHalfOpen: true });
   await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
