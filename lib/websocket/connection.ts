@@ -269,8 +269,14 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   }
 
   #receivedPing(payload: Buffer): void {
+    if (this.#has(CLOSE_SENT)) return;
+    // Pongs are sent whether or not the peer reads them (a ping flood).
+    if (this.bufferedAmount > this.limits.maxBufferedAmount) {
+      this.#drop(`peer is not reading its pongs: over ${this.limits.maxBufferedAmount} bytes unsent`);
+      return;
+    }
     // §5.5.2: answer with a Pong carrying the same application data.
-    if (!this.#has(CLOSE_SENT)) this.#writeFrame(Opcode.PONG, payload);
+    this.#writeFrame(Opcode.PONG, payload);
   }
 
   #receivedClose(code: number, reason: string): void {
@@ -386,6 +392,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   /** Drops the TCP connection at once, with no closing handshake (the peer is gone or not reading). */
   #drop(reason: string): void {
     if (this.#has(CLOSED)) return;
+    this.#receiver?.stop(); // a drop while parsing (a ping flood): not one more frame
     this.#setCloseCode(CloseCode.ABNORMAL, reason);
     this.#socket.destroy();
   }

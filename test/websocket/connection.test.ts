@@ -466,6 +466,28 @@ t.test('a reply Close that never left (the peer stopped reading) is not a clean 
   t.notOk(c.received.some((f) => f.opcode === OP.CLOSE), 'the peer indeed never got our Close');
 });
 
+t.test('a peer that pings but never reads the pongs is dropped at maxBufferedAmount (1006)', async (t) => {
+  // Pongs are answers the handler never sends: without the limit they would
+  // pile up in server memory for as long as the peer keeps pinging.
+  const server = await setup(t, { routes: { '*': idle }, limits: { maxBufferedAmount: 64 * 1024 } });
+  const c = await client(t, server);
+  c.pauseReading();
+  const channel = await server.channel();
+  const pings = Buffer.concat(Array.from({ length: 8000 }, () => clientFrame(OP.PING, Buffer.alloc(125)))); // ~1 MB
+  // 32 MB of pings: their pongs are far more than the kernel buffers hold.
+  for (let i = 0; i < 32 && !c.tcpClosed; i++) await c.write(pings);
+  t.match(await waitFor(channel.closed, 'the peer to be dropped'), { code: 1006, wasClean: false });
+});
+
+t.test('a drop while parsing a read stops there: a Close later in the same read does not replace the 1006', async (t) => {
+  // maxBufferedAmount 0: the second ping finds the first one's pong unsent.
+  const server = await setup(t, { routes: { '*': idle }, limits: { maxBufferedAmount: 0 } });
+  const c = await client(t, server);
+  const channel = await server.channel();
+  await c.write(Buffer.concat([clientFrame(OP.PING, 'a'), clientFrame(OP.PING, 'b'), clientFrame(OP.CLOSE, closePayload(4000, 'bye'))]));
+  t.match(await waitFor(channel.closed, 'the peer to be dropped'), { code: 1006, wasClean: false });
+});
+
 t.test('ping(): at most 125 bytes (§5.5); nothing once closing', async (t) => {
   const plain = createServer({ allowHalfOpen: true });
   await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
