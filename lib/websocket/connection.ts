@@ -303,9 +303,17 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   }
 
   static #afterWrite(connection: Connection): void {
-    // destroy() empties the write buffer and runs its callbacks before
-    // 'close': that is no room to send, but messages lost (send() → false).
-    if (!connection.#has(CLOSED) && !connection.#socket.destroyed && !connection.needsDrain) connection.handleDrain();
+    if (!connection.#has(CLOSED) && !connection.#broken() && !connection.needsDrain) connection.handleDrain();
+  }
+
+  /**
+   * Whether the socket was destroyed or a write failed (a reset: Node
+   * destroys it a tick later). Either empties the write buffer and runs its
+   * callbacks before 'close': that is no room to send but messages lost,
+   * and send() resolves false.
+   */
+  #broken(): boolean {
+    return this.#socket.destroyed || this.#socket.errored !== null;
   }
 
   static #onEnd(this: ConnectionSocket): void {
@@ -488,6 +496,6 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
       socket.write(pieces[last]!, afterWrite);
       socket.uncork();
     }
-    if (!this.needsDrain) this.handleDrain();
+    if (!this.#broken() && !this.needsDrain) this.handleDrain();
   }
 }

@@ -619,3 +619,25 @@ t.test('a Close frame still in the socket\'s buffer when we drop the connection 
   t.match(await waitFor(channel.closed, 'closed'), { code: 1006, wasClean: false }, 'the drop\'s code stands');
   t.equal(await channel.receive(), null);
 });
+
+t.test('a send() whose write fails at once (the peer reset the connection) resolves false', async (t) => {
+  // The reset reaches our kernel before Node reads it, so the write fails
+  // at once and its callback runs before the socket is destroyed. The
+  // message never left.
+  const plain = createServer({ allowHalfOpen: true });
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => plain.close());
+  const accepted = new Promise<Socket>((resolve) => plain.once('connection', resolve));
+  const peer = await tcpConnect((plain.address() as AddressInfo).port);
+  peer.on('error', () => {});
+  const socket = await accepted;
+  const limits = resolveLimits({ heartbeatInterval: 0, closeTimeout: 60_000, sendHighWaterMark: 0 });
+  const channel = new Channel(socket, Buffer.alloc(0), { limits });
+  peer.resetAndDestroy();
+  t.notOk(socket.destroyed, 'Node has not read the reset yet');
+  const sent = channel.send('into the reset'); // over sendHighWaterMark (0): waits for room
+  await new Promise((resolve) => process.nextTick(resolve)); // the write, on the tick after send()
+  t.ok(socket.errored, 'the write found the reset');
+  t.equal(await waitFor(sent, 'send()'), false);
+  t.match(await waitFor(channel.closed, 'closed'), { code: 1006, wasClean: false });
+});
