@@ -269,8 +269,14 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   }
 
   #receivedPing(payload: Buffer): void {
+    if (this.#has(CLOSE_SENT)) return;
+    // Pongs are sent whether or not the peer reads them (a ping flood).
+    if (this.bufferedAmount > this.limits.maxBufferedAmount) {
+      this.#drop(`peer is not reading its pongs: over ${this.limits.maxBufferedAmount} bytes unsent`);
+      return;
+    }
     // §5.5.2: answer with a Pong carrying the same application data.
-    if (!this.#has(CLOSE_SENT)) this.#writeFrame(Opcode.PONG, payload);
+    this.#writeFrame(Opcode.PONG, payload);
   }
 
   #receivedClose(code: number, reason: string): void {
@@ -297,7 +303,17 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   }
 
   static #afterWrite(connection: Connection): void {
-    if (!connection.#has(CLOSED) && !connection.needsDrain) connection.handleDrain();
+    if (!connection.#has(CLOSED) && !connection.#broken() && !connection.needsDrain) connection.handleDrain();
+  }
+
+  /**
+   * Whether the socket was destroyed or a write failed (a reset: Node
+   * destroys it a tick later). Either empties the write buffer and runs its
+   * callbacks before 'close': that is no room to send but messages lost,
+   * and send() resolves false.
+   */
+  #broken(): boolean {
+    return this.#socket.destroyed || this.#socket.errored !== null;
   }
 
   static #onEnd(this: ConnectionSocket): void {
@@ -310,7 +326,9 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   }
 
   #data(chunk: Buffer): void {
-    if (this.#has(CLOSED)) return;
+    // A resume() just before a destroy() still emits what Node had buffered
+    // while paused: a dropped connection reads nothing more (its 1006 stands).
+    if (this.#has(CLOSED) || this.#socket.destroyed) return;
     this.#flags &= ~(SILENT | PINGED); // any traffic shows the peer is alive
     // §5.1: a server MUST close the connection on an unmasked client frame.
     this.#receiver ??= new Receiver(new Connection.#Sink(this), { expectMasked: true, maxMessageSize: this.limits.maxMessageSize, trace: this.#options.trace });
@@ -350,7 +368,9 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     this.handleClose({
       code: ending?.code ?? CloseCode.ABNORMAL,
       reason: ending?.reason ?? '',
-      wasClean: this.#has(CLOSE_SENT) && this.#has(CLOSE_RECEIVED),
+      // §7.1.4: both Close frames exchanged. Ours is queued at CLOSE_SENT and
+      // has left only once our FIN has (a drop may discard it unsent).
+      wasClean: this.#has(CLOSE_SENT) && this.#has(CLOSE_RECEIVED) && this.#socket.writableFinished,
     });
   }
 
@@ -380,6 +400,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   /** Drops the TCP connection at once, with no closing handshake (the peer is gone or not reading). */
   #drop(reason: string): void {
     if (this.#has(CLOSED)) return;
+    this.#receiver?.stop(); // a drop while parsing (a ping flood): not one more frame
     this.#setCloseCode(CloseCode.ABNORMAL, reason);
     this.#socket.destroy();
   }
@@ -475,6 +496,6 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
       socket.write(pieces[last]!, afterWrite);
       socket.uncork();
     }
-    if (!this.needsDrain) this.handleDrain();
+    if (!this.#broken() && !this.needsDrain) this.handleDrain();
   }
 }

@@ -7,7 +7,7 @@ import t from 'tap';
 import { Channel, type Message } from '../../lib/websocket/channel.js';
 import type { CloseInfo } from '../../lib/websocket/connection.js';
 import { resolveLimits, type Limits } from '../../lib/websocket/limits.js';
-import { clientFrame, OP, openClient, sleep, tcpConnect, waitFor, type RawClient } from '../helpers/raw-client.js';
+import { clientFrame, closePayload, OP, openClient, sleep, tcpConnect, waitFor, type RawClient } from '../helpers/raw-client.js';
 import { startServer, type TestServer, type TestServerOptions } from '../helpers/server.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
@@ -402,6 +402,39 @@ t.test('close() after the connection was dropped does not replace its 1006', asy
   await waitFor(c.closedTcp, 'the client to see the connection closed');
 });
 
+t.test('a send() waiting for room when the connection is dropped resolves false: its message never left', async (t) => {
+  // destroy() discards Node's write buffer and calls the write callbacks
+  // (with an error) before 'close': the callback that checks for room must
+  // not take the emptied buffer for a drained one.
+  const waiting = deferred<Promise<boolean>[]>();
+  const server = await setup(t, {
+    limits: { sendHighWaterMark: 64 * 1024, maxBufferedAmount: 512 * 1024 },
+    routes: {
+      '*': async (ch) => {
+        const chunk = Buffer.alloc(64 * 1024);
+        const unsettled = new Set<Promise<boolean>>();
+        for (;;) {
+          // Does not await send(): the loop goes on until the drop.
+          const sent = ch.send(chunk);
+          if (ch.readyState !== 'open') break; // this send dropped the peer
+          unsettled.add(sent);
+          void sent.then(() => unsettled.delete(sent));
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        waiting.resolve([...unsettled]);
+        await ch.closed;
+      },
+    },
+  });
+  const c = await client(t, server);
+  c.pauseReading();
+  const channel = await server.channel();
+  const pending = await waitFor(waiting.promise, 'the non-reading peer to be dropped');
+  t.ok(pending.length > 0, `${pending.length} send() calls were waiting for room when the peer was dropped`);
+  t.same(await waitFor(Promise.all(pending), 'the waiting send() calls to resolve'), pending.map(() => false), 'each resolves false');
+  t.match(await waitFor(channel.closed, 'closed'), { code: 1006, wasClean: false });
+});
+
 t.test('inbound backpressure: a handler that does not receive() pauses reading and loses nothing', async (t) => {
   const release = deferred();
   const received = deferred<Message[]>();
@@ -556,4 +589,55 @@ t.test('once TCP is going away, readyState is not open and send() resolves false
     await check(t, channel, 'right after destroy()');
     t.match(await waitFor(channel.closed, 'closed'), { code: 1006, wasClean: false });
   });
+});
+
+t.test('a Close frame still in the socket\'s buffer when we drop the connection is not read: 1006, not clean', async (t) => {
+  // receive() resumes reading, which Node does on the next tick; a send()
+  // over maxBufferedAmount in between drops the connection. The bytes Node
+  // had buffered while reading was paused must not be parsed after the drop.
+  const plain = createServer({ allowHalfOpen: true });
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => plain.close());
+  const accepted = new Promise<Socket>((resolve) => plain.once('connection', resolve));
+  const peer = await tcpConnect((plain.address() as AddressInfo).port);
+  peer.on('error', () => {});
+  t.teardown(() => peer.destroy());
+  const socket = await accepted;
+  const limits = resolveLimits({ heartbeatInterval: 0, closeTimeout: 60_000, receiveHighWaterMark: 10, maxBufferedAmount: 0 });
+  const channel = new Channel(socket, Buffer.alloc(0), { limits });
+  const firstRead = new Promise((resolve) => socket.once('data', resolve)); // runs after the channel's listener
+  peer.write(clientFrame(OP.TEXT, 'x'.repeat(100)));
+  await waitFor(firstRead, 'the message');
+  t.ok(socket.isPaused(), 'the queue is over receiveHighWaterMark: reading paused');
+  peer.write(clientFrame(OP.CLOSE, closePayload(4000, 'bye')));
+  await eventually(() => socket.readableLength > 0, 'the Close frame to wait in the socket\'s buffer');
+  const message = channel.receive(); // resumes reading
+  void channel.send('a');
+  void channel.send('b'); // over maxBufferedAmount (0): dropped
+  t.not(channel.readyState, 'open', 'dropped');
+  t.equal(await message, 'x'.repeat(100));
+  t.match(await waitFor(channel.closed, 'closed'), { code: 1006, wasClean: false }, 'the drop\'s code stands');
+  t.equal(await channel.receive(), null);
+});
+
+t.test('a send() whose write fails at once (the peer reset the connection) resolves false', async (t) => {
+  // The reset reaches our kernel before Node reads it, so the write fails
+  // at once and its callback runs before the socket is destroyed. The
+  // message never left.
+  const plain = createServer({ allowHalfOpen: true });
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => plain.close());
+  const accepted = new Promise<Socket>((resolve) => plain.once('connection', resolve));
+  const peer = await tcpConnect((plain.address() as AddressInfo).port);
+  peer.on('error', () => {});
+  const socket = await accepted;
+  const limits = resolveLimits({ heartbeatInterval: 0, closeTimeout: 60_000, sendHighWaterMark: 0 });
+  const channel = new Channel(socket, Buffer.alloc(0), { limits });
+  peer.resetAndDestroy();
+  t.notOk(socket.destroyed, 'Node has not read the reset yet');
+  const sent = channel.send('into the reset'); // over sendHighWaterMark (0): waits for room
+  await new Promise((resolve) => process.nextTick(resolve)); // the write, on the tick after send()
+  t.ok(socket.errored, 'the write found the reset');
+  t.equal(await waitFor(sent, 'send()'), false);
+  t.match(await waitFor(channel.closed, 'closed'), { code: 1006, wasClean: false });
 });

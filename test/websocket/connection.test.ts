@@ -437,6 +437,57 @@ t.test('the reply to a Close follows the message being sent, whole (§5.5.1)', a
   t.match(await waitFor(channel.closed, 'closed'), { code: 1000, wasClean: true });
 });
 
+t.test('a reply Close that never left (the peer stopped reading) is not a clean close (§7.1.4)', async (t) => {
+  // The peer's Close arrives behind a message the peer does not read: our
+  // reply waits behind it in the write buffer until closeTimeout drops TCP.
+  // Both Close frames were never exchanged, whatever our flags say.
+  let queued!: () => void;
+  const isQueued = new Promise<void>((resolve) => (queued = resolve));
+  const server = await setup(t, {
+    limits: { sendHighWaterMark: 1 << 30, maxBufferedAmount: 1 << 30 },
+    routes: {
+      '*': async (ch) => {
+        await ch.receive();
+        void ch.send(Buffer.alloc(32 << 20)); // far more than the kernel buffers hold
+        queued();
+        await ch.closed;
+      },
+    },
+  });
+  const c = await client(t, server);
+  c.pauseReading();
+  await c.sendText('go');
+  await waitFor(isQueued, 'the handler to queue its message');
+  await c.sendClose(4000);
+  const channel = await server.channel();
+  t.match(await waitFor(channel.closed, 'the server to give up after closeTimeout'), { code: 4000, wasClean: false });
+  c.resumeReading();
+  await waitFor(c.closedTcp, 'TCP close');
+  t.notOk(c.received.some((f) => f.opcode === OP.CLOSE), 'the peer indeed never got our Close');
+});
+
+t.test('a peer that pings but never reads the pongs is dropped at maxBufferedAmount (1006)', async (t) => {
+  // Pongs are answers the handler never sends: without the limit they would
+  // pile up in server memory for as long as the peer keeps pinging.
+  const server = await setup(t, { routes: { '*': idle }, limits: { maxBufferedAmount: 64 * 1024 } });
+  const c = await client(t, server);
+  c.pauseReading();
+  const channel = await server.channel();
+  const pings = Buffer.concat(Array.from({ length: 8000 }, () => clientFrame(OP.PING, Buffer.alloc(125)))); // ~1 MB
+  // 32 MB of pings: their pongs are far more than the kernel buffers hold.
+  for (let i = 0; i < 32 && !c.tcpClosed; i++) await c.write(pings);
+  t.match(await waitFor(channel.closed, 'the peer to be dropped'), { code: 1006, wasClean: false });
+});
+
+t.test('a drop while parsing a read stops there: a Close later in the same read does not replace the 1006', async (t) => {
+  // maxBufferedAmount 0: the second ping finds the first one's pong unsent.
+  const server = await setup(t, { routes: { '*': idle }, limits: { maxBufferedAmount: 0 } });
+  const c = await client(t, server);
+  const channel = await server.channel();
+  await c.write(Buffer.concat([clientFrame(OP.PING, 'a'), clientFrame(OP.PING, 'b'), clientFrame(OP.CLOSE, closePayload(4000, 'bye'))]));
+  t.match(await waitFor(channel.closed, 'the peer to be dropped'), { code: 1006, wasClean: false });
+});
+
 t.test('ping(): at most 125 bytes (§5.5); nothing once closing', async (t) => {
   const plain = createServer({ allowHalfOpen: true });
   await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
