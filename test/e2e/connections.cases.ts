@@ -150,6 +150,7 @@ for (const how of ['dropConnections', 'logOffEveryone'] as const) {
     const { client } = await signedIn(run);
     client.send({ type: 'add-keys', text: 'FIRST-KEY00-00001 INFLI-GHTKE-Y0002 THIRD-KEY00-00003 FOURT-HKEY0-00004' });
     await keyState(client, 2, 'redeeming');
+    await steam.keyReceived('INFLI-GHTKE-Y0002'); // "redeeming" comes before the request reaches Steam
     if (how === 'dropConnections') steam.dropConnections();
     else steam.logOffEveryone(6); // LoggedInElsewhere
 

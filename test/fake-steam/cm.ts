@@ -126,6 +126,7 @@ export class FakeWorld {
   closeOnLogOff = true;
   readonly log: FakeEvent[] = [];
   readonly connections = new Set<CmConnection>();
+  #keyWaiters: { key: string; resolve: () => void }[] = [];
   readonly #steamIds = new Map<FakeAccount, string>();
   readonly #sessions = new Map<string, AuthSession>();
   readonly #refreshTokens = new Map<string, FakeAccount>();
@@ -159,8 +160,17 @@ export class FakeWorld {
     return this.log.flatMap((event) => (event.type === 'register-key' ? [event.key] : []));
   }
 
+  /** Resolves once `key` has reached the fake (at once if it has). */
+  keyReceived(key: string): Promise<void> {
+    if (this.keysReceived.includes(key)) return Promise.resolve();
+    return new Promise((resolve) => this.#keyWaiters.push({ key, resolve }));
+  }
+
   record(event: FakeEvent): void {
     this.log.push(event);
+    if (event.type !== 'register-key') return;
+    for (const waiter of this.#keyWaiters.filter((w) => w.key === event.key)) waiter.resolve();
+    this.#keyWaiters = this.#keyWaiters.filter((w) => w.key !== event.key);
   }
 
   // ---- one connection -----------------------------------------------------

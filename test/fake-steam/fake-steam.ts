@@ -72,6 +72,8 @@ export interface FakeSteam {
   readonly log: readonly FakeEvent[];
   /** The keys that reached the fake, in order. */
   readonly keysReceived: string[];
+  /** Resolves once `key` has reached the fake: a page sees "redeeming" before the request is on the wire. */
+  keyReceived(key: string): Promise<void>;
   /** Open CM connections. */
   readonly connectionCount: number;
   addAccount(account: FakeAccount): void;
@@ -177,6 +179,7 @@ export async function startFakeSteam(options: FakeSteamOptions = {}): Promise<Fa
     get connectionCount() {
       return world.connections.size;
     },
+    keyReceived: (key) => world.keyReceived(key),
     addAccount: (account) => world.addAccount(account),
     setKey: (key, script) => void world.keys.set(key, script),
     dropConnections: () => world.dropConnections(),
