@@ -105,6 +105,20 @@ interface IntegerRule {
 
 type Rule = StringRule | IntegerRule;
 
+/**
+ * The largest message the server reads, in bytes of UTF-8 (docs/protocol.md,
+ * "Limits"); a larger one closes the connection with 1009 (RFC 6455 §7.4.1).
+ */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/**
+ * The longest `add-keys` text, in UTF-16 code units (a string's length).
+ * Outside ASCII it does not fit in one message: 1,000,000 Chinese characters
+ * are 3 MB. A client with such a text sends the keys it finds instead, as
+ * the page does (lib/app/page/add-keys.js).
+ */
+export const MAX_ADD_KEYS_TEXT = 1_000_000;
+
 /** Each message type's fields (besides `type` and `id`). Fields not listed are ignored. */
 export const SCHEMAS: Readonly<Record<ClientType, Readonly<Record<string, Rule>>>> = {
   hello: {
@@ -118,7 +132,7 @@ export const SCHEMAS: Readonly<Record<ClientType, Readonly<Record<string, Rule>>
   'guard-code': {
     code: { kind: 'string', min: 1, max: 32, trim: true, pattern: /^[A-Za-z0-9]+$/, expect: 'letters and digits' },
   },
-  'add-keys': { text: { kind: 'string', min: 0, max: 1_000_000 } },
+  'add-keys': { text: { kind: 'string', min: 0, max: MAX_ADD_KEYS_TEXT } },
   cancel: {},
   resume: {},
   logout: {},

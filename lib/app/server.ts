@@ -10,6 +10,7 @@ import { systemClock, type Clock } from '../steam/clock.js';
 import type { SteamPortFactory } from '../steam/port.js';
 import { SessionStore } from '../steam/session-store.js';
 import { RedeemSession, type SessionTimers } from '../steam/session.js';
+import { MAX_MESSAGE_BYTES } from './protocol.js';
 import { redeemHandler } from './ws-handler.js';
 
 export const WS_PATH = '/ws';
@@ -108,7 +109,8 @@ export function createApp(options: AppOptions): App {
       if (repeated !== null) log({ event: 'origin-refused', origin: origin ?? '', host, ...(repeated > 0 ? { repeated } : {}) });
       return false;
     },
-    ...(options.limits ? { limits: options.limits } : {}),
+    // The protocol's message limit, whatever the WebSocket layer's default; the page relies on it.
+    limits: { maxMessageSize: MAX_MESSAGE_BYTES, ...options.limits },
     ...(options.trace ? { trace: options.trace } : {}),
   });
   router.route(WS_PATH, redeemHandler({ store, log }));

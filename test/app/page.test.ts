@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { CONTENT_SECURITY_POLICY, keysModule, PAGE_DIR } from '../../lib/app/page.js';
 import { pageHandler } from '../../lib/app/page.js';
+import { MAX_ADD_KEYS_TEXT, MAX_MESSAGE_BYTES } from '../../lib/app/protocol.js';
 import { KEY } from '../../lib/steam/keys.js';
 import { startApp } from '../helpers/app.js';
 
@@ -18,6 +19,7 @@ t.test('every file with its type and the security headers', async (t) => {
     ['/app.js', /^text\/javascript; charset=utf-8$/, /new WebSocket\(/],
     ['/i18n.js', /^text\/javascript; charset=utf-8$/, /export const MESSAGES/],
     ['/keys-scan.js', /^text\/javascript; charset=utf-8$/, /export function scanKeys/],
+    ['/add-keys.js', /^text\/javascript; charset=utf-8$/, /export function addKeysMessage/],
     ['/keys.js', /^text\/javascript; charset=utf-8$/, /export const KEY_SOURCE/],
     ['/style.css', /^text\/css; charset=utf-8$/, /\.badge/],
     ['/favicon.svg', /^image\/svg\+xml$/, /<svg/],
@@ -87,10 +89,10 @@ t.test('HEAD, 304, 405, 404', async (t) => {
   t.equal((await fetch(`${run.url}/ws`)).status, 426, '/ws without an upgrade is still the router\'s');
 });
 
-t.test("/keys.js carries the server's key pattern, to the letter", async (t) => {
+t.test("/keys.js carries the server's key pattern, to the letter, and the protocol's add-keys limits", async (t) => {
   const source = keysModule();
   const exported = Object.fromEntries([...source.matchAll(/export const (\w+) = (.+);/g)].map((m) => [m[1], JSON.parse(m[2]!)]));
-  t.same(exported, { KEY_SOURCE: KEY.source, KEY_FLAGS: KEY.flags });
+  t.same(exported, { KEY_SOURCE: KEY.source, KEY_FLAGS: KEY.flags, MAX_MESSAGE_BYTES, MAX_ADD_KEYS_TEXT });
   const rebuilt = new RegExp(exported.KEY_SOURCE as string, exported.KEY_FLAGS as string);
   const text = 'a AAAAA-BBBBB-CCCCC b aaaaa-bbbbb-ccccc-ddddd-eeeee-fffff c XAAAAA-BBBBB-CCCCC d 11111-22222-33333-44444-55555.';
   t.same([...text.matchAll(rebuilt)].map((m) => m[0]), [...text.matchAll(KEY)].map((m) => m[0]));

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { CLIENT_TYPES, ERROR_CODES, SCHEMAS, SERVER_TYPES } from '../../lib/app/protocol.js';
+import { CLIENT_TYPES, ERROR_CODES, MAX_ADD_KEYS_TEXT, MAX_MESSAGE_BYTES, SCHEMAS, SERVER_TYPES } from '../../lib/app/protocol.js';
 import { KEY_STATUSES } from '../../lib/steam/results.js';
 import { startApp, type TestClient } from '../helpers/app.js';
 
@@ -145,4 +145,32 @@ t.test('every field of every client message is documented', async (t) => {
 t.test('every error code and every key status is documented', async (t) => {
   for (const code of ERROR_CODES) t.match(DOC, `| \`${code}\` |`, code);
   for (const status of KEY_STATUSES) t.match(DOC, `| \`${status}\` |`, status);
+});
+
+t.test('the Limits are what the server does: 1 MiB a message, 1,000,000 characters of add-keys text', async (t) => {
+  const limits = DOC.split(/\n## /).find((s) => s.startsWith('Limits\n')) ?? '';
+  t.match(limits, `1 MiB: ${MAX_MESSAGE_BYTES.toLocaleString('en-US')} bytes of UTF-8`);
+  t.match(limits, `at most ${MAX_ADD_KEYS_TEXT.toLocaleString('en-US')} characters`);
+  t.match(subsection('Client messages', 'add-keys'), `up to ${MAX_ADD_KEYS_TEXT.toLocaleString('en-US')} characters, in a message of at most 1 MiB`);
+
+  const run = await startApp();
+  t.teardown(run.close);
+  const client = await run.connect();
+  await client.hello();
+  const keys = ' DEMO1-ACTIV-ATED1 DEMO4-INVAL-IDKEY';
+  const longest = 'x'.repeat(MAX_ADD_KEYS_TEXT - keys.length) + keys;
+  const message = JSON.stringify({ type: 'add-keys', id: 'longest', text: longest });
+  t.ok(Buffer.byteLength(message) <= MAX_MESSAGE_BYTES, 'the longest ASCII text fits in one message');
+  client.send(message);
+  const added = await client.until('keys-added');
+  t.same(added.added.map((e) => e.key), ['DEMO1-ACTIV-ATED1', 'DEMO4-INVAL-IDKEY'], 'and is taken');
+  client.send({ type: 'add-keys', id: 'longer', text: `x${longest}` });
+  t.match(await client.until('error'), { id: 'longer', code: 'bad-message', message: '"text" must be at most 1000000 characters' }, 'one character more is refused');
+
+  // Chinese: 3 bytes a character, so 1 MiB comes first. One byte over closes the connection.
+  const overhead = Buffer.byteLength(JSON.stringify({ type: 'add-keys', text: keys }));
+  const over = JSON.stringify({ type: 'add-keys', text: '中'.repeat((MAX_MESSAGE_BYTES - overhead) / 3) + 'x'.repeat(((MAX_MESSAGE_BYTES - overhead) % 3) + 1) + keys });
+  t.equal(Buffer.byteLength(over), MAX_MESSAGE_BYTES + 1, 'a message of 1 MiB and one byte');
+  client.send(over);
+  t.equal((await client.closed).code, 1009, 'closes the connection with 1009');
 });

@@ -3,10 +3,16 @@
 // what the user asks. Only the session token is kept (in sessionStorage, for
 // this tab): never the password or a guard code.
 import { clock, languageOf, MESSAGES } from './i18n.js';
-import { scanKeys } from './keys-scan.js';
+import { addKeysMessage } from './add-keys.js';
+import { KEY, scanKeys } from './keys-scan.js';
+import { MAX_ADD_KEYS_TEXT, MAX_MESSAGE_BYTES } from './keys.js';
 
 const TOKEN_KEY = 'steam-key.session';
 const LANG_KEY = 'steam-key.lang';
+/** What one add-keys message may carry (docs/protocol.md, "Limits"; the server generates /keys.js). */
+const ADD_KEYS_LIMITS = { maxMessageBytes: MAX_MESSAGE_BYTES, maxTextLength: MAX_ADD_KEYS_TEXT };
+/** RFC 6455 §7.4.1: the server closed because a message was larger than it takes. */
+const MESSAGE_TOO_BIG = 1009;
 /** Waits before reconnecting, growing while the server stays unreachable. */
 const RETRY_MS = [250, 1000, 2000, 4000, 8000, 15000];
 
@@ -73,7 +79,10 @@ const state = {
   notice: null,
   /** Text under the sign-in form (a failed sign-in). */
   signInError: null,
-  /** The add-keys request in flight: its id and the text sent. */
+  /**
+   * The add-keys request in flight: its id, the text in the box, the new keys
+   * found in it, and, once its connection closed before the reply, the close code.
+   */
   pendingAdd: null,
   lastAdded: null,
   requestSeq: 0,
@@ -155,9 +164,10 @@ function connect() {
     }
     handle(message);
   });
-  ws.addEventListener('close', () => {
+  ws.addEventListener('close', (event) => {
     if (state.ws !== ws) return;
     state.ws = null;
+    if (state.pendingAdd) state.pendingAdd.closeCode = event.code; // settled by the next welcome
     state.greeted = false;
     if (state.connection === 'stopped') return render();
     if (state.connection === 'fresh') {
@@ -220,7 +230,8 @@ function onWelcome(m) {
   state.keys = new Map(m.snapshot.keys.map((e) => [e.n, e]));
   state.guardSent = false;
   state.loginSent = false;
-  if (state.pendingAdd) state.pendingAdd = null; // its reply went with the old connection; the snapshot shows what came of it
+  if (state.pendingAdd) settleUnanswered(state.pendingAdd);
+  state.pendingAdd = null;
   rebuildTable();
   if (state.login.state === 'signed-out' && !el.accountName.value) {
     if (state.login.account) el.accountName.value = state.login.account.accountName;
@@ -228,6 +239,23 @@ function onWelcome(m) {
   }
   if (state.login.state === 'guard') focusLater(el.guardCode);
   render();
+}
+
+/**
+ * An add-keys whose reply went with the old connection: the session's keys
+ * say whether the server took it (it adds all of a paste or none). If it did,
+ * the box empties as the reply would have emptied it; if not — the message
+ * never arrived, or was too large for the server — the user hears so, and the
+ * text is still in the box. Never a silent loss.
+ */
+function settleUnanswered(pending) {
+  const active = activeKeys();
+  if (pending.keys.every((key) => active.has(key))) {
+    if (el.keysText.value === pending.text) el.keysText.value = '';
+    return;
+  }
+  const lost = text(pending.closeCode === MESSAGE_TOO_BIG ? 'pasteRefused' : 'pasteLost');
+  state.notice = state.notice ? { en: `${state.notice.en} ${lost.en}`, zh: `${state.notice.zh}${lost.zh}` } : lost;
 }
 
 function onLogin(m) {
@@ -383,8 +411,13 @@ function redeem() {
   if (el.redeem.disabled) return;
   const id = `add-${++state.requestSeq}`;
   const value = el.keysText.value;
-  if (send({ type: 'add-keys', id, text: value })) {
-    state.pendingAdd = { id, text: value };
+  // The text as it is, or only its keys when it is too large for one message.
+  const message = addKeysMessage(id, value, KEY, ADD_KEYS_LIMITS);
+  if (message === null) {
+    state.notice = text('pasteTooLarge'); // nothing sent; the text stays in the box
+  } else if (send(message)) {
+    const active = activeKeys();
+    state.pendingAdd = { id, text: value, keys: scanKeys(value, (key) => active.has(key)).keys, closeCode: null };
     state.notice = null;
   }
   render();
@@ -481,11 +514,16 @@ function renderConnection() {
   } else setText(el.connection, t(c === 'fresh' ? 'connecting' : c));
 }
 
-function renderKeyCount(online) {
-  const value = el.keysText.value;
-  // Keys queued, with Steam or done; a cancelled key may be added again.
+/** Keys queued, with Steam or done; a cancelled key may be added again. */
+function activeKeys() {
   const active = new Set();
   for (const entry of state.keys.values()) if (entry.state !== 'cancelled') active.add(entry.key);
+  return active;
+}
+
+function renderKeyCount(online) {
+  const value = el.keysText.value;
+  const active = activeKeys();
   const { keys, dropped } = scanKeys(value, (key) => active.has(key));
   let line = '';
   if (state.lastAdded && !value.trim()) {

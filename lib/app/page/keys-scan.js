@@ -3,7 +3,7 @@
 // which the server generates into /keys.js from keys.ts.
 import { KEY_FLAGS, KEY_SOURCE } from './keys.js';
 
-const KEY = new RegExp(KEY_SOURCE, KEY_FLAGS);
+export const KEY = new RegExp(KEY_SOURCE, KEY_FLAGS);
 
 /** A format mask such as XXXXX-XXXXX-XXXXX: every character the same. */
 function isPlaceholder(key) {
