@@ -192,8 +192,14 @@ function failedToStderr(this: Channel, error: unknown): void {
 
 /** The handler threw or rejected: report it to the onHandlerError hook, close with 1011. */
 function failedToHook(this: Channel, hook: NonNullable<RouterOptions['onHandlerError']>, req: IncomingMessage, error: unknown): void {
-  hook(error, req);
   this.close(CloseCode.INTERNAL_ERROR, 'internal error');
+  try {
+    hook(error, req);
+  } catch (hookError) {
+    // A hook that fails must not take the server down (an unhandled rejection would).
+    defaultOnError(error);
+    console.error('onHandlerError failed:', hookError);
+  }
 }
 
 /**

@@ -271,6 +271,42 @@ t.test('a handler that returns closes with 1000; one that throws closes with 101
   t.equal(await c.nextText(), 'alive', 'the server still serves');
 });
 
+t.test('an onHandlerError that throws itself: both errors go to stderr, the connection closes with 1011, the server lives', async (t) => {
+  const printed: unknown[][] = [];
+  const consoleError = console.error;
+  console.error = (...args: unknown[]) => void printed.push(args);
+  t.teardown(() => {
+    console.error = consoleError;
+  });
+  const boom = new Error('boom');
+  const hookBoom = new Error('hook boom');
+  const server = await setup(t, {
+    onHandlerError: () => {
+      throw hookBoom;
+    },
+    routes: {
+      '/throws': () => {
+        throw boom;
+      },
+      '/rejects': async () => {
+        throw boom;
+      },
+    },
+  });
+  for (const path of ['/throws', '/rejects']) {
+    const c = await client(t, server, { path });
+    t.equal((await c.nextClose())?.code, 1011, `${path}: Close 1011`);
+  }
+  t.same(printed, [
+    ['websocket handler failed:', boom],
+    ['onHandlerError failed:', hookBoom],
+    ['websocket handler failed:', boom],
+    ['onHandlerError failed:', hookBoom],
+  ]);
+  const c = await client(t, server, { path: '/rejects' });
+  t.equal((await c.nextClose())?.code, 1011, 'and the server still serves');
+});
+
 t.test('without onHandlerError, a handler that throws or rejects is reported on stderr and closed with 1011', async (t) => {
   const printed: unknown[][] = [];
   const consoleError = console.error;
