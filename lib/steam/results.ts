@@ -218,6 +218,9 @@ function statusOfEResult(eresult: number): KeyStatus | undefined {
       return 'region-locked';
     case EResult.Timeout:
       return 'unknown';
+    case EResult.RateLimitExceeded:
+      // Not seen on a key yet (Steam sends detail 53), but it would mean the same: cool down, never burn the rest.
+      return 'rate-limited';
     default:
       return undefined;
   }

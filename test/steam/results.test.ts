@@ -46,6 +46,7 @@ t.test('every failure Steam reports maps to its status', async (t) => {
     [EResult.AlreadyRedeemed, 0, 'key-used', false],
     [EResult.RegionLocked, 0, 'region-locked', true],
     [EResult.Timeout, 0, 'unknown', false],
+    [EResult.RateLimitExceeded, 0, 'rate-limited', true], // cool down; never burn the rest
     [EResult.ServiceUnavailable, 0, 'failed', false],
   ];
   for (const [eresult, detail, status, keyUnused] of cases) {
