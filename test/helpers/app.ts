@@ -24,6 +24,8 @@ export interface Running {
 export async function startApp(
   options: Partial<AppOptions> = {},
   demo: DemoPortOptions = {},
+  /** 0 for an ephemeral port; a port given back by an app that stopped listening, to "restart" it. */
+  port = 0,
 ): Promise<Running> {
   const logs: string[] = [];
   const watchers: { pattern: RegExp; count: number; resolve: (line: string) => void }[] = [];
@@ -41,14 +43,14 @@ export async function startApp(
     log,
     ...options,
   });
-  await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
-  const { port } = app.server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  await new Promise<void>((resolve) => app.server.listen(port, '127.0.0.1', resolve));
+  const address = app.server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${address.port}`;
   const clients: TestClient[] = [];
   return {
     app,
     url,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    wsUrl: `ws://127.0.0.1:${address.port}/ws`,
     logs,
     logged(pattern, count = 1) {
       const found = matching(pattern);
@@ -56,7 +58,7 @@ export async function startApp(
       return new Promise((resolve) => watchers.push({ pattern, count, resolve }));
     },
     async connect(clientOptions) {
-      const client = await TestClient.connect(`ws://127.0.0.1:${port}/ws`, clientOptions);
+      const client = await TestClient.connect(`ws://127.0.0.1:${address.port}/ws`, clientOptions);
       clients.push(client);
       return client;
     },
