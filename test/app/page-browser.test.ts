@@ -99,14 +99,14 @@ await withBrowser(t, 'the page in Chromium, demo mode', async (t, browser) => {
     const csv = await readFile(await csvDownload.path(), 'utf8');
     t.ok(csv.startsWith('\uFEFF'), 'a byte-order mark, for spreadsheets');
     const lines = csv.slice(1).split('\r\n');
-    t.equal(lines[0], 'number,key,state,status,message,packages,eresult,detail');
+    t.equal(lines[0], 'number,key,state,status,message,packages,eresult,detail,session');
     t.equal(lines.length, 11, 'a header, nine keys and the final line end');
-    t.equal(lines[1], '1,DEMO1-ACTIV-ATED1,done,activated,Activated: Demo Game: Starter Edition,900001 Demo Game: Starter Edition,1,0');
-    t.equal(lines[3], '3,DEMO3-ALREA-DYOWN,done,already-owned,You already own this; the key was not used.,900001 Demo Game: Starter Edition,2,9');
+    t.equal(lines[1], '1,DEMO1-ACTIV-ATED1,done,activated,Activated: Demo Game: Starter Edition,900001 Demo Game: Starter Edition,1,0,current');
+    t.equal(lines[3], '3,DEMO3-ALREA-DYOWN,done,already-owned,You already own this; the key was not used.,900001 Demo Game: Starter Edition,2,9,current');
     t.equal(
       lines[2],
       '2,DEMO2-ACTIV-ATED3,done,activated,"Activated: Demo Bundle: Base Game, Demo Bundle: Soundtrack, Demo Bundle: Art Book",' +
-        '900010 Demo Bundle: Base Game; 900011 Demo Bundle: Soundtrack; 900012 Demo Bundle: Art Book,1,0',
+        '900010 Demo Bundle: Base Game; 900011 Demo Bundle: Soundtrack; 900012 Demo Bundle: Art Book,1,0,current',
       'a field with commas is quoted (RFC 4180)',
     );
     t.same(lines.slice(1, 10).map((l) => l.split(',')[3]), EXPECTED.map(([, status]) => status));

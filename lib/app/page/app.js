@@ -1,7 +1,9 @@
 // steam-key's page: one WebSocket to the server (docs/protocol.md), plain DOM.
 // The server holds the session; this page draws what it is told and sends
 // what the user asks. Only the session token is kept (in sessionStorage, for
-// this tab): never the password or a guard code.
+// this tab): never the password or a guard code. When the server has lost the
+// session, what the page had shown of it stays in memory (state.ended), never
+// in storage: a reload forgets it.
 import { clock, languageOf, MESSAGES } from './i18n.js';
 import { addKeysMessage } from './add-keys.js';
 import { KEY, scanKeys } from './keys-scan.js';
@@ -52,6 +54,9 @@ const el = {
   unused: $('unused'),
   copyUnused: $('copy-unused'),
   copied: $('copied'),
+  endedSection: $('ended-section'),
+  ended: document.querySelector('#ended tbody'),
+  refillNotSent: $('refill-not-sent'),
 };
 
 const state = {
@@ -70,6 +75,12 @@ const state = {
   queue: { state: 'idle' },
   /** n → KeyEntry, as the server last sent it. */
   keys: new Map(),
+  /**
+   * The keys of sessions the server lost, as the page last showed them (see
+   * endedEntry), each with the account it was for: kept so that no result the
+   * user saw is lost. Not part of the new session: they may be pasted again.
+   */
+  ended: [],
   settings: null,
   /** Set after a login is sent, until the server answers: no second click meanwhile. */
   loginSent: false,
@@ -217,7 +228,9 @@ function handle(m) {
 function onWelcome(m) {
   // A token the server no longer knows: the session expired or the server restarted.
   // Otherwise whatever the notice said about the connection is over.
-  state.notice = state.token !== null && !m.resumed ? text('sessionLost') : null;
+  const lost = state.token !== null && !m.resumed;
+  if (lost) keepEnded();
+  state.notice = lost ? text('sessionLost', state.ended.length) : null;
   state.token = m.session;
   sessionStorage.setItem(TOKEN_KEY, m.session);
   state.greeted = true;
@@ -239,6 +252,26 @@ function onWelcome(m) {
   }
   if (state.login.state === 'guard') focusLater(el.guardCode);
   render();
+}
+
+/**
+ * The server lost the session: what the page showed of its keys moves to
+ * state.ended. A key still with Steam may have been activated, so it is
+ * unknown; a key still queued or waiting was never sent (and a rate-limit
+ * note it carried no longer holds). Results and cancels stay as they were.
+ */
+function keepEnded() {
+  const account = state.login.account?.accountName ?? null;
+  for (const entry of entries()) state.ended.push({ ...endedEntry(entry), account });
+  state.keys = new Map();
+}
+
+function endedEntry(entry) {
+  if (entry.state === 'redeeming') {
+    return { n: entry.n, key: entry.key, state: 'done', result: { status: 'unknown', message: text('lostWithSteam') } };
+  }
+  if (entry.state === 'queued' || entry.state === 'waiting') return { n: entry.n, key: entry.key, state: 'not-sent' };
+  return entry;
 }
 
 /**
@@ -429,6 +462,22 @@ el.resume.addEventListener('click', () => send({ type: 'resume' }));
 el.exportCsv.addEventListener('click', () => download('csv', toCsv(), 'text/csv;charset=utf-8'));
 el.exportJson.addEventListener('click', () => download('json', toJson(), 'application/json'));
 
+// Never-sent keys of a lost session go back in the box (after what is there), for
+// the user to redeem: they are safe to send. Unknown ones are left out — they may
+// have been activated — but are in "Keys not activated" with the rest.
+el.refillNotSent.addEventListener('click', () => {
+  const keys = notSent().join('\n');
+  const before = el.keysText.value.trimEnd();
+  el.keysText.value = before ? `${before}\n${keys}` : keys;
+  state.lastAdded = null;
+  focusLater(el.keysText);
+  render();
+});
+
+function notSent() {
+  return state.ended.filter((e) => e.state === 'not-sent').map((e) => e.key);
+}
+
 el.copyUnused.addEventListener('click', async () => {
   const value = el.unused.value;
   try {
@@ -502,6 +551,8 @@ function render() {
   renderKeyCount(online);
   renderProgress(online);
   renderUnused();
+  show(el.endedSection, state.ended.length > 0);
+  show(el.refillNotSent, notSent().length > 0);
   if (state.focus && !state.focus.closest('[hidden]')) state.focus.focus();
   state.focus = null;
 }
@@ -567,8 +618,9 @@ function renderProgress(online) {
   el.cancel.disabled = !online || !all.some((e) => e.state === 'queued' || e.state === 'waiting');
   show(el.noKeys, all.length === 0);
   show(el.tableWrap, all.length > 0);
-  el.exportCsv.disabled = all.length === 0;
-  el.exportJson.disabled = all.length === 0;
+  const nothing = all.length === 0 && state.ended.length === 0;
+  el.exportCsv.disabled = nothing;
+  el.exportJson.disabled = nothing;
 }
 
 /**
@@ -580,8 +632,11 @@ function cooldownLeft() {
   return Math.min(max, Math.max(0, (state.queue.resumesAt ?? 0) - Date.now()));
 }
 
+/** Every key not activated: cancelled, not sent, or done without activating; the lost sessions' first. */
 function notActivated() {
-  return entries().filter((e) => e.state === 'cancelled' || (e.state === 'done' && e.result?.status !== 'activated'));
+  return [...state.ended, ...entries()].filter(
+    (e) => e.state === 'cancelled' || e.state === 'not-sent' || (e.state === 'done' && e.result?.status !== 'activated'),
+  );
 }
 
 function renderUnused() {
@@ -603,6 +658,14 @@ function rebuildTable() {
   rows.clear();
   el.results.replaceChildren();
   for (const entry of entries()) updateRow(entry);
+  // The lost sessions' keys, numbered in the order shown (two sessions may both have a key 1).
+  el.ended.replaceChildren(
+    ...state.ended.map((entry, i) => {
+      const row = document.createElement('tr');
+      drawRow(row, entry, i + 1);
+      return row;
+    }),
+  );
 }
 
 /** Draws one key's row, adding it in order if it is new. */
@@ -620,10 +683,14 @@ function updateRow(entry) {
     el.results.insertBefore(row, before);
     rows.set(entry.n, row);
   }
+  drawRow(row, entry, entry.n);
+}
+
+function drawRow(row, entry, n) {
   row.className = entry.state;
   row.dataset.key = entry.key;
   row.dataset.status = statusClass(entry);
-  const number = cell('td', String(entry.n));
+  const number = cell('td', String(n));
   const key = cell('td', entry.key, 'key');
   const status = document.createElement('td');
   status.append(cell('span', statusWords(entry), `badge ${statusClass(entry)}`));
@@ -642,6 +709,7 @@ function details(entry) {
   td.className = 'details';
   const result = entry.result;
   if (entry.state === 'cancelled') td.append(cell('span', t('cancelledDetail')));
+  if (entry.state === 'not-sent') td.append(cell('span', t('notSentDetail')));
   if (!result) return td;
   const packages = result.packages ?? [];
   // "Activated: A, B" would repeat the list below it.
@@ -673,21 +741,27 @@ function csvField(value) {
 }
 
 function toCsv() {
-  const header = ['number', 'key', 'state', 'status', 'message', 'packages', 'eresult', 'detail'];
+  // `session`: "ended" for the keys of a session the server lost, "current" for the rest.
+  const header = ['number', 'key', 'state', 'status', 'message', 'packages', 'eresult', 'detail', 'session'];
   const lines = [header.join(',')];
-  for (const e of entries()) {
+  const line = (e, n, session) => {
     const r = e.result;
     const packages = (r?.packages ?? []).map((p) => `${p.id} ${p.name}`).join('; ');
-    const message = e.state === 'cancelled' ? t('cancelledDetail') : words(r?.message);
-    lines.push([e.n, e.key, e.state, r?.status ?? '', message, packages, r?.eresult ?? '', r?.detail ?? ''].map(csvField).join(','));
-  }
+    let message = words(r?.message);
+    if (e.state === 'cancelled') message = t('cancelledDetail');
+    if (e.state === 'not-sent') message = t('notSentDetail');
+    lines.push([n, e.key, e.state, r?.status ?? '', message, packages, r?.eresult ?? '', r?.detail ?? '', session].map(csvField).join(','));
+  };
+  state.ended.forEach((e, i) => line(e, i + 1, 'ended'));
+  for (const e of entries()) line(e, e.n, 'current');
   // RFC 4180 line ends; the byte-order mark lets spreadsheet programs read the UTF-8 (Chinese, ™).
   return `\uFEFF${lines.join('\r\n')}\r\n`;
 }
 
 function toJson() {
   const account = state.login.account?.accountName ?? null;
-  return `${JSON.stringify({ exportedAt: new Date().toISOString(), account, keys: entries() }, null, 2)}\n`;
+  const endedSessionKeys = state.ended;
+  return `${JSON.stringify({ exportedAt: new Date().toISOString(), account, keys: entries(), endedSessionKeys }, null, 2)}\n`;
 }
 
 function download(extension, content, type) {
