@@ -20,7 +20,15 @@ function setup(maxSessions?: number) {
     log: (e) => logs.push(e),
     ...(maxSessions === undefined ? {} : { maxSessions }),
   });
-  return { clock, steam, logs, store };
+  /** A session held by `h`, signed in to Steam. */
+  const openSignedIn = async (h: Holder) => {
+    const held = store.open(h)!;
+    const signedIn = held.session.login({ accountName: 'alice', password: 'pw' });
+    steam.last().succeed();
+    await signedIn;
+    return held;
+  };
+  return { clock, steam, logs, store, openSignedIn };
 }
 
 function holder(): Holder & { evictions: EvictReason[] } {
@@ -37,12 +45,9 @@ t.test('tokens are long, random and unique', async (t) => {
 });
 
 t.test('a page that comes back within the grace period gets the same session, signed in', async (t) => {
-  const { clock, steam, store, logs } = setup();
+  const { clock, steam, store, logs, openSignedIn } = setup();
   const first = holder();
-  const { token, session } = store.open(first)!;
-  const signedIn = session.login({ accountName: 'alice', password: 'pw' });
-  steam.last().succeed();
-  await signedIn;
+  const { token, session } = await openSignedIn(first);
   session.addKeys('AAAAA-11111-BBBBB');
   store.detach(token, first);
   await clock.advance(GRACE - 1);
@@ -58,12 +63,9 @@ t.test('a page that comes back within the grace period gets the same session, si
 });
 
 t.test('after the grace period the session signs out of Steam and is forgotten', async (t) => {
-  const { clock, steam, store, logs } = setup();
+  const { clock, steam, store, logs, openSignedIn } = setup();
   const h = holder();
-  const { token, session } = store.open(h)!;
-  const signedIn = session.login({ accountName: 'alice', password: 'pw' });
-  steam.last().succeed();
-  await signedIn;
+  const { token, session } = await openSignedIn(h);
   store.detach(token, h);
   await clock.advance(GRACE);
   await settle();
@@ -77,12 +79,9 @@ t.test('after the grace period the session signs out of Steam and is forgotten',
 
 t.test('a page that leaves mid-batch: the keys go on being sent, and the grace period starts when the queue is done', async (t) => {
   // The store's sessions use steam-user's defaults but for the pause: a rate limit cools down for 60 min.
-  const { clock, steam, store, logs } = setup();
+  const { clock, steam, store, logs, openSignedIn } = setup();
   const h = holder();
-  const { token, session } = store.open(h)!;
-  const signedIn = session.login({ accountName: 'alice', password: 'pw' });
-  steam.last().succeed();
-  await signedIn;
+  const { token, session } = await openSignedIn(h);
   session.addKeys('AAAAA-11111-BBBBB BBBBB-22222-CCCCC');
   await settle();
   const port = steam.last();
@@ -110,12 +109,9 @@ t.test('a page that leaves mid-batch: the keys go on being sent, and the grace p
 });
 
 t.test('a session nobody holds expires after the grace period once its queue stalls', async (t) => {
-  const { clock, steam, store } = setup();
+  const { clock, steam, store, openSignedIn } = setup();
   const h = holder();
-  const { token, session } = store.open(h)!;
-  const signedIn = session.login({ accountName: 'alice', password: 'pw' });
-  steam.last().succeed();
-  await signedIn;
+  const { token, session } = await openSignedIn(h);
   session.addKeys('AAAAA-11111-BBBBB BBBBB-22222-CCCCC');
   await settle();
   store.detach(token, h);
@@ -142,12 +138,9 @@ t.test('a newer connection replaces the older one, which is told why', async (t)
 });
 
 t.test('end: evicts the holder, signs out, forgets', async (t) => {
-  const { store, steam } = setup();
+  const { store, steam, openSignedIn } = setup();
   const h = holder();
-  const { token, session } = store.open(h)!;
-  const signedIn = session.login({ accountName: 'alice', password: 'pw' });
-  steam.last().succeed();
-  await signedIn;
+  const { token } = await openSignedIn(h);
   await store.end(token, 'logged-out');
   t.same(h.evictions, ['logged-out']);
   t.equal(steam.last().logOffs, 1);
@@ -169,12 +162,9 @@ t.test('closeAll ends every session, held or in grace, and leaves no timer', asy
 });
 
 t.test('while closeAll runs (server shutdown) no session opens or comes back: none would be closed', async (t) => {
-  const { store, steam } = setup();
+  const { store, openSignedIn } = setup();
   const h = holder();
-  const { token, session } = store.open(h)!;
-  const signedIn = session.login({ accountName: 'alice', password: 'pw' });
-  steam.last().succeed();
-  await signedIn;
+  const { token } = await openSignedIn(h);
   const closing = store.closeAll(); // signing out of Steam takes a while
   t.equal(store.open(holder()), null, 'a connection that says hello now gets no new session');
   t.equal(store.resume(token, holder()), null);

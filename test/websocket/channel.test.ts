@@ -271,27 +271,50 @@ t.test('a handler that returns closes with 1000; one that throws closes with 101
   t.equal(await c.nextText(), 'alive', 'the server still serves');
 });
 
-t.test('an onHandlerError that throws itself: both errors go to stderr, the connection closes with 1011, the server lives', async (t) => {
+/** Collects what console.error prints during test `t`. */
+function captureStderr(t: Tap): unknown[][] {
   const printed: unknown[][] = [];
   const consoleError = console.error;
   console.error = (...args: unknown[]) => void printed.push(args);
   t.teardown(() => {
     console.error = consoleError;
   });
-  const boom = new Error('boom');
+  return printed;
+}
+
+const boom = new Error('boom');
+/** One route whose handler throws and one whose handler rejects, both with `boom`. */
+const FAILING_ROUTES: TestServerOptions['routes'] = {
+  '/throws': () => {
+    throw boom;
+  },
+  '/rejects': async () => {
+    throw boom;
+  },
+};
+
+t.test('without onHandlerError, a handler that throws or rejects is reported on stderr and closed with 1011', async (t) => {
+  const printed = captureStderr(t);
+  const server = await setup(t, {
+    onHandlerError: undefined, // the test server's default records errors; this one must not
+    routes: FAILING_ROUTES,
+  });
+  for (const path of ['/throws', '/rejects']) {
+    const c = await client(t, server, { path });
+    t.equal((await c.nextClose())?.code, 1011, `${path}: Close 1011`);
+  }
+  t.same(server.handlerErrors, [], 'no hook was called');
+  t.same(printed, [['websocket handler failed:', boom], ['websocket handler failed:', boom]], 'both errors went to stderr');
+});
+
+t.test('an onHandlerError that throws itself: both errors go to stderr, the connection closes with 1011, the server lives', async (t) => {
+  const printed = captureStderr(t);
   const hookBoom = new Error('hook boom');
   const server = await setup(t, {
     onHandlerError: () => {
       throw hookBoom;
     },
-    routes: {
-      '/throws': () => {
-        throw boom;
-      },
-      '/rejects': async () => {
-        throw boom;
-      },
-    },
+    routes: FAILING_ROUTES,
   });
   for (const path of ['/throws', '/rejects']) {
     const c = await client(t, server, { path });
@@ -305,33 +328,6 @@ t.test('an onHandlerError that throws itself: both errors go to stderr, the conn
   ]);
   const c = await client(t, server, { path: '/rejects' });
   t.equal((await c.nextClose())?.code, 1011, 'and the server still serves');
-});
-
-t.test('without onHandlerError, a handler that throws or rejects is reported on stderr and closed with 1011', async (t) => {
-  const printed: unknown[][] = [];
-  const consoleError = console.error;
-  console.error = (...args: unknown[]) => void printed.push(args);
-  t.teardown(() => {
-    console.error = consoleError;
-  });
-  const boom = new Error('boom');
-  const server = await setup(t, {
-    onHandlerError: undefined, // the test server's default records errors; this one must not
-    routes: {
-      '/throws': () => {
-        throw boom;
-      },
-      '/rejects': async () => {
-        throw boom;
-      },
-    },
-  });
-  for (const path of ['/throws', '/rejects']) {
-    const c = await client(t, server, { path });
-    t.equal((await c.nextClose())?.code, 1011, `${path}: Close 1011`);
-  }
-  t.same(server.handlerErrors, [], 'no hook was called');
-  t.same(printed, [['websocket handler failed:', boom], ['websocket handler failed:', boom]], 'both errors went to stderr');
 });
 
 t.test('outbound backpressure: await send() waits while the peer does not read, and nothing is lost', async (t) => {
