@@ -5,7 +5,7 @@
  * lib/websocket's parser), and reports when the server ends or closes TCP.
  */
 import { randomBytes } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { encodeFrame } from '../../lib/websocket/frame.js';
 
 export const OP = { CONT: 0x0, TEXT: 0x1, BINARY: 0x2, CLOSE: 0x8, PING: 0x9, PONG: 0xa } as const;
@@ -71,6 +71,24 @@ export function tcpConnect(port: number, allowHalfOpen = false): Promise<Socket>
     });
     socket.once('error', reject);
   });
+}
+
+/**
+ * A connected TCP pair without a handshake, for a Connection or Channel built
+ * by hand: `socket` is the server's side (allowHalfOpen, like node:http's
+ * sockets), `peer` the client's, its errors ignored. Both close at teardown.
+ */
+export async function socketPair(t: { teardown(fn: () => unknown): void }): Promise<{ peer: Socket; socket: Socket }> {
+  const plain = createServer({ allowHalfOpen: true });
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => plain.close());
+  const accepted = new Promise<Socket>((resolve) => plain.once('connection', resolve));
+  const peer = await tcpConnect((plain.address() as AddressInfo).port);
+  peer.on('error', () => {});
+  t.teardown(() => peer.destroy());
+  const socket = await accepted;
+  t.teardown(() => socket.destroy());
+  return { peer, socket };
 }
 
 /**

@@ -7,7 +7,7 @@ import t from 'tap';
 import { Channel, type Message } from '../../lib/websocket/channel.js';
 import type { CloseInfo } from '../../lib/websocket/connection.js';
 import { resolveLimits, type Limits } from '../../lib/websocket/limits.js';
-import { clientFrame, closePayload, OP, openClient, sleep, tcpConnect, waitFor, type RawClient } from '../helpers/raw-client.js';
+import { clientFrame, closePayload, OP, openClient, sleep, socketPair, tcpConnect, waitFor, type RawClient } from '../helpers/raw-client.js';
 import { startServer, type TestServer, type TestServerOptions } from '../helpers/server.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
@@ -581,16 +581,8 @@ t.test('once TCP is going away, readyState is not open and send() resolves false
   // A Channel on a plain accepted socket (the handshake is the router's business),
   // allowHalfOpen like node:http's sockets. Our listeners run after the
   // connection's own, in the same tick, before 'close' is emitted.
-  const plain = createServer({ allowHalfOpen: true });
-  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => plain.close());
-  const port = (plain.address() as AddressInfo).port;
   const pair = async (): Promise<{ peer: Socket; channel: Channel; socket: Socket }> => {
-    const accepted = new Promise<Socket>((resolve) => plain.once('connection', resolve));
-    const peer = await tcpConnect(port);
-    peer.on('error', () => {});
-    t.teardown(() => peer.destroy());
-    const socket = await accepted;
+    const { peer, socket } = await socketPair(t);
     const channel = new Channel(socket, Buffer.alloc(0), { limits: resolveLimits({ heartbeatInterval: 0, closeTimeout: 200 }) });
     return { peer, channel, socket };
   };
@@ -627,14 +619,7 @@ t.test('a Close frame still in the socket\'s buffer when we drop the connection 
   // receive() resumes reading, which Node does on the next tick; a send()
   // over maxBufferedAmount in between drops the connection. The bytes Node
   // had buffered while reading was paused must not be parsed after the drop.
-  const plain = createServer({ allowHalfOpen: true });
-  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => plain.close());
-  const accepted = new Promise<Socket>((resolve) => plain.once('connection', resolve));
-  const peer = await tcpConnect((plain.address() as AddressInfo).port);
-  peer.on('error', () => {});
-  t.teardown(() => peer.destroy());
-  const socket = await accepted;
+  const { peer, socket } = await socketPair(t);
   const limits = resolveLimits({ heartbeatInterval: 0, closeTimeout: 60_000, receiveHighWaterMark: 10, maxBufferedAmount: 0 });
   const channel = new Channel(socket, Buffer.alloc(0), { limits });
   const firstRead = new Promise((resolve) => socket.once('data', resolve)); // runs after the channel's listener
@@ -656,13 +641,7 @@ t.test('a send() whose write fails at once (the peer reset the connection) resol
   // The reset reaches our kernel before Node reads it, so the write fails
   // at once and its callback runs before the socket is destroyed. The
   // message never left.
-  const plain = createServer({ allowHalfOpen: true });
-  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => plain.close());
-  const accepted = new Promise<Socket>((resolve) => plain.once('connection', resolve));
-  const peer = await tcpConnect((plain.address() as AddressInfo).port);
-  peer.on('error', () => {});
-  const socket = await accepted;
+  const { peer, socket } = await socketPair(t);
   const limits = resolveLimits({ heartbeatInterval: 0, closeTimeout: 60_000, sendHighWaterMark: 0 });
   const channel = new Channel(socket, Buffer.alloc(0), { limits });
   peer.resetAndDestroy();

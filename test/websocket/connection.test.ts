@@ -6,11 +6,10 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Channel } from '../../lib/websocket/channel.js';
 import { Connection } from '../../lib/websocket/connection.js';
 import { resolveLimits, type Limits } from '../../lib/websocket/limits.js';
-import { clientFrame, closePayload, EVENTUALLY, OP, openClient, sleep, tcpConnect, waitFor, type RawClient } from '../helpers/raw-client.js';
+import { clientFrame, closePayload, EVENTUALLY, OP, openClient, sleep, socketPair, waitFor, type RawClient } from '../helpers/raw-client.js';
 import { startServer, type TestServer, type TestServerOptions } from '../helpers/server.js';
 
 const FAST: Partial<Limits> = { closeTimeout: 200, heartbeatInterval: 0 };
@@ -489,15 +488,9 @@ t.test('a drop while parsing a read stops there: a Close later in the same read 
 });
 
 t.test('ping(): at most 125 bytes (§5.5); nothing once closing', async (t) => {
-  const plain = createServer({ allowHalfOpen: true });
-  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => plain.close());
-  const accepted = new Promise<Socket>((resolve) => plain.once('connection', resolve));
-  const peer = await tcpConnect((plain.address() as AddressInfo).port);
-  t.teardown(() => peer.destroy());
+  const { peer, socket } = await socketPair(t);
   const received: Buffer[] = [];
   peer.on('data', (d: Buffer) => received.push(d));
-  const socket = await accepted;
   let closed!: () => void;
   const done = new Promise<void>((resolve) => (closed = resolve));
   // A bare Connection, without a Channel's queue: ping() is protected, this one makes it public.
