@@ -704,12 +704,19 @@ function cell(tag, content, className) {
   return node;
 }
 
+/** What a key that never went to Steam says in place of a result, or null. */
+function stateNote(entry) {
+  if (entry.state === 'cancelled') return t('cancelledDetail');
+  if (entry.state === 'not-sent') return t('notSentDetail');
+  return null;
+}
+
 function details(entry) {
   const td = document.createElement('td');
   td.className = 'details';
   const result = entry.result;
-  if (entry.state === 'cancelled') td.append(cell('span', t('cancelledDetail')));
-  if (entry.state === 'not-sent') td.append(cell('span', t('notSentDetail')));
+  const note = stateNote(entry);
+  if (note) td.append(cell('span', note));
   if (!result) return td;
   const packages = result.packages ?? [];
   // "Activated: A, B" would repeat the list below it.
@@ -747,9 +754,7 @@ function toCsv() {
   const line = (e, n, session) => {
     const r = e.result;
     const packages = (r?.packages ?? []).map((p) => `${p.id} ${p.name}`).join('; ');
-    let message = words(r?.message);
-    if (e.state === 'cancelled') message = t('cancelledDetail');
-    if (e.state === 'not-sent') message = t('notSentDetail');
+    const message = stateNote(e) ?? words(r?.message);
     lines.push([n, e.key, e.state, r?.status ?? '', message, packages, r?.eresult ?? '', r?.detail ?? '', session].map(csvField).join(','));
   };
   state.ended.forEach((e, i) => line(e, i + 1, 'ended'));
