@@ -164,6 +164,8 @@ await withBrowser(t, 'the page in Chromium, demo mode', async (t, browser) => {
     const second = await page.context().newPage();
     await second.goto(run.url);
     await textOf(second, '#sign-in-title');
+    // Its own welcome stores a new session's token: wait for it, or it could arrive after ours and overwrite it.
+    await until(second, `sessionStorage.getItem('steam-key.session') !== null`);
     await second.evaluate(`sessionStorage.setItem('steam-key.session', ${JSON.stringify(token)})`);
     await second.reload();
     await allDone(second, keys.length);
