@@ -194,10 +194,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   protected sendMessage(data: string | Uint8Array): boolean {
     // §6.1 step 1: only in the OPEN state; it is 'closing' once our Close was sent.
     if (this.readyState !== 'open') return false;
-    if (this.bufferedAmount > this.limits.maxBufferedAmount) {
-      this.#drop(`peer is not reading: over ${this.limits.maxBufferedAmount} bytes unsent`);
-      return false;
-    }
+    if (this.#droppedForNotReading()) return false;
     this.#writeFrame(typeof data === 'string' ? Opcode.TEXT : Opcode.BINARY, data);
     return true;
   }
@@ -271,10 +268,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   #receivedPing(payload: Buffer): void {
     if (this.#has(CLOSE_SENT)) return;
     // Pongs are sent whether or not the peer reads them (a ping flood).
-    if (this.bufferedAmount > this.limits.maxBufferedAmount) {
-      this.#drop(`peer is not reading its pongs: over ${this.limits.maxBufferedAmount} bytes unsent`);
-      return;
-    }
+    if (this.#droppedForNotReading()) return;
     // §5.5.2: answer with a Pong carrying the same application data.
     this.#writeFrame(Opcode.PONG, payload);
   }
@@ -395,6 +389,13 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     }
     this.resume(); // keep reading (and discarding) so the peer's FIN is seen
     this.#endSocket();
+  }
+
+  /** Drops a peer that let more than maxBufferedAmount pile up unsent (messages or pongs); true if it did. */
+  #droppedForNotReading(): boolean {
+    if (this.bufferedAmount <= this.limits.maxBufferedAmount) return false;
+    this.#drop(`peer is not reading: over ${this.limits.maxBufferedAmount} bytes unsent`);
+    return true;
   }
 
   /** Drops the TCP connection at once, with no closing handshake (the peer is gone or not reading). */
