@@ -28,8 +28,22 @@ const server = createServer({ noDelay: true }, (socket) => {
     } else {
       const rest = Buffer.from(head.slice(end + 4), 'latin1');
       if (rest.length > 0) socket.write(rest);
-      // No flow control: the load generator bounds what is in flight.
-      socket.on('data', (chunk: Buffer) => socket.write(chunk));
+      // No flow control: the load generator bounds what is in flight. The
+      // chunks of one event-loop turn go out in one writev, as a server that
+      // answers whole messages would write them, not one system call each.
+      let corked = false;
+      const uncork = (): void => {
+        corked = false;
+        socket.uncork();
+      };
+      socket.on('data', (chunk: Buffer) => {
+        if (!corked) {
+          corked = true;
+          socket.cork();
+          setImmediate(uncork);
+        }
+        socket.write(chunk);
+      });
     }
   };
   socket.on('data', onHead);
