@@ -41,8 +41,8 @@ if (flags.help) {
       '--sweep: after the rounds, one pass of the 1-connection 64 B echo at each of these windows.\n' +
       'Metrics: small1 small100 large handshake memory\n' +
       '--cpu-prof DIR writes a V8 CPU profile of each server run into DIR/steam-key and DIR/ws (open it in Chrome DevTools).\n' +
-      '--ws-native lets ws use its native addons if installed (npm install --no-save bufferutil utf-8-validate):\n' +
-      '  the ws column is then ws with C masking, for comparison; the targets are against plain ws.',
+      '--ws-native adds a third server to every round: ws with its C masking addon, bufferutil, which must be\n' +
+      '  installed (npm install --no-save bufferutil). The targets stay against plain ws.',
   );
   process.exit(0);
 }
@@ -64,7 +64,9 @@ const STEAM_KEY_BIN = here('../bin/steam-key.js');
 const PROBE = new URL('./probe.js', import.meta.url).href;
 const LOAD = here('./load.js');
 
-type ServerName = 'steam-key' | 'ws' | 'raw';
+type ServerName = 'steam-key' | 'ws' | 'ws-native' | 'raw';
+/** The WebSocket servers of each round, steam-key first; the raw echo is not one. */
+const WEBSOCKET_SERVERS: ServerName[] = flags['ws-native'] ? ['steam-key', 'ws', 'ws-native'] : ['steam-key', 'ws'];
 type MetricKey = 'small1' | 'small100' | 'large' | 'handshake' | 'memory';
 
 interface Metric {
@@ -141,10 +143,10 @@ async function startServer(name: ServerName): Promise<Server> {
     script = [STEAM_KEY_BIN, 'echo', '--port', '0'];
   } else if (name === 'ws') {
     script = [here('./servers/ws-echo.js')];
-    if (!flags['ws-native']) {
-      env.WS_NO_BUFFER_UTIL = '1';
-      env.WS_NO_UTF_8_VALIDATE = '1';
-    }
+    env.WS_NO_BUFFER_UTIL = '1';
+    env.WS_NO_UTF_8_VALIDATE = '1';
+  } else if (name === 'ws-native') {
+    script = [here('./servers/ws-echo.js')];
   } else {
     script = [here('./servers/tcp-echo.js')];
   }
@@ -163,6 +165,11 @@ async function startServer(name: ServerName): Promise<Server> {
     });
     child.once('exit', (code) => reject(new Error(`${name} server exited (${code}): ${text}`)));
   });
+  if (name === 'ws-native' && !banner.includes('bufferutil')) {
+    await stop(child);
+    // ws falls back to its JavaScript loop without a word: say what is missing instead.
+    throw new Error(`--ws-native needs bufferutil (npm install --no-save bufferutil); the server said: ${banner}`);
+  }
   const port = Number(/127\.0\.0\.1:(\d+)/.exec(banner)![1]);
   return { name, port, probe: new Peer(child, `${name} server`), child, banner };
 }
@@ -305,7 +312,7 @@ async function main(): Promise<void> {
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       // Alternate who goes first, so a drift in machine load favours neither.
-      const order: ServerName[] = round % 2 === 1 ? ['steam-key', 'ws', 'raw'] : ['ws', 'steam-key', 'raw'];
+      const order: ServerName[] = [...(round % 2 === 1 ? WEBSOCKET_SERVERS : [...WEBSOCKET_SERVERS].reverse()), 'raw'];
       for (const name of order) {
         const server = await startServer(name);
         if (round === 1) console.log(`  ${server.banner}`);
@@ -330,28 +337,32 @@ async function main(): Promise<void> {
     await Promise.all(loads.map((l) => stop(l.child)));
   }
 
-  const rows: string[][] = [['metric', 'steam-key', 'ws', 'ratio', 'target', 'met?']];
+  const native = flags['ws-native'] === true;
+  const ratioOf = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+  /** With --ws-native: ws + bufferutil's figure, steam-key / it, and it / plain ws. */
+  const nativeCells = (metric: string): string[] => {
+    if (!native) return [];
+    const n = medianOf('ws-native', metric);
+    return [formatNumber(n), ratioOf(medianOf('steam-key', metric), n), ratioOf(n, medianOf('ws', metric))];
+  };
+  const rows: string[][] = [
+    ['metric', 'steam-key', 'ws', 'ratio', 'target', 'met?', ...(native ? ['ws+bufferutil', 'ratio to it', 'its ratio to ws'] : [])],
+  ];
   for (const m of active) {
     const ours = medianOf('steam-key', m.key);
     const theirs = medianOf('ws', m.key);
     const ratio = ours / theirs;
     const met = m.lowerIsBetter ? ratio <= m.target : ratio >= m.target;
-    rows.push([
-      `${m.label} (${m.unit})`,
-      formatNumber(ours),
-      formatNumber(theirs),
-      `${ratio.toFixed(2)}×`,
-      // The targets are against plain ws: with its native addons there is no target to meet.
-      flags['ws-native'] ? '' : `${m.lowerIsBetter ? '≤' : '≥'} ${m.target}×`,
-      flags['ws-native'] ? '' : met ? 'yes' : 'NO',
-    ]);
+    rows.push([`${m.label} (${m.unit})`, formatNumber(ours), formatNumber(theirs), ratioOf(ours, theirs), `${m.lowerIsBetter ? '≤' : '≥'} ${m.target}×`, met ? 'yes' : 'NO', ...nativeCells(m.key)]);
     if (m.key === 'memory') {
       const rssOurs = medianOf('steam-key', 'memoryRss');
       const rssTheirs = medianOf('ws', 'memoryRss');
-      rows.push(['memory per idle conn (RSS, for information) (B)', formatNumber(rssOurs), formatNumber(rssTheirs), `${(rssOurs / rssTheirs).toFixed(2)}×`, '', '']);
+      rows.push(['memory per idle conn (RSS, for information) (B)', formatNumber(rssOurs), formatNumber(rssTheirs), ratioOf(rssOurs, rssTheirs), '', '', ...nativeCells('memoryRss')]);
     }
   }
-  const against = flags['ws-native'] ? 'ratio = steam-key / ws with its native addons, if installed; the targets are against plain ws' : 'ratio = steam-key / ws';
+  const against = native
+    ? 'ratio = steam-key / plain ws, the targets are against it; then ws with its C masking addon, steam-key / it, and it / plain ws'
+    : 'ratio = steam-key / ws';
   console.log(`\nMedians over ${ROUNDS} rounds (${against}):\n`);
   console.log(table(rows));
 
@@ -359,7 +370,18 @@ async function main(): Promise<void> {
   if (throughput.length > 0) {
     // Server CPU per operation does not depend on who else uses the machine's
     // cores, nor on whether the load generator kept the server busy.
-    const cpuRows: string[][] = [['metric', 'steam-key µs/op', 'ws µs/op', 'ws/steam-key', 'busy: steam-key', 'ws', 'load gen (vs sk, ws)']];
+    const cpuRows: string[][] = [
+      [
+        'metric',
+        'steam-key µs/op',
+        'ws µs/op',
+        'ws/steam-key',
+        ...(native ? ['ws+bufferutil µs/op', 'it/steam-key'] : []),
+        'busy: steam-key',
+        'ws',
+        `load gen (vs ${native ? 'sk, ws, ws+bu' : 'sk, ws'})`,
+      ],
+    ];
     const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
     for (const m of throughput) {
       const ours = medianOf('steam-key', `${m.key}/cpu`);
@@ -368,10 +390,11 @@ async function main(): Promise<void> {
         m.label,
         formatNumber(ours),
         formatNumber(theirs),
-        `${(theirs / ours).toFixed(2)}×`,
+        ratioOf(theirs, ours),
+        ...(native ? [formatNumber(medianOf('ws-native', `${m.key}/cpu`)), ratioOf(medianOf('ws-native', `${m.key}/cpu`), ours)] : []),
         pct(medianOf('steam-key', `${m.key}/serverBusy`)),
         pct(medianOf('ws', `${m.key}/serverBusy`)),
-        `${pct(medianOf('steam-key', `${m.key}/loadBusy`))}, ${pct(medianOf('ws', `${m.key}/loadBusy`))}`,
+        WEBSOCKET_SERVERS.map((n) => pct(medianOf(n, `${m.key}/loadBusy`))).join(', '),
       ]);
     }
     console.log('\nServer CPU time (user + system) per operation, and how busy each process was (100% = one core):\n');
@@ -382,8 +405,8 @@ async function main(): Promise<void> {
     // WebSocket work (where that server, not the load generator, may saturate).
     const lines = throughput.map((m) => {
       const raw = medianOf('raw', m.key);
-      const best = Math.max(medianOf('steam-key', m.key), medianOf('ws', m.key));
-      const busiest = Math.max(...(['steam-key', 'ws', 'raw'] as const).map((n) => medianOf(n, `${m.key}/loadBusy`)));
+      const best = Math.max(...WEBSOCKET_SERVERS.map((n) => medianOf(n, m.key)));
+      const busiest = Math.max(...[...WEBSOCKET_SERVERS, 'raw' as const].map((n) => medianOf(n, `${m.key}/loadBusy`)));
       return (
         `  ${m.key.padEnd(9)} load generator at most ${pct(busiest)} busy; against the raw echo ` +
         `${formatNumber(raw)} ${m.unit} = ${(raw / best).toFixed(1)}× the faster WebSocket server ` +
