@@ -52,6 +52,20 @@ const WARMUP_MS = positiveInt('warmup', flags.warmup);
 const WINDOW = positiveInt('window', flags.window);
 const SWEEP = flags.sweep === 'none' ? [] : flags.sweep.split(',').map((w) => positiveInt('sweep', w));
 let IDLE = positiveInt('idle', flags.idle);
+if (flags['ws-native'] && !resolvesFromWs('bufferutil')) {
+  console.error('--ws-native needs bufferutil, which ws loads if it is installed: npm install --no-save bufferutil');
+  process.exit(2);
+}
+
+/** Whether ws would find `name` (it loads its optional addons with a plain require). */
+function resolvesFromWs(name: string): boolean {
+  try {
+    createRequire(createRequire(import.meta.url).resolve('ws')).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function positiveInt(name: string, value: string): number {
   const n = Number(value);
@@ -167,8 +181,8 @@ async function startServer(name: ServerName): Promise<Server> {
   });
   if (name === 'ws-native' && !banner.includes('bufferutil')) {
     await stop(child);
-    // ws falls back to its JavaScript loop without a word: say what is missing instead.
-    throw new Error(`--ws-native needs bufferutil (npm install --no-save bufferutil); the server said: ${banner}`);
+    // Installed but not loaded (a broken build, say): ws falls back to its JavaScript loop without a word.
+    throw new Error(`--ws-native: ws did not load bufferutil; the server said: ${banner}`);
   }
   const port = Number(/127\.0\.0\.1:(\d+)/.exec(banner)![1]);
   return { name, port, probe: new Peer(child, `${name} server`), child, banner };
