@@ -9,6 +9,7 @@ import type { CloseInfo } from '../../lib/websocket/connection.js';
 import { resolveLimits, type Limits } from '../../lib/websocket/limits.js';
 import { clientFrame, closePayload, OP, openClient, sleep, socketPair, tcpConnect, waitFor, type RawClient } from '../helpers/raw-client.js';
 import { startServer, type TestServer, type TestServerOptions } from '../helpers/server.js';
+import { captureStderr } from '../helpers/stderr.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
 const FAST: Partial<Limits> = { closeTimeout: 200, heartbeatInterval: 0 };
@@ -270,17 +271,6 @@ t.test('a handler that returns closes with 1000; one that throws closes with 101
   await c.sendText('alive');
   t.equal(await c.nextText(), 'alive', 'the server still serves');
 });
-
-/** Collects what console.error prints during test `t`. */
-function captureStderr(t: Tap): unknown[][] {
-  const printed: unknown[][] = [];
-  const consoleError = console.error;
-  console.error = (...args: unknown[]) => void printed.push(args);
-  t.teardown(() => {
-    console.error = consoleError;
-  });
-  return printed;
-}
 
 const boom = new Error('boom');
 /** One route whose handler throws and one whose handler rejects, both with `boom`. */
