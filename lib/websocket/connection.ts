@@ -11,7 +11,7 @@ import { ProtocolError } from './errors.js';
 import { headerSize, Opcode, writeFrameHeader } from './frame.js';
 import type { Limits } from './limits.js';
 import { Receiver, type ReceiverSink } from './receiver.js';
-import { PREVIEW_BYTES, type TraceFn } from './trace.js';
+import { callTrace, PREVIEW_BYTES, type TraceFn } from './trace.js';
 
 export interface CloseInfo {
   /**
@@ -26,6 +26,7 @@ export interface CloseInfo {
 
 export interface ConnectionOptions {
   limits: Limits;
+  /** Told about every frame in and out (trace.ts). If it throws, that is printed once and the frame goes on. */
   trace?: TraceFn | undefined;
 }
 
@@ -447,7 +448,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     const trace = this.#options.trace;
     if (trace) {
       const body = typeof data === 'string' ? Buffer.from(data.slice(0, PREVIEW_BYTES)) : Buffer.from(data.subarray(0, opcode >= Opcode.CLOSE ? 125 : PREVIEW_BYTES));
-      trace({ direction: 'out', opcode, fin: true, masked: false, length, preview: body });
+      callTrace(trace, { direction: 'out', opcode, fin: true, masked: false, length, preview: body });
     }
   }
 

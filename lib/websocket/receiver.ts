@@ -12,7 +12,7 @@ import { CloseCode, parseClosePayload } from './close.js';
 import { ProtocolError } from './errors.js';
 import { emptyHeader, isControl, Opcode, parseFrameHeader } from './frame.js';
 import { applyMask } from './mask.js';
-import { PREVIEW_BYTES, type TraceFn } from './trace.js';
+import { callTrace, PREVIEW_BYTES, type TraceFn } from './trace.js';
 import { Utf8Stream } from './utf8.js';
 
 export interface ReceiverSink {
@@ -202,7 +202,7 @@ export class Receiver {
     const h = this.#header;
     this.#inPayload = false;
     if (this.#preview !== null) {
-      this.#trace!({ direction: 'in', opcode: h.opcode, fin: h.fin, masked: h.masked, length: h.payloadLength, preview: this.#preview });
+      callTrace(this.#trace!, { direction: 'in', opcode: h.opcode, fin: h.fin, masked: h.masked, length: h.payloadLength, preview: this.#preview });
       this.#preview = null;
     }
     if (isControl(h.opcode)) {

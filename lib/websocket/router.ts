@@ -32,6 +32,7 @@ export interface RouterOptions {
   limits?: Partial<Limits>;
   /** Whether a page from `origin` may connect (§10.2); false answers 403. Default: any origin. */
   allowOrigin?: (origin: string | undefined, request: IncomingMessage) => boolean;
+  /** Told about every frame in and out (trace.ts). If it throws, that is printed once and the frame goes on. */
   trace?: TraceFn;
   /** Called when a handler, allowOrigin or selectProtocol throws. Default: print to stderr. */
   onHandlerError?: (error: unknown, request: IncomingMessage) => void;

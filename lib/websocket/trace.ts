@@ -17,6 +17,25 @@ export interface FrameTrace {
 
 export type TraceFn = (frame: FrameTrace) => void;
 
+/** Hooks whose failure was already printed. */
+const reported = new WeakSet<TraceFn>();
+
+/**
+ * Calls a trace hook so that a hook that throws changes nothing: tracing is
+ * for watching, and its bug must not close a connection, nor end the process
+ * when it throws from the heartbeat's timer or a socket listener. The first
+ * failure of each hook is printed on stderr, not one per frame.
+ */
+export function callTrace(trace: TraceFn, frame: FrameTrace): void {
+  try {
+    trace(frame);
+  } catch (error) {
+    if (reported.has(trace)) return;
+    reported.add(trace);
+    console.error('websocket trace hook failed (frames are handled as usual; its later failures are not printed):', error);
+  }
+}
+
 /** Bytes of a data frame's payload kept for the preview; control frames are kept whole (≤ 125). */
 export const PREVIEW_BYTES = 48;
 

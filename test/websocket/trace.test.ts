@@ -2,6 +2,7 @@ import t from 'tap';
 import { formatTrace, type FrameTrace } from '../../lib/websocket/trace.js';
 import { clientFrame, closePayload, OP, openClient, waitFor } from '../helpers/raw-client.js';
 import { startServer } from '../helpers/server.js';
+import { captureStderr } from '../helpers/stderr.js';
 
 const frame = (f: Partial<FrameTrace>): FrameTrace => ({ direction: 'in', opcode: OP.TEXT, fin: true, masked: true, length: 0, preview: Buffer.alloc(0), ...f });
 
@@ -79,4 +80,28 @@ t.test('the Close sent on a protocol error is traced with its code and reason', 
   await c.write(clientFrame(OP.TEXT, 'x', { masked: false }));
   t.equal((await c.nextClose())?.code, 1002);
   t.match(formatTrace(frames.at(-1)!), /^-> CLOSE  fin=1 mask=0 len=\d+ code=1002 reason="client frame is not masked"$/);
+});
+
+t.test('a trace hook that throws changes nothing: messages, heartbeat pings and the Close go on, and it is printed once', async (t) => {
+  const printed = captureStderr(t);
+  const boom = new Error('trace bug');
+  const server = await startServer({
+    trace: () => {
+      throw boom;
+    },
+    limits: { closeTimeout: 200, heartbeatInterval: 30 },
+  });
+  t.teardown(() => server.close());
+  const c = await openClient(server.port);
+  t.teardown(() => c.destroy());
+  await c.sendText('still echoed');
+  t.equal(await c.nextText(), 'still echoed', 'an incoming frame is handled as if untraced (no 1011)');
+  // Silent for two heartbeat ticks: the ping goes out from the shared timer, where a throw would end the process.
+  const ping = await c.nextFrame('a heartbeat ping');
+  t.equal(ping?.opcode, OP.PING, 'the heartbeat pings');
+  await c.sendClose(1000);
+  t.equal((await c.nextClose())?.code, 1000, 'the closing handshake completes');
+  t.equal(printed.length, 1, 'the first failure is printed, the others are not');
+  t.match(String(printed[0]![0]), /trace hook failed/);
+  t.equal(printed[0]![1], boom);
 });
