@@ -1,9 +1,12 @@
 /**
  * The README says what the code does: the log events it lists are the ones
- * lib/log.ts can write.
+ * lib/log.ts can write, and its WebSocket-layer example compiles against
+ * lib/websocket/.
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 
 const ROOT = new URL('../../', import.meta.url);
 const README = readFileSync(new URL('README.md', ROOT), 'utf8');
@@ -36,4 +39,27 @@ t.test('the events the README lists are exactly the ones lib/log.ts writes', asy
   t.same([...logged].filter((event) => !listed.has(event)), [], 'every event of lib/log.ts is listed');
   // Field names such as `reason` are mentioned too; any name with a dash must be an event.
   t.same([...listed].filter((name) => name.includes('-') && !logged.has(name)), [], 'every name listed is an event');
+});
+
+/** Type-checks `source` as if it were a file at the repository's root, with the project's tsconfig. */
+function typecheck(source: string): string[] {
+  const root = fileURLToPath(ROOT);
+  const config = ts.readConfigFile(`${root}tsconfig.json`, (path) => ts.sys.readFile(path));
+  const options = { ...ts.parseJsonConfigFileContent(config.config, ts.sys, root).options, noEmit: true };
+  const file = `${root}readme-example.ts`; // never written: the host serves it from memory
+  const host = ts.createCompilerHost(options);
+  const { fileExists, readFile, getSourceFile } = host;
+  host.fileExists = (path) => path === file || fileExists.call(host, path);
+  host.readFile = (path) => (path === file ? source : readFile.call(host, path));
+  host.getSourceFile = (path, language, ...rest) =>
+    path === file ? ts.createSourceFile(path, source, language) : getSourceFile.call(host, path, language, ...rest);
+  const program = ts.createProgram([file], options, host);
+  return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+}
+
+t.test("the WebSocket layer's example compiles against lib/websocket/", async (t) => {
+  const section = between(README, '## The WebSocket layer', '\n## ');
+  const example = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+  if (!t.ok(example, 'the section has a ts example')) return;
+  t.same(typecheck(example!), [], 'no type errors');
 });
