@@ -1,7 +1,8 @@
 /**
  * The README says what the code does: the log events it lists are the ones
- * lib/log.ts can write, and its WebSocket-layer example compiles against
- * lib/websocket/.
+ * lib/log.ts can write, its WebSocket-layer example compiles against
+ * lib/websocket/, and its table of that layer's files is a reading order in
+ * which each file uses only the ones above it.
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
@@ -17,6 +18,11 @@ function between(text: string, start: string, end: string): string {
   const to = text.indexOf(end, from + start.length);
   if (from < 0 || to < 0) throw new Error(`README: no text between '${start}' and '${end}'`);
   return text.slice(from + start.length, to);
+}
+
+/** The relative modules a file imports: `from './close.js'` → 'close'. */
+function localImports(path: URL): string[] {
+  return [...readFileSync(path, 'utf8').matchAll(/from '\.\/([\w-]+)\.js'/g)].map((m) => m[1]!);
 }
 
 t.test('the events the README lists are exactly the ones lib/log.ts writes', async (t) => {
@@ -62,4 +68,17 @@ t.test("the WebSocket layer's example compiles against lib/websocket/", async (t
   const example = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
   if (!t.ok(example, 'the section has a ts example')) return;
   t.same(typecheck(example!), [], 'no type errors');
+});
+
+t.test('the table of lib/websocket/ is a reading order: each file uses only the ones above it', async (t) => {
+  const section = between(README, '## The WebSocket layer', '\n## ');
+  const order = [...section.matchAll(/^\| `lib\/websocket\/([\w-]+)\.ts` \|/gm)].map((m) => m[1]!);
+  t.ok(order.length >= 8, 'found the table');
+  order.forEach((name, i) => {
+    const above = order.slice(0, i);
+    // Files the table leaves out (errors, limits, trace) are the small shared pieces the text names.
+    const uses = localImports(new URL(`lib/websocket/${name}.ts`, ROOT)).filter((m) => order.includes(m));
+    for (const used of uses) t.ok(above.includes(used), `${name}.ts uses ${used}.ts, which is above it`);
+  });
+  for (const shared of ['errors', 'limits', 'trace']) t.match(section, `\`${shared}.ts\``, `the text names ${shared}.ts`);
 });

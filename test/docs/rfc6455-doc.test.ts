@@ -2,7 +2,8 @@
  * docs/rfc6455.md maps each RFC 6455 rule to code and tests. This keeps the
  * map true: every linked file exists, every function it names is in its
  * file, every test it names is a t.test title in its test file, every MUST
- * or SHOULD row names a test, and the reading guide covers every module.
+ * or SHOULD row names a test, and the reading guide covers every module,
+ * each after the ones it imports.
  */
 import t from 'tap';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -118,6 +119,21 @@ t.test('the reading guide names every module of lib/websocket/', async (t) => {
   const guide = DOC.slice(DOC.indexOf('## Reading lib/websocket/'), DOC.indexOf('\n## ', DOC.indexOf('## Reading lib/websocket/') + 1));
   const modules = readdirSync(new URL('../lib/websocket/', DOCS)).filter((f) => f.endsWith('.ts'));
   for (const file of modules) t.match(guide, `(../lib/websocket/${file})`, file);
+});
+
+t.test('the reading guide is an order: each module uses only the ones in its own item or above', async (t) => {
+  const guide = DOC.slice(DOC.indexOf('## Reading lib/websocket/'), DOC.indexOf('\n## ', DOC.indexOf('## Reading lib/websocket/') + 1));
+  const items = guide.split(/\n(?=\d+\. )/).slice(1);
+  /** Module name → the number of the item that first links it. */
+  const item = new Map<string, number>();
+  items.forEach((text, i) => {
+    for (const [, name] of text.matchAll(/\(\.\.\/lib\/websocket\/([\w-]+)\.ts\)/g)) if (!item.has(name!)) item.set(name!, i + 1);
+  });
+  t.ok(item.size >= 10, 'found the numbered items');
+  for (const [name, n] of item) {
+    const imports = [...read(`../lib/websocket/${name}.ts`).matchAll(/from '\.\/([\w-]+)\.js'/g)].map((m) => m[1]!);
+    for (const used of imports) t.ok((item.get(used) ?? Infinity) <= n, `${name}.ts (item ${n}) uses ${used}.ts (item ${item.get(used)})`);
+  }
 });
 
 t.test('the README links to this page', async (t) => {
