@@ -1,9 +1,10 @@
 // steam-key's page: one WebSocket to the server (docs/protocol.md), plain DOM.
 // The server holds the session; this page draws what it is told and sends
 // what the user asks. Only the session token is kept (in sessionStorage, for
-// this tab): never the password or a guard code. When the server has lost the
-// session, what the page had shown of it stays in memory (state.ended), never
-// in storage: a reload forgets it.
+// this tab), and a language the user switched to (in localStorage): never the
+// password or a guard code. When the server has lost the session, what the
+// page had shown of it stays in memory (state.ended), never in storage: a
+// reload forgets it.
 import { clock, languageOf, MESSAGES } from './i18n.js';
 import { addKeysMessage } from './add-keys.js';
 import { KEY, scanKeys } from './keys-scan.js';
