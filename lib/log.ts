@@ -19,7 +19,8 @@ import type { StallReason } from './steam/queue.js';
 export type LogEvent =
   // The server
   | { event: 'listening'; url: string; demo: boolean }
-  | { event: 'origin-refused'; origin: string; host: string }
+  /** repeated: refusals of this origin and host left out of the log since its last line (one a minute). */
+  | { event: 'origin-refused'; origin: string; host: string; repeated?: number }
   | { event: 'shutdown'; signal: string }
   | { event: 'stopped' }
   | { event: 'shutdown-timeout'; afterMs: number }
