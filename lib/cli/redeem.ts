@@ -49,8 +49,9 @@ and the Steam Guard code on the terminal (/dev/tty), without echo.
                         "unknown" (default ${formatDuration(DEFAULT_SESSION_TIMERS.redeemTimeoutMs)})
   -h, --help            show this help
 
-Durations take a unit: 500ms, 5s, 60m, 1h. Without a terminal the password is
-read from $STEAM_PASSWORD (README, "Terminal mode"); never from a flag.
+Durations take a unit: 500ms, 5s, 60m, 1h. The password is read from
+$STEAM_PASSWORD when it is set, else asked on the terminal (README, "Terminal
+mode"); never from a flag.
 Ctrl-C once: stop after the key with Steam; twice: abandon that key too.
 Exit status: 0 every key activated or already owned, 1 some key not,
 2 usage error, 3 sign-in failed, 130 interrupted before signing in.`;
