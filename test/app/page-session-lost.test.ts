@@ -108,4 +108,34 @@ await withBrowser(t, 'the page in Chromium: the server lost the session', async 
     t.pass('the key never sent was redeemed in the new session');
     t.equal((await endedRows(page)).length, 4, 'and the session that ended is still shown');
   });
+  t.test('"Keys not activated" names each key once, by what became of it last', async (t) => {
+    const slow = { ...FAST_TIMERS, redeemTimeoutMs: 60_000 };
+    const first = await startApp({ page: pageHandler(), timers: slow }, { latencyMs: 5, timeoutMs: 60_000 });
+    t.teardown(first.close);
+    const page = await openPage(t, browser, first.url);
+    await submitSignIn(page, 'demo');
+    await textOf(page, '#account', /demo/);
+    await page.fill('#keys-text', 'DEMO4-INVAL-IDKEY DEMOA-TIMES-OUT00 DEMO2-ACTIV-ATED3 DEMO3-ALREA-DYOWN');
+    await page.click('#redeem');
+    await until(page, `document.querySelector('tr[data-key="DEMOA-TIMES-OUT00"]')?.dataset.status === 'redeeming'`, 'DEMOA with Steam');
+    first.app.server.close();
+    await first.app.router.closeAll();
+    const second = await startApp({ page: pageHandler() }, { latencyMs: 5 }, Number(new URL(first.url).port));
+    t.teardown(second.close);
+    await textOf(page, '#notice', /no longer had your session/);
+    t.equal(await page.inputValue('#unused'), 'DEMO4-INVAL-IDKEY\nDEMOA-TIMES-OUT00\nDEMO2-ACTIV-ATED3\nDEMO3-ALREA-DYOWN');
+
+    // The two keys never sent go again in the new session: one activates, one is already owned.
+    await page.click('#refill-not-sent');
+    await submitSignIn(page, 'demo');
+    await textOf(page, '#account', /demo/);
+    await page.click('#redeem');
+    await until(page, `document.querySelector('#progress').dataset.done === '2'`, 'both keys answered');
+    t.same((await tableRows(page)).map((r) => [r.key, r.status]), [['DEMO2-ACTIV-ATED3', 'activated'], ['DEMO3-ALREA-DYOWN', 'already-owned']]);
+    t.equal(
+      await page.inputValue('#unused'),
+      'DEMO4-INVAL-IDKEY\nDEMOA-TIMES-OUT00\nDEMO3-ALREA-DYOWN',
+      'the key activated in the new session is not listed as not activated; the other is listed once',
+    );
+  });
 });

@@ -633,10 +633,19 @@ function cooldownLeft() {
   return Math.min(max, Math.max(0, (state.queue.resumesAt ?? 0) - Date.now()));
 }
 
-/** Every key not activated: cancelled, not sent, or done without activating; the lost sessions' first. */
+/**
+ * Every key not activated — cancelled, not sent, or done without activating —
+ * once, by its latest entry (a lost session's key pasted again speaks through
+ * the new session's), and never a key that activated in any of them: this list
+ * is what a user may give away.
+ */
 function notActivated() {
-  return [...state.ended, ...entries()].filter(
-    (e) => e.state === 'cancelled' || e.state === 'not-sent' || (e.state === 'done' && e.result?.status !== 'activated'),
+  const all = [...state.ended, ...entries()];
+  const activated = new Set(all.filter((e) => e.state === 'done' && e.result?.status === 'activated').map((e) => e.key));
+  const latest = new Map();
+  for (const e of all) latest.set(e.key, e);
+  return [...latest.values()].filter(
+    (e) => !activated.has(e.key) && (e.state === 'cancelled' || e.state === 'not-sent' || e.state === 'done'),
   );
 }
 
