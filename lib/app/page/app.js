@@ -696,7 +696,9 @@ function updateRow(entry) {
   drawRow(row, entry, entry.n);
 }
 
+// The roles keep the table a table for screen readers where a phone's CSS lays rows out as cards.
 function drawRow(row, entry, n) {
+  row.setAttribute('role', 'row');
   row.className = entry.state;
   row.dataset.key = entry.key;
   row.dataset.status = statusClass(entry);
@@ -704,7 +706,9 @@ function drawRow(row, entry, n) {
   const key = cell('td', entry.key, 'key');
   const status = document.createElement('td');
   status.append(cell('span', statusWords(entry), `badge ${statusClass(entry)}`));
-  row.replaceChildren(number, key, status, details(entry));
+  const cells = [number, key, status, details(entry)];
+  for (const td of cells) td.setAttribute('role', 'cell');
+  row.replaceChildren(...cells);
 }
 
 function cell(tag, content, className) {
