@@ -97,6 +97,17 @@ export function formatSummary(records: readonly KeyRecord[], earlier: number): s
   return lines.join('\n');
 }
 
+/**
+ * The keys a run never sent, for running again on just them: with no --out
+ * this is the only record of which they are, and sending the others again
+ * would count against Steam's limit of failed activations.
+ */
+export function formatNotSent(keys: readonly string[], out: string | undefined): string {
+  const were = keys.length === 1 ? '1 key was' : `${keys.length} keys were`;
+  if (out !== undefined) return `\n${were} not sent: run the same command again to send them (the keys settled in ${out} are not sent again).`;
+  return `\n${were} not sent, and nothing was saved (no --out). To send just them, run again on these lines:\n${keys.join('\n')}`;
+}
+
 export interface ProgressView {
   /** The bar's state changed. */
   update(state: ProgressState): void;

@@ -18,7 +18,7 @@ import type { KeyEntry } from '../steam/queue.js';
 import { DEFAULT_MAX_KEYS, DEFAULT_SESSION_TIMERS, RedeemSession, type SessionEvent, type SessionTimers } from '../steam/session.js';
 import { durationFlag, formatDuration, parseFlags, UsageError } from './args.js';
 import { ignoreClosedPipe } from './pipe.js';
-import { formatClock, formatKeyLine, formatSummary, plainView, ttyView, type ProgressState, type ProgressView } from './progress.js';
+import { formatClock, formatKeyLine, formatNotSent, formatSummary, plainView, ttyView, type ProgressState, type ProgressView } from './progress.js';
 import { isSettled, loadResults, RESULT_FILES, RESULTS_JSON, recordOf, writeResults, type KeyRecord } from './results-dir.js';
 import { checkProxy, DEMO_DEFAULTS, type RealSteamFactory } from './serve.js';
 import { openTerminal, PromptInterrupted, type Terminal } from './terminal.js';
@@ -197,6 +197,8 @@ async function redeem(config: RedeemConfig, deps: RedeemDeps, env: NodeJS.Proces
   if (config.out !== undefined) {
     out(`Written to ${config.out}: ${Object.values(RESULT_FILES).join(', ')}, ${RESULTS_JSON}`);
   }
+  const notSent = mine.filter((r) => r.status === 'not-sent').map((r) => r.key);
+  if (notSent.length > 0) out(formatNotSent(notSent, config.out));
   const allGood = mine.every((r) => r.status === 'activated' || r.status === 'already-owned');
   return allGood ? EXIT.ok : EXIT.notAllActivated;
 }

@@ -41,6 +41,32 @@ t.test('a key a later run does not get to keeps what an earlier run learnt of it
   t.same(readResults(out).keys.find((r) => r.key === unknown.key), unknown, 'the earlier record, whole');
 });
 
+t.test('keys left unsent are named at the end: without --out nothing else remembers them', async (t) => {
+  // Steam drops the connection on the first key: the other two are never sent.
+  const keys = 'DEMOB-DISCO-NNECT DEMO2-ACTIV-ATED3 DEMO1-ACTIV-ATED1';
+  const run = runDetached(
+    [process.execPath, BIN, 'redeem', '--demo', '--account', 'demo', '--pause', '0'],
+    { ...process.env, STEAM_PASSWORD: 'demo' },
+    keys,
+  );
+  t.equal(await run.exit, 1);
+  t.match(
+    run.stdout.text,
+    /\n2 keys were not sent, and nothing was saved \(no --out\)\. To send just them, run again on these lines:\nDEMO2-ACTIV-ATED3\nDEMO1-ACTIV-ATED1\n$/,
+    'the keys to run again on, and only those: sending the first again would count against Steam\'s limit',
+  );
+
+  const out = tempDir(t);
+  const withOut = runDetached(
+    [process.execPath, BIN, 'redeem', '--demo', '--account', 'demo', '--pause', '0', '--out', out],
+    { ...process.env, STEAM_PASSWORD: 'demo' },
+    keys,
+  );
+  t.equal(await withOut.exit, 1);
+  t.match(withOut.stdout.text, /\n2 keys were not sent: run the same command again to send them \(the keys settled in .* are not sent again\)\.\n/);
+  t.notMatch(withOut.stdout.text, /run again on these lines/, 'with --out the files keep them');
+});
+
 await redeemEndToEnd(t, async (t, python) => {
   t.test('Ctrl-C once: nothing more is sent, the key with Steam is waited for (here: it times out)', async (t) => {
     const steam = await fakeSteam(t);
