@@ -93,9 +93,9 @@ await withBrowser(t, 'the page in Chromium: the server lost the session', async 
       ['DEMO3-ALREA-DYOWN', 'not-sent', 'demo'],
     ], 'so has the JSON, with the account they were for');
 
-    // The old session's keys are not "already in the list" of the new one.
+    // The old session's keys are not "already in the list" of the new one; but one it activated is not sent again.
     await page.fill('#keys-text', 'DEMO1-ACTIV-ATED1 DEMO3-ALREA-DYOWN');
-    t.equal(await textOf(page, '#key-count', /found/), '2 new keys found');
+    t.equal(await textOf(page, '#key-count', /found/), '1 new key found · dropped: 1 done in the session that ended');
     await page.fill('#keys-text', '');
     await page.click('#refill-not-sent');
     t.equal(await page.inputValue('#keys-text'), 'DEMO3-ALREA-DYOWN', 'one click puts the keys never sent in the box');
@@ -137,5 +137,39 @@ await withBrowser(t, 'the page in Chromium: the server lost the session', async 
       'DEMO4-INVAL-IDKEY\nDEMOA-TIMES-OUT00\nDEMO3-ALREA-DYOWN',
       'the key activated in the new session is not listed as not activated; the other is listed once',
     );
+  });
+  t.test('a paste of keys the lost session settled sends them no more: only what Steam could answer otherwise', async (t) => {
+    const slow = { ...FAST_TIMERS, redeemTimeoutMs: 60_000 };
+    const first = await startApp({ page: pageHandler(), timers: slow }, { latencyMs: 5, timeoutMs: 60_000 });
+    t.teardown(first.close);
+    const page = await openPage(t, browser, first.url);
+    await submitSignIn(page, 'demo');
+    await textOf(page, '#account', /demo/);
+    // The user's e-mail, pasted whole before and after the restart.
+    const mail = 'DEMO1-ACTIV-ATED1 DEMO3-ALREA-DYOWN DEMO4-INVAL-IDKEY DEMOA-TIMES-OUT00 DEMO6-REGIO-NLOCK DEMO4-INVAL-IDKEY';
+    await page.fill('#keys-text', mail);
+    await page.click('#redeem');
+    await until(page, `document.querySelector('tr[data-key="DEMOA-TIMES-OUT00"]')?.dataset.status === 'redeeming'`, 'DEMOA with Steam');
+    first.app.server.close();
+    await first.app.router.closeAll();
+    const second = await startApp({ page: pageHandler() }, { latencyMs: 5 }, Number(new URL(first.url).port));
+    t.teardown(second.close);
+    await textOf(page, '#notice', /no longer had your session/);
+    t.same((await endedRows(page)).map((r) => r.status), ['activated', 'already-owned', 'invalid-key', 'unknown', 'not-sent']);
+
+    // Not signed in yet: only what no account could activate is left out (activated, invalid).
+    await page.fill('#keys-text', mail);
+    t.equal(await textOf(page, '#key-count', /found/), '3 new keys found · dropped: 1 repeated in the text, 2 done in the session that ended');
+    await submitSignIn(page, 'demo');
+    await textOf(page, '#account', /demo/);
+    // Signed in to the account that owns DEMO3: Steam would say so again.
+    await page.fill('#keys-text', mail);
+    t.equal(await textOf(page, '#key-count', /found/), '2 new keys found · dropped: 1 repeated in the text, 3 done in the session that ended');
+    await page.click('#redeem');
+    t.equal(
+      await textOf(page, '#key-count', /Added/),
+      'Added 2 keys; 1 dropped as duplicates or masks; 3 done in the session that ended, not sent again.',
+    );
+    t.same((await tableRows(page)).map((r) => r.key), ['DEMOA-TIMES-OUT00', 'DEMO6-REGIO-NLOCK'], 'the server got the unknown key and the one never sent, nothing else');
   });
 });

@@ -329,12 +329,16 @@ function onKeysAdded(m) {
     state.keys.set(entry.n, entry);
     updateRow(entry);
   }
+  let settledBefore = 0;
+  let dropped = m.dropped.length;
   if (state.pendingAdd && state.pendingAdd.id === m.id) {
     // Cleared only if the user has not typed on meanwhile: nothing they wrote is lost.
     if (el.keysText.value === state.pendingAdd.text) el.keysText.value = '';
+    settledBefore = state.pendingAdd.settledBefore;
+    dropped += state.pendingAdd.repeatsLeftOut;
     state.pendingAdd = null;
   }
-  state.lastAdded = { added: m.added.length, dropped: m.dropped.length };
+  state.lastAdded = { added: m.added.length, dropped, settledBefore };
   render();
 }
 
@@ -445,13 +449,22 @@ function redeem() {
   if (el.redeem.disabled) return;
   const id = `add-${++state.requestSeq}`;
   const value = el.keysText.value;
+  const active = activeKeys();
+  const settled = settledBefore();
+  const scan = scanKeys(value, (key) => active.has(key), (key) => settled.has(key));
+  // Keys a lost session settled are not sent: then only the text's other matches go
+  // (repeats and masks too, for the server to drop and count as it would in the text).
+  const matches = scan.dropped['settled-before'] > 0 ? Array.from(value.matchAll(KEY), (match) => match[0]) : [];
+  const kept = matches.filter((key) => !settled.has(key.toUpperCase()));
+  const toSend = matches.length > 0 ? kept.join(' ') : value;
+  // Repeats of those keys, left out here too: the server would have counted them as dropped.
+  const repeatsLeftOut = matches.length - kept.length - scan.dropped['settled-before'];
   // The text as it is, or only its keys when it is too large for one message.
-  const message = addKeysMessage(id, value, KEY, ADD_KEYS_LIMITS);
+  const message = addKeysMessage(id, toSend, KEY, ADD_KEYS_LIMITS);
   if (message === null) {
     state.notice = text('pasteTooLarge'); // nothing sent; the text stays in the box
   } else if (send(message)) {
-    const active = activeKeys();
-    state.pendingAdd = { id, text: value, keys: scanKeys(value, (key) => active.has(key)).keys, closeCode: null };
+    state.pendingAdd = { id, text: value, keys: scan.keys, settledBefore: scan.dropped['settled-before'], repeatsLeftOut, closeCode: null };
     state.notice = null;
   }
   render();
@@ -474,6 +487,27 @@ el.refillNotSent.addEventListener('click', () => {
   focusLater(el.keysText);
   render();
 });
+
+/** Answers Steam gives again to anyone: sending such a key once more can only count as a failed activation. */
+const FINAL = new Set(['activated', 'invalid-key', 'key-used', 'wallet-code']);
+/** Answers Steam gives again to the account that got them (lib/cli/results-dir.ts, isSettled: the same rule). */
+const FINAL_FOR_ACCOUNT = new Set(['already-owned', 'region-locked', 'needs-base-game', 'failed']);
+
+/**
+ * The keys of lost sessions that a paste leaves out: Steam's answer to them
+ * would be the same, and every failed activation counts against its limit of
+ * about 10 an hour. Unknown and never-sent keys go again; so do account-bound
+ * refusals while the account of this session is not known or is another.
+ */
+function settledBefore() {
+  const account = state.login.account?.accountName?.toLowerCase();
+  const settled = new Set();
+  for (const e of state.ended) {
+    const status = e.state === 'done' ? e.result?.status : undefined;
+    if (FINAL.has(status) || (FINAL_FOR_ACCOUNT.has(status) && account !== undefined && e.account?.toLowerCase() === account)) settled.add(e.key);
+  }
+  return settled;
+}
 
 function notSent() {
   return state.ended.filter((e) => e.state === 'not-sent').map((e) => e.key);
@@ -576,16 +610,18 @@ function activeKeys() {
 function renderKeyCount(online) {
   const value = el.keysText.value;
   const active = activeKeys();
-  const { keys, dropped } = scanKeys(value, (key) => active.has(key));
+  const settled = settledBefore();
+  const { keys, dropped } = scanKeys(value, (key) => active.has(key), (key) => settled.has(key));
   let line = '';
   if (state.lastAdded && !value.trim()) {
-    line = t('added', state.lastAdded.added, state.lastAdded.dropped);
+    line = t('added', state.lastAdded.added, state.lastAdded.dropped, state.lastAdded.settledBefore);
     if (state.login.state !== 'signed-in' && state.lastAdded.added > 0) line += ` ${t('notSignedInYet')}`;
   } else if (value.trim()) {
     const parts = [];
     if (dropped['repeated-in-paste']) parts.push(t('droppedRepeated', dropped['repeated-in-paste']));
     if (dropped['already-in-session']) parts.push(t('droppedInSession', dropped['already-in-session']));
     if (dropped.placeholder) parts.push(t('droppedPlaceholder', dropped.placeholder));
+    if (dropped['settled-before']) parts.push(t('droppedSettledBefore', dropped['settled-before']));
     line = keys.length || parts.length ? t('found', keys.length) : t('noKeysFound');
     if (parts.length) line += ` · ${t('droppedLabel')}${parts.join(state.lang === 'zh' ? '，' : ', ')}`;
   }

@@ -14,11 +14,13 @@ function isPlaceholder(key) {
 /**
  * The keys the server would queue from `text`, and what it would drop.
  * `inSession(key)` says whether a key is queued, with Steam or done already
- * (a cancelled key may be added again).
+ * (a cancelled key may be added again); `settledBefore(key)` whether a session
+ * the server lost got an answer for it that Steam would give again (the page
+ * leaves those out of what it sends).
  */
-export function scanKeys(text, inSession) {
+export function scanKeys(text, inSession, settledBefore = () => false) {
   const keys = [];
-  const dropped = { 'repeated-in-paste': 0, 'already-in-session': 0, placeholder: 0 };
+  const dropped = { 'repeated-in-paste': 0, 'already-in-session': 0, placeholder: 0, 'settled-before': 0 };
   const seen = new Set();
   for (const match of text.matchAll(KEY)) {
     const key = match[0].toUpperCase();
@@ -27,6 +29,7 @@ export function scanKeys(text, inSession) {
     else {
       seen.add(key);
       if (inSession(key)) dropped['already-in-session']++;
+      else if (settledBefore(key)) dropped['settled-before']++;
       else keys.push(key);
     }
   }
