@@ -49,10 +49,7 @@ export function etaMs(state: ProgressState): number | undefined {
 
 /** `[#######-------]  7/20  ABCDE-FGHIJ-KLMNO  elapsed 1m05s  ETA 2m10s`, cut to `width` columns. */
 export function formatBar(state: ProgressState, width: number): string {
-  const barWidth = Math.max(10, Math.min(30, width - 60));
-  const filled = state.total === 0 ? barWidth : Math.round((state.done / state.total) * barWidth);
-  const bar = `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]`;
-  const parts = [bar, `${state.done}/${state.total}`];
+  const parts = [`${state.done}/${state.total}`];
   if (state.cooldownUntil !== undefined && state.cooldownUntil > state.now) {
     parts.push(`rate-limited by Steam: next key in ${formatClock(state.cooldownUntil - state.now)}`);
   } else if (state.current) parts.push(state.current);
@@ -60,7 +57,11 @@ export function formatBar(state: ProgressState, width: number): string {
   const eta = etaMs(state);
   if (eta !== undefined) parts.push(`ETA ${formatClock(eta)}`);
   if (state.stopping) parts.push('stopping (Ctrl-C again to abandon)');
-  const line = parts.join('  ');
+  // The bar takes what the words leave (10 to 30 columns), so a long key does not push the ETA off the line.
+  const words = parts.join('  ');
+  const barWidth = Math.max(10, Math.min(30, width - 1 - words.length - 4));
+  const filled = state.total === 0 ? barWidth : Math.round((state.done / state.total) * barWidth);
+  const line = `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]  ${words}`;
   return line.length > width ? line.slice(0, Math.max(0, width - 1)) : line;
 }
 

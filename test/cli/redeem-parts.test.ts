@@ -167,6 +167,11 @@ t.test('progress text: clocks, ETA, the bar, the cooldown countdown, key lines, 
   t.notMatch(cooling, /AAAAA/, 'the countdown takes the current key’s place');
   t.match(formatBar({ ...base, stopping: true }, 200), /stopping \(Ctrl-C again to abandon\)$/);
   t.ok(formatBar({ ...base, current: 'AAAAA-BBBBB-CCCCC' }, 40).length < 40, 'cut to the terminal width');
+  t.match(
+    formatBar({ ...base, done: 32, total: 40, current: 'AAAAA-BBBBB-CCCCC-DDDDD-EEEEE' }, 80),
+    /^\[#+-*\]  32\/40  AAAAA-BBBBB-CCCCC-DDDDD-EEEEE  elapsed 10s  ETA \d+s$/,
+    'a key of five groups on 80 columns: the bar gives way, not the ETA',
+  );
 
   const line = formatKeyLine({ ...record('activated', 'a'), packages: [{ id: 1, name: 'One' }, { id: 2, name: 'Two' }] }, 3, 40);
   t.equal(line, '[3/40] AAAAA-BBBBB-CCCCC  activated        Activated: One, Two');
