@@ -14,7 +14,11 @@ export function parseFlags<T extends Options>(args: string[], options: T, allowP
   try {
     return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    // With positionals allowed, node:util adds advice on file names that start with '-'
+    // (ending in an unbalanced quote) to every unknown flag, which is nearly always a typo.
+    const error = err as Error & { code?: string };
+    const message = error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? error.message.replace(/\. To specify a positional argument.*$/s, '') : error.message;
+    throw new UsageError(message);
   }
 }
 

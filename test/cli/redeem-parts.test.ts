@@ -63,6 +63,8 @@ t.test('bad flags are usage errors; a password flag is refused with the reason',
   ];
   for (const argv of bad) t.throws(() => parseRedeemArgs(argv, {}), UsageError, argv.join(' '));
   t.throws(() => parseRedeemArgs(['--password', 'x'], {}), /a password in the command line shows in `ps`/);
+  // node:util's own advice on positionals ends in an unbalanced quote; the name of the flag is what helps.
+  t.throws(() => parseRedeemArgs(['--acount', 'alice'], {}), { message: /^Unknown option '--acount'$/ });
 });
 
 t.test('files: activated, invalid (no one can use the key), not activated (everything else)', async (t) => {
