@@ -46,6 +46,7 @@ await withBrowser(t, 'the page in Chromium: the server lost the session', async 
       'the notice says the results are kept, and where',
     );
     t.ok(await page.isVisible('#sign-in'), 'sign in again to go on');
+    t.equal(await page.textContent('#key-count'), '', 'no "Added 4 keys. They will be sent once you sign in": they are not in the new session');
     t.equal((await tableRows(page)).length, 0, "the new session's table is empty");
     t.ok(await page.isVisible('#ended-section'), 'a section for the session that ended');
     t.equal(await textOf(page, '#ended-title'), 'From the session that ended');

@@ -230,7 +230,10 @@ function onWelcome(m) {
   // A token the server no longer knows: the session expired or the server restarted.
   // Otherwise whatever the notice said about the connection is over.
   const lost = state.token !== null && !m.resumed;
-  if (lost) keepEnded();
+  if (lost) {
+    keepEnded();
+    state.lastAdded = null; // "Added N keys" spoke of the session that ended: they are not in this one
+  }
   state.notice = lost ? text('sessionLost', state.ended.length) : null;
   state.token = m.session;
   sessionStorage.setItem(TOKEN_KEY, m.session);
