@@ -173,4 +173,25 @@ await withBrowser(t, 'the page in Chromium: the server lost the session', async 
     );
     t.same((await tableRows(page)).map((r) => r.key), ['DEMOA-TIMES-OUT00', 'DEMO6-REGIO-NLOCK'], 'the server got the unknown key and the one never sent, nothing else');
   });
+  t.test('signing out mid-batch keeps what the page showed, as a session that ended', async (t) => {
+    const slow = { ...FAST_TIMERS, redeemTimeoutMs: 60_000 };
+    const run = await startApp({ page: pageHandler(), timers: slow }, { latencyMs: 5, timeoutMs: 60_000 });
+    t.teardown(run.close);
+    const page = await openPage(t, browser, run.url);
+    await submitSignIn(page, 'demo');
+    await textOf(page, '#account', /demo/);
+    await page.fill('#keys-text', 'DEMO1-ACTIV-ATED1 DEMOA-TIMES-OUT00 DEMO3-ALREA-DYOWN');
+    await page.click('#redeem');
+    await until(page, `document.querySelector('tr[data-key="DEMOA-TIMES-OUT00"]')?.dataset.status === 'redeeming'`, 'DEMOA with Steam');
+    await page.click('#sign-out');
+    await until(page, `!document.querySelector('#sign-in').hidden`, 'the sign-in form');
+    t.equal((await tableRows(page)).length, 0, 'a fresh session: its table is empty');
+    t.match(await textOf(page, '#notice', /signed out/), /^You signed out\. The 3 keys of that session are kept below, under "From the session that ended"/);
+    t.same(
+      (await endedRows(page)).map((r) => [r.key, r.status]),
+      [['DEMO1-ACTIV-ATED1', 'activated'], ['DEMOA-TIMES-OUT00', 'unknown'], ['DEMO3-ALREA-DYOWN', 'not-sent']],
+      'the activated key, the one Steam had (it may have been activated) and the one never sent: none vanishes',
+    );
+    t.equal(await page.inputValue('#unused'), 'DEMOA-TIMES-OUT00\nDEMO3-ALREA-DYOWN');
+  });
 });

@@ -89,6 +89,8 @@ const state = {
   guardSent: false,
   /** A Text ({en, zh}) shown above everything; null for none. */
   notice: null,
+  /** The notice was set by a bye that ends the session: the next welcome keeps it. */
+  noticeAfterBye: false,
   /** Text under the sign-in form (a failed sign-in). */
   signInError: null,
   /**
@@ -234,7 +236,9 @@ function onWelcome(m) {
     keepEnded();
     state.lastAdded = null; // "Added N keys" spoke of the session that ended: they are not in this one
   }
-  state.notice = lost ? text('sessionLost', state.ended.length) : null;
+  // A notice about how the last session ended (signed out, expired) outlives the new session's welcome.
+  state.notice = lost ? text('sessionLost', state.ended.length) : state.noticeAfterBye ? state.notice : null;
+  state.noticeAfterBye = false;
   state.token = m.session;
   sessionStorage.setItem(TOKEN_KEY, m.session);
   state.greeted = true;
@@ -373,7 +377,10 @@ function onError(m) {
 
 function onBye(m) {
   if (m.reason === 'logged-out' || m.reason === 'expired') {
-    // The session is over: forget it and start a new one when this connection closes.
+    // The session is over: start a new one when this connection closes. What the page showed of
+    // it stays, as a session that ended: a sign-out mid-batch must not make a key vanish.
+    const kept = state.keys.size;
+    if (kept > 0) keepEnded();
     state.token = null;
     sessionStorage.removeItem(TOKEN_KEY);
     state.keys = new Map();
@@ -382,7 +389,8 @@ function onBye(m) {
     state.lastAdded = null;
     state.signInError = null;
     state.connection = 'fresh';
-    state.notice = m.reason === 'expired' ? m.message : null;
+    state.notice = m.reason === 'expired' ? m.message : kept > 0 ? text('signedOutKept', kept) : null;
+    state.noticeAfterBye = state.notice !== null;
     rebuildTable();
   } else if (m.reason === 'replaced') {
     state.connection = 'stopped';

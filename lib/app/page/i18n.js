@@ -65,7 +65,7 @@ export const MESSAGES = {
     exportCsv: 'Download CSV',
     exportJson: 'Download JSON',
     endedTitle: 'From the session that ended',
-    endedHint: 'The server lost the session these keys were in. This is what the page had shown of them; it stays here until you reload or close the page, and is in the downloads and in "Keys not activated".',
+    endedHint: 'The session these keys were in has ended: you signed out, or the server lost it. This is what the page had shown of them; it stays here until you reload or close the page, and is in the downloads and in "Keys not activated".',
     refillNotSent: 'Put the keys not sent in the box',
     notSentDetail: 'The session ended before this key was sent; it was never sent to Steam. Paste it again to redeem it.',
     lostWithSteam: 'The session ended while Steam had this key: it may have been activated. Check your library before you paste it again.',
@@ -79,6 +79,8 @@ export const MESSAGES = {
       `The server no longer had your session (it expired or the server restarted). ${
         n === 0 ? '' : `The ${n === 1 ? 'key' : `${n} keys`} it had shown are kept below, under "From the session that ended", until you reload or close this page: download them or copy the ones not activated. Keys never sent can be put in the box again. `
       }Sign in again to go on.`,
+    signedOutKept: (n) =>
+      `You signed out. The ${n === 1 ? 'key' : `${n} keys`} of that session ${n === 1 ? 'is' : 'are'} kept below, under "From the session that ended", until you reload or close this page.`,
     replaced: 'This session is now open in another tab or window. Reload this page to take it back here.',
     serverBusy: 'The server has no room for another session right now. Trying again shortly.',
     otherAccount: 'This session was signed in to another Steam account. Sign in to that account again, or sign out to start over.',
@@ -164,7 +166,7 @@ export const MESSAGES = {
     exportCsv: '下载 CSV',
     exportJson: '下载 JSON',
     endedTitle: '已结束的会话',
-    endedHint: '服务器已丢失这些激活码所在的会话。以下是本页之前显示的内容，会一直保留到重新加载或关闭本页，并包含在下载文件和“未激活的激活码”中。',
+    endedHint: '这些激活码所在的会话已结束：你已退出登录，或服务器已丢失该会话。以下是本页之前显示的内容，会一直保留到重新加载或关闭本页，并包含在下载文件和“未激活的激活码”中。',
     refillNotSent: '把未发送的激活码放回输入框',
     notSentDetail: '会话在发送这个激活码之前就结束了，它从未发送给 Steam。重新粘贴即可激活。',
     lostWithSteam: '会话结束时 Steam 正在处理这个激活码：它可能已被激活。重新粘贴之前请先检查游戏库。',
@@ -178,6 +180,7 @@ export const MESSAGES = {
       `服务器上已没有你的会话（已过期或服务器已重启）。${
         n === 0 ? '' : `之前显示的 ${n} 个激活码保留在下方“已结束的会话”中，直到重新加载或关闭本页：可以下载，也可以复制未激活的激活码。未发送的激活码可以重新放回输入框。`
       }请重新登录以继续。`,
+    signedOutKept: (n) => `你已退出登录。该会话的 ${n} 个激活码保留在下方“已结束的会话”中，直到重新加载或关闭本页。`,
     replaced: '此会话已在另一个标签页或窗口中打开。重新加载本页即可在这里继续。',
     serverBusy: '服务器目前无法容纳更多会话，稍后自动重试。',
     otherAccount: '此会话登录的是另一个 Steam 账户。请重新登录那个账户，或退出登录后重新开始。',
