@@ -21,6 +21,7 @@ await withBrowser(t, 'the page in Chromium: languages, phones, a server gone', a
     await page.fill('#password', 'not the password');
     await page.press('#password', 'Enter');
     t.match(await textOf(page, '#sign-in-error', /./), /^账户名或密码错误。/, 'a wrong password, said in Chinese');
+    t.equal(await page.inputValue('#password'), '', 'the wrong password is cleared: pressing Enter again would only repeat a failed sign-in');
     await page.fill('#password', 'demo');
     await page.press('#password', 'Enter');
     t.equal(await textOf(page, '#account', /demo/), '已登录：demo');

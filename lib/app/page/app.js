@@ -316,6 +316,8 @@ function onLogin(m) {
     state.guardSent = false;
     state.signInError = m.message ?? null;
     if (m.account) el.accountName.value = m.account.accountName;
+    // Each failed sign-in counts towards Steam's limit for this server's address (EResult 84).
+    if (m.reason === 'invalid-password') el.password.value = '';
     focusLater(m.reason === 'invalid-password' ? el.accountName : el.password);
   }
   render();
