@@ -92,6 +92,18 @@ await withBrowser(t, 'the page in Chromium: the states of a batch', async (t, br
     t.ok(await page.isEnabled('#redeem'), 'Redeem can be pressed again');
   });
 
+  t.test('keys redeemed before signing in wait for it, and the page says so', async (t) => {
+    const run = await startApp({ page: pageHandler() }, { latencyMs: 5 });
+    t.teardown(run.close);
+    const page = await openPage(t, browser, run.url);
+    await page.fill('#keys-text', 'DEMO1-ACTIV-ATED1');
+    await page.click('#redeem');
+    t.equal(await textOf(page, '#key-count', /Added/), 'Added 1 key. It will be sent once you sign in.');
+    await page.fill('#keys-text', 'DEMO3-ALREA-DYOWN DEMO4-INVAL-IDKEY');
+    await page.click('#redeem');
+    t.equal(await textOf(page, '#key-count', /Added/), 'Added 2 keys. They will be sent once you sign in.');
+  });
+
   t.test('a dropped connection: the page reconnects by itself and resumes the session, mid-batch', async (t) => {
     const run = await startApp({ page: pageHandler() }, { latencyMs: 60 });
     t.teardown(run.close);

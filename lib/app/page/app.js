@@ -628,7 +628,7 @@ function renderKeyCount(online) {
   let line = '';
   if (state.lastAdded && !value.trim()) {
     line = t('added', state.lastAdded.added, state.lastAdded.dropped, state.lastAdded.settledBefore);
-    if (state.login.state !== 'signed-in' && state.lastAdded.added > 0) line += ` ${t('notSignedInYet')}`;
+    if (state.login.state !== 'signed-in' && state.lastAdded.added > 0) line += ` ${t('notSignedInYet', state.lastAdded.added)}`;
   } else if (value.trim()) {
     const parts = [];
     if (dropped['repeated-in-paste']) parts.push(t('droppedRepeated', dropped['repeated-in-paste']));

@@ -49,7 +49,7 @@ export const MESSAGES = {
     noKeysFound: 'No keys found in this text yet.',
     added: (n, d, settled) =>
       `Added ${n} ${n === 1 ? 'key' : 'keys'}${d ? `; ${d} dropped as duplicates or masks` : ''}${settled ? `; ${settled} done in the session that ended, not sent again` : ''}.`,
-    notSignedInYet: 'They will be sent once you sign in.',
+    notSignedInYet: (n) => `${n === 1 ? 'It' : 'They'} will be sent once you sign in.`,
     resultsTitle: 'Results',
     noKeys: 'No keys yet.',
     progress: (done, total) => `${done} of ${total} done`,
