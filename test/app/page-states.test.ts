@@ -100,8 +100,17 @@ await withBrowser(t, 'the page in Chromium: the states of a batch', async (t, br
     await page.click('#redeem');
     t.equal(await textOf(page, '#key-count', /Added/), 'Added 1 key. It will be sent once you sign in.');
     await page.fill('#keys-text', 'DEMO3-ALREA-DYOWN DEMO4-INVAL-IDKEY');
-    await page.click('#redeem');
+    await page.focus('#redeem');
+    await page.keyboard.press('Enter'); // from the keyboard: the button then disables itself
     t.equal(await textOf(page, '#key-count', /Added/), 'Added 2 keys. They will be sent once you sign in.');
+    t.equal(await page.evaluate('document.activeElement.id'), 'keys-text', 'the focus goes back to the box, not to nowhere');
+
+    await submitSignIn(page, 'demo');
+    await allDone(page, 3);
+    await page.focus('#sign-out');
+    await page.keyboard.press('Enter');
+    await until(page, `!document.querySelector('#sign-in').hidden`, 'the sign-in form');
+    t.equal(await page.evaluate('document.activeElement.id'), 'password', 'signed out: the focus is in the form, at the password');
   });
 
   t.test('a dropped connection: the page reconnects by itself and resumes the session, mid-batch', async (t) => {

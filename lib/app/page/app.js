@@ -393,6 +393,10 @@ function onBye(m) {
     state.connection = 'fresh';
     state.notice = m.reason === 'expired' ? m.message : kept > 0 ? text('signedOutKept', kept) : null;
     state.noticeAfterBye = state.notice !== null;
+    // The sign-out button goes away with the session: the focus goes to the sign-in form.
+    if (m.reason === 'logged-out' && (document.activeElement === el.signOut || document.activeElement === document.body)) {
+      focusLater(el.accountName.value ? el.password : el.accountName);
+    }
     rebuildTable();
   } else if (m.reason === 'replaced') {
     state.connection = 'stopped';
@@ -479,6 +483,8 @@ function redeem() {
   } else if (send(message)) {
     state.pendingAdd = { id, text: value, keys: scan.keys, settledBefore: scan.dropped['settled-before'], repeatsLeftOut, closeCode: null };
     state.notice = null;
+    // The button disables itself until the server answers: the focus would drop to nowhere.
+    if (document.activeElement === el.redeem) focusLater(el.keysText);
   }
   render();
 }
