@@ -203,13 +203,27 @@ async function redeem(config: RedeemConfig, deps: RedeemDeps, env: NodeJS.Proces
   return allGood ? EXIT.ok : EXIT.notAllActivated;
 }
 
+/**
+ * The text of a keys file or of stdin: UTF-8, or UTF-16 when it starts with
+ * that byte-order mark — what Windows Notepad saves as "Unicode" and what
+ * Windows PowerShell 5's `>` writes; read as UTF-8 it has no keys at all.
+ */
+export function decodeInput(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) {
+    const be = bytes.subarray(2, bytes.length - (bytes.length % 2));
+    return Buffer.from(be).swap16().toString('utf16le');
+  }
+  return new TextDecoder().decode(bytes); // drops a UTF-8 byte-order mark
+}
+
 async function readInput(file: string): Promise<string> {
   try {
-    if (file !== '-') return readFileSync(file, 'utf8');
+    if (file !== '-') return decodeInput(readFileSync(file));
     if (process.stdin.isTTY) process.stderr.write('Paste the text with the keys, then press Ctrl-D on an empty line:\n');
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
+    return decodeInput(Buffer.concat(chunks));
   } catch (error) {
     throw new Failure(`cannot read ${file === '-' ? 'standard input' : file}: ${(error as Error).message}`, EXIT.usage);
   }

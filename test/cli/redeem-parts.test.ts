@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { UsageError } from '../../lib/cli/args.js';
 import { etaMs, formatBar, formatClock, formatKeyLine, formatSummary } from '../../lib/cli/progress.js';
-import { parseRedeemArgs } from '../../lib/cli/redeem.js';
+import { decodeInput, parseRedeemArgs } from '../../lib/cli/redeem.js';
 import { fileOf, isSettled, loadResults, recordOf, writeResults, type KeyRecord, type RecordStatus } from '../../lib/cli/results-dir.js';
 import type { KeyEntry } from '../../lib/steam/queue.js';
 import { KEY_STATUSES, resultFromReply, unknownResult } from '../../lib/steam/results.js';
@@ -65,6 +65,16 @@ t.test('bad flags are usage errors; a password flag is refused with the reason',
   t.throws(() => parseRedeemArgs(['--password', 'x'], {}), /a password in the command line shows in `ps`/);
   // node:util's own advice on positionals ends in an unbalanced quote; the name of the flag is what helps.
   t.throws(() => parseRedeemArgs(['--acount', 'alice'], {}), { message: /^Unknown option '--acount'$/ });
+});
+
+t.test('input text: UTF-8, and UTF-16 as Windows writes it (Notepad "Unicode", PowerShell 5 redirection)', async (t) => {
+  const text = 'Clé 1: DEMO1-ACTIV-ATED1\r\n钥匙 DEMO4-INVAL-IDKEY\r\n';
+  t.equal(decodeInput(Buffer.from(text, 'utf8')), text);
+  t.equal(decodeInput(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'utf8')])), text, 'a UTF-8 byte-order mark is dropped');
+  const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+  t.equal(decodeInput(le), text, 'UTF-16LE with its byte-order mark');
+  const be = Buffer.from(le).swap16();
+  t.equal(decodeInput(be), text, 'UTF-16BE with its byte-order mark');
 });
 
 t.test('files: activated, invalid (no one can use the key), not activated (everything else)', async (t) => {
