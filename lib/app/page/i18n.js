@@ -150,7 +150,7 @@ export const MESSAGES = {
     droppedLabel: '已忽略：',
     noKeysFound: '这段文本中还没有找到激活码。',
     added: (n, d, settled) => `已添加 ${n} 个激活码${d ? `；忽略了 ${d} 个重复或格式示例` : ''}${settled ? `；${settled} 个已在已结束的会话中处理，未再发送` : ''}。`,
-    notSignedInYet: '登录后将开始发送。',
+    notSignedInYet: () => '登录后将开始发送。',
     resultsTitle: '结果',
     noKeys: '还没有激活码。',
     progress: (done, total) => `已完成 ${done} / ${total}`,
