@@ -83,6 +83,8 @@ t.test('Sec-WebSocket-Key must be base64 of 16 bytes (§4.2.1 item 5)', async (t
     'dGhlIHNhbXBsZSBub25jZQ=', // wrong padding
     'dGhlIHNhbXBsZSBub25jZQo=', // 17 bytes
     'dGhlIHNhbXBsZSBub25j', // 15 bytes
+    'dGhlIHNhbXBsZSBub25jZ==', // 21 characters and "==": not base64 of any length
+    'dGhlIHNhbXBsZSBub25jZQo==', // 23 characters and "=="
     'AAAAAAAAAAAAAAAAAAAAAAAA', // 18 bytes, no padding
     'dGhlIHNhbXBsZSBub25jZ!==', // not base64
     'dGhlIHNhbXBs ZSBub25jZQ==',
