@@ -7,7 +7,7 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import type { Channel } from '../../lib/websocket/channel.js';
-import { Connection } from '../../lib/websocket/connection.js';
+import { Connection, type CloseInfo } from '../../lib/websocket/connection.js';
 import { resolveLimits, type Limits } from '../../lib/websocket/limits.js';
 import { clientFrame, closePayload, EVENTUALLY, OP, openClient, sleep, socketPair, waitFor, type RawClient } from '../helpers/raw-client.js';
 import { startServer, type TestServer, type TestServerOptions } from '../helpers/server.js';
@@ -382,6 +382,57 @@ t.test('heartbeat: the server pings an idle peer and drops one that does not ans
     t.equal(c.received.length, 0, 'no ping');
     t.notOk(c.tcpClosed);
   });
+});
+
+t.test('heartbeat, tick by tick: silent for one tick, pinged on the next, dropped on the one after; a byte from the peer or paused reading starts over (§5.5.2)', async (t) => {
+  // Connection.heartbeat is what the router's Sweep calls each interval; here
+  // the test is the timer, so every step is exact. A frame queued by a tick
+  // shows at once in bufferedAmount (the flush comes a tick later).
+  const { peer, socket } = await socketPair(t);
+  let closed!: (info: CloseInfo) => void;
+  const done = new Promise<CloseInfo>((resolve) => (closed = resolve));
+  class Ticked extends Connection {
+    override pause(): void {
+      super.pause();
+    }
+    override resume(): void {
+      super.resume();
+    }
+    protected override handleMessage(): void {}
+    protected override handleDrain(): void {}
+    protected override handleClose(info: CloseInfo): void {
+      closed(info);
+    }
+  }
+  const connection = new Ticked(socket, { limits: resolveLimits({ heartbeatInterval: 0, closeTimeout: 100 }) });
+  /** One heartbeat tick; returns the bytes it queued. */
+  const tick = (): number => {
+    const before = connection.bufferedAmount;
+    Connection.heartbeat(connection);
+    return connection.bufferedAmount - before;
+  };
+  const PING = 2; // an empty ping: a 2-byte header
+  t.equal(tick(), 0, 'tick 1: silent for less than a whole interval, nothing sent');
+  t.equal(tick(), PING, 'tick 2: silent for a whole interval, pinged');
+  if (connection.readyState !== 'open') return t.fail('dropped before the peer could answer');
+
+  const read = new Promise((resolve) => socket.once('data', resolve)); // runs after the connection's listener
+  peer.write(clientFrame(OP.PONG));
+  await waitFor(read, 'the pong to be read');
+  t.equal(tick(), 0, 'the pong showed the peer alive: silence starts over');
+  t.equal(tick(), PING, 'pinged again after another silent interval');
+
+  connection.pause();
+  for (let i = 0; i < 4; i++) t.equal(tick(), 0, `paused, tick ${i + 1}: not pinged, not dropped`);
+  t.equal(connection.readyState, 'open', 'while reading is paused, silence proves nothing');
+  connection.resume();
+
+  t.equal(tick(), 0, 'resumed: silence starts over');
+  t.equal(tick(), PING, 'pinged');
+  t.equal(connection.readyState, 'open', 'not yet dropped');
+  tick();
+  t.not(connection.readyState, 'open', 'no answer by the next tick: dropped');
+  t.match(await waitFor(done, 'closed'), { code: 1006, wasClean: false });
 });
 
 t.test('a string with a lone surrogate goes out as valid UTF-8 (§5.6: a text message MUST be UTF-8)', async (t) => {
