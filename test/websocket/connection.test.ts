@@ -487,6 +487,38 @@ t.test('the reply to a Close follows the message being sent, whole (§5.5.1)', a
   t.match(await waitFor(channel.closed, 'closed'), { code: 1000, wasClean: true });
 });
 
+t.test('what send() accepted before close() goes out whole before the Close, and a Ping read before a Close is answered before the reply (§5.5.1, §5.5.2)', async (t) => {
+  await t.test('the server closes right after sending, in the same tick', async (t) => {
+    const big = Buffer.alloc(20_000, 0x62); // over the size that is copied into the flush's buffer
+    const server = await setup(t, {
+      routes: {
+        '*': async (ch) => {
+          void ch.send('one');
+          void ch.send(big);
+          void ch.send('three');
+          ch.close(4000, 'done');
+          await ch.closed;
+        },
+      },
+    });
+    const c = await client(t, server);
+    t.equal(await c.nextText(), 'one');
+    t.match(await c.nextFrame(), { opcode: OP.BINARY, payload: big });
+    t.equal(await c.nextText(), 'three');
+    t.same(await c.nextClose(), { code: 4000, reason: 'done', skipped: [] }, 'then the Close');
+  });
+
+  await t.test('the peer sends a Ping and its Close in one read', async (t) => {
+    const server = await setup(t, { routes: { '*': idle } });
+    const c = await client(t, server);
+    const channel = await server.channel();
+    await c.write(Buffer.concat([clientFrame(OP.PING, 'last ping'), clientFrame(OP.CLOSE, closePayload(4001))]));
+    t.match(await c.nextFrame(), { opcode: OP.PONG, payload: Buffer.from('last ping') }, 'the pong first');
+    t.match(await c.nextFrame(), { opcode: OP.CLOSE, payload: closePayload(4001) }, 'then the reply Close');
+    t.match(await waitFor(channel.closed, 'closed'), { code: 4001, wasClean: true });
+  });
+});
+
 t.test('a reply Close that never left (the peer stopped reading) is not a clean close (§7.1.4)', async (t) => {
   // The peer's Close arrives behind a message the peer does not read: our
   // reply waits behind it in the write buffer until closeTimeout drops TCP.
