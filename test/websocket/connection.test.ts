@@ -519,6 +519,20 @@ t.test('what send() accepted before close() goes out whole before the Close, and
   });
 });
 
+t.test('a failure found inside a payload stops the parser too: a Close in a later read does not replace the failure (§7.1.7)', async (t) => {
+  // Unlike a bad header, which the parser would meet again, a bad payload
+  // has been consumed when it throws: only stop() keeps later reads out.
+  const server = await setup(t, { routes: { '*': idle } });
+  const c = await client(t, server, { allowHalfOpen: true });
+  const channel = await server.channel();
+  await c.write(clientFrame(OP.TEXT, Buffer.from([0x68, 0xc3, 0x28])));
+  t.equal((await c.nextClose())?.code, 1007);
+  await c.write(Buffer.concat([clientFrame(OP.PING, 'anyone?'), clientFrame(OP.CLOSE, closePayload(4000, 'ignored'))]));
+  c.socket.end();
+  t.match(await waitFor(channel.closed, 'closed'), { code: 1007, wasClean: false }, 'the failure stands');
+  t.notOk(c.received.some((f) => f.opcode === OP.PONG), 'the later ping was not answered');
+});
+
 t.test('a reply Close that never left (the peer stopped reading) is not a clean close (§7.1.4)', async (t) => {
   // The peer's Close arrives behind a message the peer does not read: our
   // reply waits behind it in the write buffer until closeTimeout drops TCP.
