@@ -533,6 +533,20 @@ t.test('a failure found inside a payload stops the parser too: a Close in a late
   t.notOk(c.received.some((f) => f.opcode === OP.PONG), 'the later ping was not answered');
 });
 
+t.test('a connection failed while reading is paused still reads the peer\'s FIN and closes (§7.1.7)', async (t) => {
+  // closeTimeout is far away: only reading on lets 'close' come soon.
+  const server = await setup(t, { routes: { '*': idle }, limits: { receiveHighWaterMark: 10, closeTimeout: 60_000 } });
+  const c = await client(t, server, { allowHalfOpen: true });
+  const channel = await server.channel();
+  // One write: a message that pauses reading (its handler does not receive), then a broken frame.
+  await c.write(Buffer.concat([clientFrame(OP.TEXT, 'x'.repeat(100)), clientFrame(OP.TEXT, 'x', { rsv: 4 })]));
+  t.equal((await c.nextClose())?.code, 1002);
+  // More bytes, then the FIN: a paused socket would hold the bytes, and the FIN behind them, unread.
+  await c.sendClose(1002);
+  c.socket.end();
+  t.match(await waitFor(channel.closed, 'the server to read on to the peer\'s FIN'), { code: 1002, wasClean: false });
+});
+
 t.test('a reply Close that never left (the peer stopped reading) is not a clean close (§7.1.4)', async (t) => {
   // The peer's Close arrives behind a message the peer does not read: our
   // reply waits behind it in the write buffer until closeTimeout drops TCP.
