@@ -209,6 +209,25 @@ t.test('close(): code and reason on the wire; second close is a no-op; invalid c
   t.equal(channel.readyState, 'closed');
 });
 
+t.test('messages that arrive after our Close are discarded, not queued: receive() gives null', async (t) => {
+  // rfc6455.md, "Deliberately not done": reading is never paused after our
+  // Close, so a queue would let the peer grow it without limit.
+  const got = deferred<Message | null>();
+  const server = await setup(t, {
+    routes: {
+      '*': async (ch) => {
+        ch.close(4000, 'done');
+        got.resolve(await ch.receive());
+      },
+    },
+  });
+  const c = await client(t, server);
+  t.equal((await c.nextClose())?.code, 4000);
+  await c.write(Buffer.concat([clientFrame(OP.TEXT, 'too late'), clientFrame(OP.BINARY, Buffer.from([1])), clientFrame(OP.CLOSE, closePayload(4000))]));
+  t.equal(await waitFor(got.promise, 'receive()'), null, 'nothing was delivered');
+  t.match(await waitFor((await server.channel()).closed, 'closed'), { code: 4000, wasClean: true });
+});
+
 t.test('closed, closeCode, closeReason for each way a connection ends', async (t) => {
   const cases: [string, TestServerOptions['routes'], (c: RawClient) => Promise<void>, Partial<CloseInfo>][] = [
     ['the peer closes', undefined, (c) => c.sendClose(4000, 'peer says bye'), { code: 4000, reason: 'peer says bye', wasClean: true }],
