@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { isUtf8 } from 'node:buffer';
 import type { Channel } from '../../lib/websocket/channel.js';
 import { Connection, type CloseInfo } from '../../lib/websocket/connection.js';
@@ -32,6 +33,40 @@ async function client(t: Tap, server: TestServer, options: Parameters<typeof ope
 const idle = async (channel: Channel): Promise<void> => {
   await channel.closed;
 };
+
+/**
+ * A Connection without a Channel's queue, on a socket from socketPair():
+ * its protected controls made public, what it receives handed to `onMessage`,
+ * and its end as a promise. The heartbeat is off: a test ticks it itself.
+ */
+class BareConnection extends Connection {
+  onMessage: (data: string | Buffer) => void = () => {};
+  #resolveClosed!: (info: CloseInfo) => void;
+  readonly closedInfo = new Promise<CloseInfo>((resolve) => (this.#resolveClosed = resolve));
+  constructor(socket: Socket, limits: Partial<Limits> = {}) {
+    super(socket, { limits: resolveLimits({ heartbeatInterval: 0, closeTimeout: 100, ...limits }) });
+  }
+  override pause(): void {
+    super.pause();
+  }
+  override resume(): void {
+    super.resume();
+  }
+  protected override handleMessage(data: string | Buffer): void {
+    this.onMessage(data);
+  }
+  protected override handleDrain(): void {}
+  protected override handleClose(info: CloseInfo): void {
+    this.#resolveClosed(info);
+  }
+}
+
+/** One heartbeat tick, as the router's Sweep gives each interval; returns the bytes it queued (they show at once in bufferedAmount, the flush comes a tick later). */
+function tick(connection: Connection): number {
+  const before = connection.bufferedAmount;
+  Connection.heartbeat(connection);
+  return connection.bufferedAmount - before;
+}
 
 t.test('echoes text and binary; server frames are unmasked, FIN set, RSV clear', async (t) => {
   const server = await setup(t);
@@ -385,54 +420,44 @@ t.test('heartbeat: the server pings an idle peer and drops one that does not ans
 });
 
 t.test('heartbeat, tick by tick: silent for one tick, pinged on the next, dropped on the one after; a byte from the peer or paused reading starts over (§5.5.2)', async (t) => {
-  // Connection.heartbeat is what the router's Sweep calls each interval; here
-  // the test is the timer, so every step is exact. A frame queued by a tick
-  // shows at once in bufferedAmount (the flush comes a tick later).
+  // The test is the timer, so every step is exact.
   const { peer, socket } = await socketPair(t);
-  let closed!: (info: CloseInfo) => void;
-  const done = new Promise<CloseInfo>((resolve) => (closed = resolve));
-  class Ticked extends Connection {
-    override pause(): void {
-      super.pause();
-    }
-    override resume(): void {
-      super.resume();
-    }
-    protected override handleMessage(): void {}
-    protected override handleDrain(): void {}
-    protected override handleClose(info: CloseInfo): void {
-      closed(info);
-    }
-  }
-  const connection = new Ticked(socket, { limits: resolveLimits({ heartbeatInterval: 0, closeTimeout: 100 }) });
-  /** One heartbeat tick; returns the bytes it queued. */
-  const tick = (): number => {
-    const before = connection.bufferedAmount;
-    Connection.heartbeat(connection);
-    return connection.bufferedAmount - before;
-  };
+  const connection = new BareConnection(socket);
   const PING = 2; // an empty ping: a 2-byte header
-  t.equal(tick(), 0, 'tick 1: silent for less than a whole interval, nothing sent');
-  t.equal(tick(), PING, 'tick 2: silent for a whole interval, pinged');
+  t.equal(tick(connection), 0, 'tick 1: silent for less than a whole interval, nothing sent');
+  t.equal(tick(connection), PING, 'tick 2: silent for a whole interval, pinged');
   if (connection.readyState !== 'open') return t.fail('dropped before the peer could answer');
 
   const read = new Promise((resolve) => socket.once('data', resolve)); // runs after the connection's listener
   peer.write(clientFrame(OP.PONG));
   await waitFor(read, 'the pong to be read');
-  t.equal(tick(), 0, 'the pong showed the peer alive: silence starts over');
-  t.equal(tick(), PING, 'pinged again after another silent interval');
+  t.equal(tick(connection), 0, 'the pong showed the peer alive: silence starts over');
+  t.equal(tick(connection), PING, 'pinged again after another silent interval');
 
   connection.pause();
-  for (let i = 0; i < 4; i++) t.equal(tick(), 0, `paused, tick ${i + 1}: not pinged, not dropped`);
+  for (let i = 0; i < 4; i++) t.equal(tick(connection), 0, `paused, tick ${i + 1}: not pinged, not dropped`);
   t.equal(connection.readyState, 'open', 'while reading is paused, silence proves nothing');
   connection.resume();
 
-  t.equal(tick(), 0, 'resumed: silence starts over');
-  t.equal(tick(), PING, 'pinged');
+  t.equal(tick(connection), 0, 'resumed: silence starts over');
+  t.equal(tick(connection), PING, 'pinged');
   t.equal(connection.readyState, 'open', 'not yet dropped');
-  tick();
+  tick(connection);
   t.not(connection.readyState, 'open', 'no answer by the next tick: dropped');
-  t.match(await waitFor(done, 'closed'), { code: 1006, wasClean: false });
+  t.match(await waitFor(connection.closedInfo, 'closed'), { code: 1006, wasClean: false });
+});
+
+t.test('once our Close is sent the heartbeat stands aside: closeTimeout alone bounds the closing handshake', async (t) => {
+  // With a heartbeat shorter than closeTimeout, a tick that still counted
+  // silence would drop a peer taking its time to answer, and report 1006.
+  const { peer, socket } = await socketPair(t);
+  peer.resume(); // read what the server sends, so its FIN is seen
+  const connection = new BareConnection(socket, { closeTimeout: 60_000 });
+  connection.close(4000, 'bye');
+  for (let i = 0; i < 4; i++) t.equal(tick(connection), 0, `tick ${i + 1} after our Close: no ping`);
+  t.notOk(socket.destroyed, 'not dropped');
+  peer.write(clientFrame(OP.CLOSE, closePayload(4000)));
+  t.same(await waitFor(connection.closedInfo, 'the closing handshake to finish'), { code: 4000, reason: '', wasClean: true });
 });
 
 t.test('a string with a lone surrogate goes out as valid UTF-8 (§5.6: a text message MUST be UTF-8)', async (t) => {
