@@ -460,6 +460,19 @@ t.test('once our Close is sent the heartbeat stands aside: closeTimeout alone bo
   t.same(await waitFor(connection.closedInfo, 'the closing handshake to finish'), { code: 4000, reason: '', wasClean: true });
 });
 
+t.test('an exception in a hook (a bug, not the peer) fails the connection with 1011', async (t) => {
+  const { peer, socket } = await socketPair(t);
+  const received: Buffer[] = [];
+  peer.on('data', (d: Buffer) => received.push(d));
+  const connection = new BareConnection(socket);
+  connection.onMessage = () => {
+    throw new Error('a bug in the subclass');
+  };
+  peer.write(clientFrame(OP.TEXT, 'hello'));
+  t.match(await waitFor(connection.closedInfo, 'closed'), { code: 1011, reason: 'internal error', wasClean: false });
+  t.same(Buffer.concat(received), Buffer.concat([Buffer.from([0x88, 16]), closePayload(1011, 'internal error')]), 'a Close 1011 went out');
+});
+
 t.test('a string with a lone surrogate goes out as valid UTF-8 (§5.6: a text message MUST be UTF-8)', async (t) => {
   const server = await setup(t, { routes: { '*': async (ch) => void (await ch.send('a\ud800b\udc00')) } });
   const c = await client(t, server);
