@@ -4,15 +4,17 @@
  * HTTP requests, malformed requests and the handshake timeout.
  */
 import t from 'tap';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Channel } from '../../lib/websocket/channel.js';
 import { httpServerOptions, resolveLimits } from '../../lib/websocket/limits.js';
+import { WebSocketRouter } from '../../lib/websocket/router.js';
 import {
   httpExchange,
   openClient,
   requestText,
   SAMPLE_KEY,
+  socketPair,
   tcpConnect,
   upgradeHeaders,
   waitFor,
@@ -241,6 +243,24 @@ t.test('malformed request lines and headers crash nothing', async (t) => {
   await c.sendText('still up');
   t.equal(await c.nextText(), 'still up');
   c.destroy();
+});
+
+t.test('a socket error while a refusal is being written (the client reset) is absorbed, not thrown', async (t) => {
+  // node:http takes its own 'error' listener off a socket it hands to
+  // 'upgrade': without the router's, an ECONNRESET in this window would be an
+  // unhandled 'error' event and take the process down.
+  const { socket } = await socketPair(t);
+  const router = new WebSocketRouter({ limits: { heartbeatInterval: 0 } }).route('/', echo);
+  const req = {
+    method: 'GET',
+    httpVersion: '1.1',
+    url: '/',
+    headers: { host: 'x', upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': SAMPLE_KEY, 'sec-websocket-version': '8' },
+  } as unknown as IncomingMessage; // the fields the handshake reads
+  router.handleUpgrade(req, socket, Buffer.alloc(0)); // refused with 426, written with end()
+  t.notOk(socket.destroyed, 'the refusal is still on its way');
+  const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+  t.doesNotThrow(() => socket.emit('error', reset), 'the reset is absorbed');
 });
 
 t.test('handshake timeout: a client too slow with its headers gets 408 and is disconnected', async (t) => {
