@@ -6,9 +6,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import t from 'tap';
-import type { Page } from 'playwright-core';
+import type { Tap } from '../interop/helpers.js';
+import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import { pageHandler } from '../../lib/app/page.js';
-import { FAST_TIMERS, startApp } from '../helpers/app.js';
+import { FAST_TIMERS, startApp, type Running } from '../helpers/app.js';
 import { openPage, submitSignIn, tableRows, textOf, until, withBrowser } from '../helpers/browser.js';
 
 /** The rows of the "from the session that ended" table. */
@@ -18,26 +19,41 @@ async function endedRows(page: Page): Promise<{ key: string; status: string; bad
   }))`)) as { key: string; status: string; badge: string; details: string }[];
 }
 
+/**
+ * A signed-in page that redeems `keys`, left when DEMOA is with Steam: the
+ * demo Steam never answers it, so it stays there until the server goes away.
+ */
+async function batchWithDemoaAtSteam(t: Tap, browser: Browser, keys: string, options: BrowserContextOptions = {}): Promise<{ first: Running; page: Page }> {
+  const slow = { ...FAST_TIMERS, redeemTimeoutMs: 60_000 };
+  const first = await startApp({ page: pageHandler(), timers: slow }, { latencyMs: 5, timeoutMs: 60_000 });
+  t.teardown(first.close);
+  const page = await openPage(t, browser, first.url, options);
+  await submitSignIn(page, 'demo');
+  await textOf(page, '#account', /demo/);
+  await page.fill('#keys-text', keys);
+  await page.click('#redeem');
+  await until(page, `document.querySelector('tr[data-key="DEMOA-TIMES-OUT00"]')?.dataset.status === 'redeeming'`, 'DEMOA with Steam');
+  return { first, page };
+}
+
+/**
+ * The server "restarts": it stops listening, every connection drops, and a new
+ * server (with no sessions) takes the port. The page reconnects with a token nobody knows.
+ */
+async function restart(t: Tap, first: Running): Promise<Running> {
+  first.app.server.close();
+  await first.app.router.closeAll();
+  const second = await startApp({ page: pageHandler() }, { latencyMs: 5 }, Number(new URL(first.url).port));
+  t.teardown(second.close);
+  return second;
+}
+
 await withBrowser(t, 'the page in Chromium: the server lost the session', async (t, browser) => {
   t.test('the results shown before stay, marked; export and copy keep them; a key never sent goes again', async (t) => {
-    // DEMOA gets no answer from the demo Steam: it stays with Steam until the server goes away.
-    const slow = { ...FAST_TIMERS, redeemTimeoutMs: 60_000 };
-    const first = await startApp({ page: pageHandler(), timers: slow }, { latencyMs: 5, timeoutMs: 60_000 });
-    t.teardown(first.close);
-    const page = await openPage(t, browser, first.url, { acceptDownloads: true, permissions: ['clipboard-read', 'clipboard-write'] });
-    await submitSignIn(page, 'demo');
-    await textOf(page, '#account', /demo/);
-    await page.fill('#keys-text', 'DEMO1-ACTIV-ATED1 DEMO4-INVAL-IDKEY DEMOA-TIMES-OUT00 DEMO3-ALREA-DYOWN');
-    await page.click('#redeem');
-    await until(page, `document.querySelector('tr[data-key="DEMOA-TIMES-OUT00"]')?.dataset.status === 'redeeming'`, 'DEMOA with Steam');
+    const { first, page } = await batchWithDemoaAtSteam(t, browser, 'DEMO1-ACTIV-ATED1 DEMO4-INVAL-IDKEY DEMOA-TIMES-OUT00 DEMO3-ALREA-DYOWN', { acceptDownloads: true, permissions: ['clipboard-read', 'clipboard-write'] });
     t.same((await tableRows(page)).map((r) => r.status), ['activated', 'invalid-key', 'redeeming', 'queued']);
 
-    // The server "restarts": it stops listening, every connection drops, and a new
-    // server (with no sessions) takes the port. The page reconnects with a token nobody knows.
-    first.app.server.close();
-    await first.app.router.closeAll();
-    const second = await startApp({ page: pageHandler() }, { latencyMs: 5 }, Number(new URL(first.url).port));
-    t.teardown(second.close);
+    const second = await restart(t, first);
     await second.logged(/session-opened/);
 
     t.match(
@@ -110,19 +126,8 @@ await withBrowser(t, 'the page in Chromium: the server lost the session', async 
     t.equal((await endedRows(page)).length, 4, 'and the session that ended is still shown');
   });
   t.test('"Keys not activated" names each key once, by what became of it last', async (t) => {
-    const slow = { ...FAST_TIMERS, redeemTimeoutMs: 60_000 };
-    const first = await startApp({ page: pageHandler(), timers: slow }, { latencyMs: 5, timeoutMs: 60_000 });
-    t.teardown(first.close);
-    const page = await openPage(t, browser, first.url);
-    await submitSignIn(page, 'demo');
-    await textOf(page, '#account', /demo/);
-    await page.fill('#keys-text', 'DEMO4-INVAL-IDKEY DEMOA-TIMES-OUT00 DEMO2-ACTIV-ATED3 DEMO3-ALREA-DYOWN');
-    await page.click('#redeem');
-    await until(page, `document.querySelector('tr[data-key="DEMOA-TIMES-OUT00"]')?.dataset.status === 'redeeming'`, 'DEMOA with Steam');
-    first.app.server.close();
-    await first.app.router.closeAll();
-    const second = await startApp({ page: pageHandler() }, { latencyMs: 5 }, Number(new URL(first.url).port));
-    t.teardown(second.close);
+    const { first, page } = await batchWithDemoaAtSteam(t, browser, 'DEMO4-INVAL-IDKEY DEMOA-TIMES-OUT00 DEMO2-ACTIV-ATED3 DEMO3-ALREA-DYOWN');
+    await restart(t, first);
     await textOf(page, '#notice', /no longer had your session/);
     t.equal(await page.inputValue('#unused'), 'DEMO4-INVAL-IDKEY\nDEMOA-TIMES-OUT00\nDEMO2-ACTIV-ATED3\nDEMO3-ALREA-DYOWN');
 
@@ -140,21 +145,10 @@ await withBrowser(t, 'the page in Chromium: the server lost the session', async 
     );
   });
   t.test('a paste of keys the lost session settled sends them no more: only what Steam could answer otherwise', async (t) => {
-    const slow = { ...FAST_TIMERS, redeemTimeoutMs: 60_000 };
-    const first = await startApp({ page: pageHandler(), timers: slow }, { latencyMs: 5, timeoutMs: 60_000 });
-    t.teardown(first.close);
-    const page = await openPage(t, browser, first.url);
-    await submitSignIn(page, 'demo');
-    await textOf(page, '#account', /demo/);
     // The user's e-mail, pasted whole before and after the restart.
     const mail = 'DEMO1-ACTIV-ATED1 DEMO3-ALREA-DYOWN DEMO4-INVAL-IDKEY DEMOA-TIMES-OUT00 DEMO6-REGIO-NLOCK DEMO4-INVAL-IDKEY';
-    await page.fill('#keys-text', mail);
-    await page.click('#redeem');
-    await until(page, `document.querySelector('tr[data-key="DEMOA-TIMES-OUT00"]')?.dataset.status === 'redeeming'`, 'DEMOA with Steam');
-    first.app.server.close();
-    await first.app.router.closeAll();
-    const second = await startApp({ page: pageHandler() }, { latencyMs: 5 }, Number(new URL(first.url).port));
-    t.teardown(second.close);
+    const { first, page } = await batchWithDemoaAtSteam(t, browser, mail);
+    await restart(t, first);
     await textOf(page, '#notice', /no longer had your session/);
     t.same((await endedRows(page)).map((r) => r.status), ['activated', 'already-owned', 'invalid-key', 'unknown', 'not-sent']);
 
@@ -174,15 +168,7 @@ await withBrowser(t, 'the page in Chromium: the server lost the session', async 
     t.same((await tableRows(page)).map((r) => r.key), ['DEMOA-TIMES-OUT00', 'DEMO6-REGIO-NLOCK'], 'the server got the unknown key and the one never sent, nothing else');
   });
   t.test('signing out mid-batch keeps what the page showed, as a session that ended', async (t) => {
-    const slow = { ...FAST_TIMERS, redeemTimeoutMs: 60_000 };
-    const run = await startApp({ page: pageHandler(), timers: slow }, { latencyMs: 5, timeoutMs: 60_000 });
-    t.teardown(run.close);
-    const page = await openPage(t, browser, run.url);
-    await submitSignIn(page, 'demo');
-    await textOf(page, '#account', /demo/);
-    await page.fill('#keys-text', 'DEMO1-ACTIV-ATED1 DEMOA-TIMES-OUT00 DEMO3-ALREA-DYOWN');
-    await page.click('#redeem');
-    await until(page, `document.querySelector('tr[data-key="DEMOA-TIMES-OUT00"]')?.dataset.status === 'redeeming'`, 'DEMOA with Steam');
+    const { page } = await batchWithDemoaAtSteam(t, browser, 'DEMO1-ACTIV-ATED1 DEMOA-TIMES-OUT00 DEMO3-ALREA-DYOWN');
     await page.click('#sign-out');
     await until(page, `!document.querySelector('#sign-in').hidden`, 'the sign-in form');
     t.equal((await tableRows(page)).length, 0, 'a fresh session: its table is empty');
