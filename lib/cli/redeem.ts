@@ -209,12 +209,8 @@ async function redeem(config: RedeemConfig, deps: RedeemDeps, env: NodeJS.Proces
  * Windows PowerShell 5's `>` writes; read as UTF-8 it has no keys at all.
  */
 export function decodeInput(bytes: Buffer): string {
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) {
-    const be = bytes.subarray(2, bytes.length - (bytes.length % 2));
-    return Buffer.from(be).swap16().toString('utf16le');
-  }
-  return new TextDecoder().decode(bytes); // drops a UTF-8 byte-order mark
+  const encoding = bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : 'utf-8';
+  return new TextDecoder(encoding).decode(bytes); // each drops its byte-order mark
 }
 
 async function readInput(file: string): Promise<string> {
