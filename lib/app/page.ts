@@ -3,7 +3,9 @@
  * JavaScript, no framework, nothing from another site) and one generated
  * module, /keys.js, that hands the browser the server's own key pattern
  * (lib/steam/keys.ts) so the live count on the page finds what the server
- * will find, and the protocol's limits on an `add-keys` message.
+ * will find, the protocol's limits on an `add-keys` message, and which of
+ * Steam's answers are final (lib/steam/results.ts), so a paste does not resend
+ * what a lost session settled.
  *
  * The files are read once, at start-up, from beside this module: lib/app/page/
  * when tests run the TypeScript sources, dist/lib/app/page/ in the build
@@ -14,6 +16,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname } from 'node:path';
 import { KEY } from '../steam/keys.js';
+import { FINAL_FOR_ACCOUNT_STATUSES, FINAL_STATUSES } from '../steam/results.js';
 import { MAX_ADD_KEYS_TEXT, MAX_MESSAGE_BYTES } from './protocol.js';
 import type { PageHandler } from './server.js';
 
@@ -66,6 +69,9 @@ export function keysModule(): string {
     '// From lib/app/protocol.ts: the largest message in bytes, the longest add-keys text.',
     `export const MAX_MESSAGE_BYTES = ${MAX_MESSAGE_BYTES};`,
     `export const MAX_ADD_KEYS_TEXT = ${MAX_ADD_KEYS_TEXT};`,
+    '// From lib/steam/results.ts: answers Steam would give again, to anyone or to the same account.',
+    `export const FINAL_STATUSES = ${JSON.stringify(FINAL_STATUSES)};`,
+    `export const FINAL_FOR_ACCOUNT_STATUSES = ${JSON.stringify(FINAL_FOR_ACCOUNT_STATUSES)};`,
     '',
   ].join('\n');
 }

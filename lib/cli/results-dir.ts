@@ -18,7 +18,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KeyEntry } from '../steam/queue.js';
-import type { KeyStatus, Package } from '../steam/results.js';
+import { FINAL_FOR_ACCOUNT_STATUSES, FINAL_STATUSES, type KeyStatus, type Package } from '../steam/results.js';
 
 /** A key's outcome: Steam's status, or 'not-sent' when it never reached Steam. */
 export type RecordStatus = KeyStatus | 'not-sent';
@@ -59,10 +59,8 @@ export function fileOf(status: RecordStatus): ResultFile {
   return 'not-activated';
 }
 
-/** Final for everyone: sending the key again can only count as a failed activation. */
-const FINAL: ReadonlySet<RecordStatus> = new Set(['activated', 'invalid-key', 'key-used', 'wallet-code']);
-/** Final for the account that tried it: Steam would say the same again to that account. */
-const FINAL_FOR_ACCOUNT: ReadonlySet<RecordStatus> = new Set(['already-owned', 'region-locked', 'needs-base-game', 'failed']);
+const FINAL: ReadonlySet<RecordStatus> = new Set(FINAL_STATUSES);
+const FINAL_FOR_ACCOUNT: ReadonlySet<RecordStatus> = new Set(FINAL_FOR_ACCOUNT_STATUSES);
 
 /**
  * Whether a later run skips this key. Keys are sent again only when the

@@ -66,6 +66,15 @@ export const KEY_STATUSES = [
 
 export type KeyStatus = (typeof KEY_STATUSES)[number];
 
+/**
+ * Answers Steam gives again to anyone: sending such a key once more can only
+ * count as a failed activation (about 10 an hour are allowed), so a later run
+ * or paste leaves it out.
+ */
+export const FINAL_STATUSES: readonly KeyStatus[] = ['activated', 'invalid-key', 'key-used', 'wallet-code'];
+/** Answers Steam gives again to the account that got them; another account may get a different one. */
+export const FINAL_FOR_ACCOUNT_STATUSES: readonly KeyStatus[] = ['already-owned', 'region-locked', 'needs-base-game', 'failed'];
+
 export interface Package {
   id: number;
   name: string;

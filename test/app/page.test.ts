@@ -8,6 +8,7 @@ import { CONTENT_SECURITY_POLICY, keysModule, PAGE_DIR } from '../../lib/app/pag
 import { pageHandler } from '../../lib/app/page.js';
 import { MAX_ADD_KEYS_TEXT, MAX_MESSAGE_BYTES } from '../../lib/app/protocol.js';
 import { KEY } from '../../lib/steam/keys.js';
+import { FINAL_FOR_ACCOUNT_STATUSES, FINAL_STATUSES } from '../../lib/steam/results.js';
 import { startApp } from '../helpers/app.js';
 
 t.test('every file with its type and the security headers', async (t) => {
@@ -89,10 +90,10 @@ t.test('HEAD, 304, 405, 404', async (t) => {
   t.equal((await fetch(`${run.url}/ws`)).status, 426, '/ws without an upgrade is still the router\'s');
 });
 
-t.test("/keys.js carries the server's key pattern, to the letter, and the protocol's add-keys limits", async (t) => {
+t.test("/keys.js carries the server's key pattern, to the letter, the protocol's add-keys limits and the final answers", async (t) => {
   const source = keysModule();
   const exported = Object.fromEntries([...source.matchAll(/export const (\w+) = (.+);/g)].map((m) => [m[1], JSON.parse(m[2]!)]));
-  t.same(exported, { KEY_SOURCE: KEY.source, KEY_FLAGS: KEY.flags, MAX_MESSAGE_BYTES, MAX_ADD_KEYS_TEXT });
+  t.same(exported, { KEY_SOURCE: KEY.source, KEY_FLAGS: KEY.flags, MAX_MESSAGE_BYTES, MAX_ADD_KEYS_TEXT, FINAL_STATUSES, FINAL_FOR_ACCOUNT_STATUSES });
   const rebuilt = new RegExp(exported.KEY_SOURCE as string, exported.KEY_FLAGS as string);
   const text = 'a AAAAA-BBBBB-CCCCC b aaaaa-bbbbb-ccccc-ddddd-eeeee-fffff c XAAAAA-BBBBB-CCCCC d 11111-22222-33333-44444-55555.';
   t.same([...text.matchAll(rebuilt)].map((m) => m[0]), [...text.matchAll(KEY)].map((m) => m[0]));

@@ -8,7 +8,7 @@
 import { clock, languageOf, MESSAGES } from './i18n.js';
 import { addKeysMessage } from './add-keys.js';
 import { KEY, scanKeys } from './keys-scan.js';
-import { MAX_ADD_KEYS_TEXT, MAX_MESSAGE_BYTES } from './keys.js';
+import { FINAL_FOR_ACCOUNT_STATUSES, FINAL_STATUSES, MAX_ADD_KEYS_TEXT, MAX_MESSAGE_BYTES } from './keys.js';
 
 const TOKEN_KEY = 'steam-key.session';
 const LANG_KEY = 'steam-key.lang';
@@ -507,10 +507,9 @@ el.refillNotSent.addEventListener('click', () => {
   render();
 });
 
-/** Answers Steam gives again to anyone: sending such a key once more can only count as a failed activation. */
-const FINAL = new Set(['activated', 'invalid-key', 'key-used', 'wallet-code']);
-/** Answers Steam gives again to the account that got them (lib/cli/results-dir.ts, isSettled: the same rule). */
-const FINAL_FOR_ACCOUNT = new Set(['already-owned', 'region-locked', 'needs-base-game', 'failed']);
+// The server's rule (lib/steam/results.ts), which `redeem --out` also resumes by.
+const FINAL = new Set(FINAL_STATUSES);
+const FINAL_FOR_ACCOUNT = new Set(FINAL_FOR_ACCOUNT_STATUSES);
 
 /**
  * The keys of lost sessions that a paste leaves out: Steam's answer to them
