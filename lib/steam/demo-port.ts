@@ -11,8 +11,8 @@ import {
   LoginError,
   RedeemError,
   type AccountInfo,
-  type Credentials,
-  type GuardHandler,
+  type SignIn,
+  type SignInPrompts,
   type LoginFailure,
   type PurchaseReply,
   type SteamPort,
@@ -158,9 +158,12 @@ export class DemoPort implements SteamPort {
     return this.#loggedOn;
   }
 
-  async logOn(credentials: Credentials, guard: GuardHandler): Promise<AccountInfo> {
+  async logOn(signIn: SignIn, prompts: SignInPrompts): Promise<AccountInfo> {
     if (this.#signInUsed) throw new LoginError('other', 'one sign-in per port');
     this.#signInUsed = true;
+    if (signIn.method === 'qr') throw new LoginError('other', 'demo: QR sign-in is not simulated yet');
+    const credentials = signIn;
+    const guard = prompts.guard;
     const cancelled = (): LoginError => new LoginError('cancelled', 'signed off during sign-in');
     if (!(await this.#sleep(this.#latency))) throw cancelled();
     const name = credentials.accountName.trim().toLowerCase();

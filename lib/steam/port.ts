@@ -12,6 +12,14 @@ export interface Credentials {
   password: string;
 }
 
+/**
+ * How a person proves the account to Steam: the password (then perhaps a
+ * Steam Guard code, or an approval in the Steam mobile app), or a QR code
+ * scanned and approved in the Steam mobile app, so the password never
+ * reaches this server. `method` may be left out for a password.
+ */
+export type SignIn = (Credentials & { method?: 'password' }) | { method: 'qr' };
+
 /** Steam asks for a Steam Guard code. */
 export interface GuardRequest {
   /** 'email': a code mailed to an address at `domain`; 'authenticator': the mobile app's code. */
@@ -20,10 +28,26 @@ export interface GuardRequest {
   domain?: string;
   /** True when Steam rejected the previous code. */
   lastCodeWrong: boolean;
+  /**
+   * True when Steam also takes an approval of this sign-in in the Steam
+   * mobile app: the sign-in may then complete while the code is still awaited
+   * (the port stops waiting for it).
+   */
+  approvable?: boolean;
 }
 
 /** Answers a guard request with the code the user typed; rejecting abandons the sign-in. */
 export type GuardHandler = (request: GuardRequest) => Promise<string>;
+
+/** What a sign-in may need from the person signing in. */
+export interface SignInPrompts {
+  /** Steam wants a Steam Guard code. */
+  guard: GuardHandler;
+  /** QR sign-in: the challenge URL to show as a QR code; called again whenever Steam changes it. */
+  qrChallenge?(url: string): void;
+  /** The QR code was scanned (or the prompt opened) in the Steam app: an approval is awaited there. */
+  remoteInteraction?(): void;
+}
 
 export interface AccountInfo {
   accountName: string;
@@ -41,6 +65,8 @@ export type LoginFailure =
   | 'guard-failed' // EResult 88 TwoFactorCodeMismatch / 65 InvalidLoginAuthCode when not retried
   | 'unreachable' // no connection to Steam
   | 'cancelled' // the guard prompt was abandoned or logOff() was called during sign-in
+  | 'denied' // the sign-in was refused in the Steam mobile app
+  | 'expired' // the QR code or the approval was not used in time
   | 'other';
 
 export class LoginError extends Error {
@@ -82,8 +108,8 @@ export class RedeemError extends Error {
 }
 
 export interface SteamPort {
-  /** Signs in, calling `guard` whenever Steam wants a code. Rejects with LoginError. */
-  logOn(credentials: Credentials, guard: GuardHandler): Promise<AccountInfo>;
+  /** Signs in, asking `prompts` for what Steam wants (a code, a QR code to show). Rejects with LoginError. */
+  logOn(signIn: SignIn, prompts: SignInPrompts): Promise<AccountInfo>;
   /** Redeems one key. Resolves with Steam's answer, failures included; rejects with RedeemError. */
   redeemKey(key: string): Promise<PurchaseReply>;
   /** Signs out and releases the connection. Safe to call at any time, more than once. */

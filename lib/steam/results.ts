@@ -306,6 +306,14 @@ const SIGNED_OUT: Record<SignedOutReason, Text> = {
     zh: '无法连接到 Steam，请检查服务器的网络连接后重试。',
   },
   cancelled: { en: 'Sign-in was cancelled.', zh: '登录已取消。' },
+  denied: {
+    en: 'The sign-in was refused in the Steam app.',
+    zh: '已在 Steam 应用中拒绝了此次登录。',
+  },
+  expired: {
+    en: 'The sign-in was not approved in time. Start again to get a new code.',
+    zh: '未在时限内批准登录，请重新开始以获取新的验证码。',
+  },
   other: { en: 'Steam refused the sign-in.', zh: 'Steam 拒绝了登录。' },
   'steam-disconnected': {
     en: 'Steam closed the connection. Sign in again to go on; queued keys wait.',

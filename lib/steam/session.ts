@@ -22,8 +22,8 @@ import {
   LoginError,
   RedeemError,
   type AccountInfo,
-  type Credentials,
   type GuardRequest,
+  type SignIn,
   type SteamPort,
   type SteamPortFactory,
 } from './port.js';
@@ -188,13 +188,13 @@ export class RedeemSession {
    * when the session cannot sign in now. A session signs in to one account:
    * after a lost connection only the same account may sign in again.
    */
-  login(credentials: Credentials): Promise<boolean> {
+  login(credentials: SignIn): Promise<boolean> {
     this.#assertOpen();
     if (this.#login.state !== 'signed-out') {
       throw new SessionError('wrong-state', `cannot sign in while ${this.#login.state}`);
     }
     const previous = this.#account?.accountName;
-    if (previous !== undefined && previous.toLowerCase() !== credentials.accountName.toLowerCase()) {
+    if (previous !== undefined && credentials.method !== 'qr' && previous.toLowerCase() !== credentials.accountName.toLowerCase()) {
       throw new SessionError('other-account', 'this session belongs to another account; log out to use a new one');
     }
     let port: SteamPort;
@@ -276,10 +276,10 @@ export class RedeemSession {
     }
   }
 
-  async #signIn(port: SteamPort, credentials: Credentials): Promise<boolean> {
+  async #signIn(port: SteamPort, credentials: SignIn): Promise<boolean> {
     let account: AccountInfo;
     try {
-      account = await port.logOn(credentials, (request) => this.#askGuard(port, request));
+      account = await port.logOn(credentials, { guard: (request) => this.#askGuard(port, request) });
     } catch (error) {
       if (this.#port !== port) return false; // closed meanwhile
       this.#port = null;

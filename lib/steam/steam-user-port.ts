@@ -3,7 +3,7 @@
  * steam-user (5.3.0, pinned): a SteamPort backed by one fresh SteamUser.
  *
  *   const port = createSteamUserPort({ redeemTimeoutMs: 30_000 });
- *   await port.logOn({ accountName, password }, async (request) => askTheUser(request));
+ *   await port.logOn({ accountName, password }, { guard: async (request) => askTheUser(request) });
  *   const reply = await port.redeemKey('AAAAA-BBBBB-CCCCC');
  *   await port.logOff();
  *
@@ -38,10 +38,11 @@ import {
   LoginError,
   RedeemError,
   type AccountInfo,
-  type Credentials,
   type GuardHandler,
   type GuardRequest,
   type PurchaseReply,
+  type SignIn,
+  type SignInPrompts,
   type SteamPort,
 } from './port.js';
 import { receiptPackages } from './receipt.js';
@@ -122,10 +123,13 @@ class SteamUserPort implements SteamPort {
     return this.#state === 'ready';
   }
 
-  logOn(credentials: Credentials, guard: GuardHandler): Promise<AccountInfo> {
+  logOn(signIn: SignIn, prompts: SignInPrompts): Promise<AccountInfo> {
     if (this.#state !== 'new') {
       return Promise.reject(new Error('logOn() can be called once per SteamPort: make a new port to sign in again'));
     }
+    if (signIn?.method === 'qr') return Promise.reject(new LoginError('other', 'QR sign-in is not supported yet.'));
+    const credentials = signIn;
+    const guard = prompts?.guard;
     const accountName = typeof credentials?.accountName === 'string' ? credentials.accountName.trim() : '';
     const password = credentials?.password;
     // Without an account name steam-user would sign in anonymously.

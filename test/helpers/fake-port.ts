@@ -4,6 +4,8 @@ import {
   RedeemError,
   type AccountInfo,
   type Credentials,
+  type SignIn,
+  type SignInPrompts,
   type GuardHandler,
   type GuardRequest,
   type PurchaseReply,
@@ -29,9 +31,9 @@ export class FakePort implements SteamPort {
   #signIn: (Pending<AccountInfo> & { guard: GuardHandler }) | null = null;
   #listeners: ((info: { eresult: number; message: string }) => void)[] = [];
 
-  logOn(credentials: Credentials, guard: GuardHandler): Promise<AccountInfo> {
-    this.credentials.push({ ...credentials });
-    return new Promise((resolve, reject) => (this.#signIn = { resolve, reject, guard }));
+  logOn(signIn: SignIn, prompts: SignInPrompts): Promise<AccountInfo> {
+    if (signIn.method !== 'qr') this.credentials.push({ accountName: signIn.accountName, password: signIn.password });
+    return new Promise((resolve, reject) => (this.#signIn = { resolve, reject, guard: prompts.guard }));
   }
 
   /** Asks the session for a guard code, as steam-user's steamGuard event does. */

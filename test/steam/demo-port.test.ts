@@ -156,11 +156,11 @@ t.test('the port keeps the SteamPort contract', async (t) => {
   const clock = new ManualClock();
   const port = new DemoPort({ clock, latencyMs: LATENCY });
   await t.rejects(port.redeemKey('DEMO1-ACTIV-ATED1'), new RedeemError('not-logged-on', 'not logged on'));
-  const signIn = port.logOn({ accountName: 'demo', password: 'demo' }, async () => '');
+  const signIn = port.logOn({ accountName: 'demo', password: 'demo' }, { guard: async () => '' });
   await clock.advance(LATENCY);
   t.match(await signIn, { accountName: 'demo' });
   t.equal(port.loggedOn, true);
-  const second = await port.logOn({ accountName: 'demo', password: 'demo' }, async () => '').catch((e: unknown) => e);
+  const second = await port.logOn({ accountName: 'demo', password: 'demo' }, { guard: async () => '' }).catch((e: unknown) => e);
   t.match(second, { name: 'LoginError', reason: 'other' }, 'one sign-in per port');
   const pending = port.redeemKey('DEMO1-ACTIV-ATED1');
   await port.logOff();
@@ -168,7 +168,7 @@ t.test('the port keeps the SteamPort contract', async (t) => {
   t.equal(port.loggedOn, false);
   await port.logOff(); // twice is fine
   const late = new DemoPort({ clock, latencyMs: LATENCY });
-  const cancelled = late.logOn({ accountName: 'demo', password: 'demo' }, async () => '');
+  const cancelled = late.logOn({ accountName: 'demo', password: 'demo' }, { guard: async () => '' });
   await late.logOff();
   t.match(await cancelled.catch((e: unknown) => e), { name: 'LoginError', reason: 'cancelled' }, 'logOff during sign-in');
   await settle();

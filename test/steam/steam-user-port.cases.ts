@@ -51,7 +51,7 @@ const noGuard: GuardHandler = async () => {
 
 async function signedIn(t: Scope, steam: FakeSteam, options: SteamUserPortOptions = {}): Promise<SteamPort> {
   const signedInPort = port(t, steam, options);
-  await signedInPort.logOn({ accountName: ALICE.accountName, password: ALICE.password }, noGuard);
+  await signedInPort.logOn({ accountName: ALICE.accountName, password: ALICE.password }, { guard: noGuard });
   return signedInPort;
 }
 
@@ -81,7 +81,7 @@ t.test('signs in with a password, then signs off', async (t) => {
   t.equal(steamPort.loggedOn, false);
   const disconnects: unknown[] = [];
   steamPort.onDisconnected((info) => disconnects.push(info));
-  const info = await steamPort.logOn({ accountName: 'alice', password: ALICE.password }, noGuard);
+  const info = await steamPort.logOn({ accountName: 'alice', password: ALICE.password }, { guard: noGuard });
   t.match(info, { accountName: 'alice', country: 'DE' });
   t.match(info.steamId, /^7656119\d{10}$/);
   t.equal(steamPort.loggedOn, true);
@@ -100,7 +100,7 @@ t.test('e-mail Steam Guard: a wrong code, then the right one', async (t) => {
     accounts: [{ ...ALICE, guard: { type: 'email', domain: 'example.com', codes: ['GOOD1'] } }],
   });
   const guard = answering('WRONG', 'GOOD1');
-  const info = await port(t, steam).logOn({ accountName: 'alice', password: ALICE.password }, guard);
+  const info = await port(t, steam).logOn({ accountName: 'alice', password: ALICE.password }, { guard });
   t.equal(info.accountName, 'alice');
   // steam-user itself reports lastCodeWrong only for authenticator codes.
   t.same(guard.requests, [
@@ -116,7 +116,7 @@ t.test('e-mail Steam Guard: a wrong code, then the right one', async (t) => {
 t.test('authenticator Steam Guard: a wrong code, then the right one typed in lower case', async (t) => {
   const steam = await fake(t, { accounts: [{ ...ALICE, guard: { type: 'authenticator', codes: ['7QX2K'] } }] });
   const guard = answering('AAAAA', ' 7qx2k ');
-  await port(t, steam).logOn({ accountName: 'alice', password: ALICE.password }, guard);
+  await port(t, steam).logOn({ accountName: 'alice', password: ALICE.password }, { guard });
   t.same(guard.requests, [
     { kind: 'authenticator', lastCodeWrong: false },
     { kind: 'authenticator', lastCodeWrong: true },
@@ -126,7 +126,7 @@ t.test('authenticator Steam Guard: a wrong code, then the right one typed in low
 t.test('an abandoned guard prompt cancels the sign-in', async (t) => {
   const steam = await fake(t, { accounts: [{ ...ALICE, guard: { type: 'authenticator', codes: ['7QX2K'] } }] });
   const steamPort = port(t, steam);
-  const error = await loginError(steamPort.logOn({ accountName: 'alice', password: ALICE.password }, answering()));
+  const error = await loginError(steamPort.logOn({ accountName: 'alice', password: ALICE.password }, { guard: answering() }));
   t.equal(error.reason, 'cancelled');
   t.equal(steamPort.loggedOn, false);
   t.notOk(steam.log.some((e) => e.type === 'logon'));
@@ -137,9 +137,11 @@ t.test('logOff while the guard prompt waits cancels the sign-in', async (t) => {
   const steamPort = port(t, steam);
   let asked!: () => void;
   const prompted = new Promise<void>((resolve) => (asked = resolve));
-  const signingIn = steamPort.logOn({ accountName: 'alice', password: ALICE.password }, () => {
-    asked();
-    return new Promise<string>(() => {}); // the user never answers
+  const signingIn = steamPort.logOn({ accountName: 'alice', password: ALICE.password }, {
+    guard: () => {
+      asked();
+      return new Promise<string>(() => {}); // the user never answers
+    },
   });
   await prompted;
   await steamPort.logOff();
@@ -148,9 +150,9 @@ t.test('logOff while the guard prompt waits cancels the sign-in', async (t) => {
 
 t.test('a wrong password, and an unknown account', async (t) => {
   const steam = await fake(t);
-  const wrong = await loginError(port(t, steam).logOn({ accountName: 'alice', password: 'nope' }, noGuard));
+  const wrong = await loginError(port(t, steam).logOn({ accountName: 'alice', password: 'nope' }, { guard: noGuard }));
   t.match(wrong, { reason: 'invalid-password', eresult: 5 });
-  const unknown = await loginError(port(t, steam).logOn({ accountName: 'bob', password: 'x' }, noGuard));
+  const unknown = await loginError(port(t, steam).logOn({ accountName: 'bob', password: 'x' }, { guard: noGuard }));
   t.match(unknown, { reason: 'invalid-password', eresult: 5 });
 });
 
@@ -161,9 +163,9 @@ t.test('too many sign-ins from this address (84) and a throttled account (87)', 
       { accountName: 'carol', password: 'pw', loginResult: 87 },
     ],
   });
-  const limited = await loginError(port(t, steam).logOn({ accountName: 'alice', password: ALICE.password }, noGuard));
+  const limited = await loginError(port(t, steam).logOn({ accountName: 'alice', password: ALICE.password }, { guard: noGuard }));
   t.match(limited, { reason: 'rate-limited', eresult: 84 });
-  const throttled = await loginError(port(t, steam).logOn({ accountName: 'carol', password: 'pw' }, noGuard));
+  const throttled = await loginError(port(t, steam).logOn({ accountName: 'carol', password: 'pw' }, { guard: noGuard }));
   t.match(throttled, { reason: 'throttled', eresult: 87 });
 });
 
@@ -171,7 +173,7 @@ t.test('an unreachable Steam ends the sign-in after logOnTimeoutMs', async (t) =
   const steam = await fake(t);
   steam.reachable.cm = false; // steam-user would retry the CM forever
   const error = await loginError(
-    port(t, steam, { logOnTimeoutMs: 400 }).logOn({ accountName: 'alice', password: ALICE.password }, noGuard),
+    port(t, steam, { logOnTimeoutMs: 400 }).logOn({ accountName: 'alice', password: ALICE.password }, { guard: noGuard }),
   );
   t.equal(error.reason, 'unreachable');
   t.ok(steam.log.some((e) => e.type === 'proxy-connect' && !e.allowed), 'it did try the CM');
@@ -179,12 +181,12 @@ t.test('an unreachable Steam ends the sign-in after logOnTimeoutMs', async (t) =
 
 t.test('bad input to logOn', async (t) => {
   const steam = await fake(t);
-  const empty = await loginError(port(t, steam).logOn({ accountName: ' ', password: 'x' }, noGuard));
+  const empty = await loginError(port(t, steam).logOn({ accountName: ' ', password: 'x' }, { guard: noGuard }));
   t.equal(empty.reason, 'other', 'no account name: no anonymous sign-in');
   t.same(steam.log, [], 'nothing was sent');
   const once = port(t, steam);
-  await once.logOn({ accountName: 'alice', password: ALICE.password }, noGuard);
-  await t.rejects(once.logOn({ accountName: 'alice', password: ALICE.password }, noGuard), /once per SteamPort/);
+  await once.logOn({ accountName: 'alice', password: ALICE.password }, { guard: noGuard });
+  await t.rejects(once.logOn({ accountName: 'alice', password: ALICE.password }, { guard: noGuard }), /once per SteamPort/);
   t.throws(() => createSteamUserPort({ redeemTimeoutMs: 0 }), RangeError);
 });
 
@@ -276,7 +278,7 @@ t.test('not signed in: RedeemError not-logged-on, and nothing is sent', async (t
   const steam = await fake(t);
   const steamPort = port(t, steam);
   t.equal((await redeemError(steamPort.redeemKey('AAAAA-AAAAA-AAAAA'))).reason, 'not-logged-on', 'before logOn');
-  await steamPort.logOn({ accountName: 'alice', password: ALICE.password }, noGuard);
+  await steamPort.logOn({ accountName: 'alice', password: ALICE.password }, { guard: noGuard });
   await steamPort.logOff();
   t.equal((await redeemError(steamPort.redeemKey('AAAAA-AAAAA-AAAAA'))).reason, 'not-logged-on', 'after logOff');
   t.same(steam.keysReceived, []);
@@ -318,7 +320,7 @@ t.test('writes no files and prints nothing that holds the password or a guard co
   let printed = '';
   try {
     const steamPort = port(t, steam);
-    await steamPort.logOn({ accountName: 'alice', password }, answering(...codes));
+    await steamPort.logOn({ accountName: 'alice', password }, { guard: answering(...codes) });
     await steamPort.redeemKey('AAAAA-AAAAA-AAAAA');
     await steamPort.logOff();
     await new Promise((resolve) => setTimeout(resolve, 50));
