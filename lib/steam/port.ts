@@ -34,6 +34,8 @@ export interface GuardRequest {
    * (the port stops waiting for it).
    */
   approvable?: boolean;
+  /** With `approvable`: the prompt was opened in the Steam app (set by the session, not by ports). */
+  scanned?: boolean;
 }
 
 /** Answers a guard request with the code the user typed; rejecting abandons the sign-in. */

@@ -353,8 +353,24 @@ export function guardText(request: GuardRequest): Text {
           en: 'Enter the code shown by the Steam Mobile app (Steam Guard).',
           zh: '请输入 Steam 手机应用（Steam 令牌）上显示的验证码。',
         };
-  if (!request.lastCodeWrong) return prompt;
-  return { en: `That code was wrong. ${prompt.en}`, zh: `验证码错误。${prompt.zh}` };
+  const withApproval: Text = request.approvable
+    ? {
+        en: `Approve this sign-in in the Steam app — or type the code. ${prompt.en}`,
+        zh: `请在 Steam 应用中批准此次登录，或输入验证码。${prompt.zh}`,
+      }
+    : prompt;
+  if (!request.lastCodeWrong) return withApproval;
+  return { en: `That code was wrong. ${withApproval.en}`, zh: `验证码错误。${withApproval.zh}` };
+}
+
+/** The QR sign-in's prompt: before and after the code was scanned in the Steam app. */
+export function qrText(scanned: boolean): Text {
+  return scanned
+    ? { en: 'Scanned — now approve the sign-in in the Steam app.', zh: '已扫描，请在 Steam 应用中批准登录。' }
+    : {
+        en: 'Scan this code with the Steam app on your phone (Steam Guard → the QR icon), then approve the sign-in there.',
+        zh: '请用手机上的 Steam 应用扫描此二维码（Steam 令牌 → 二维码图标），然后在应用中批准登录。',
+      };
 }
 
 /** What holds the queue back, for a stalled or cooling-down queue. */

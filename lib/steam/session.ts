@@ -6,7 +6,7 @@
  * Two state machines run side by side, because keys may be pasted before
  * signing in and must survive a lost Steam connection:
  *
- *   sign-in:  signed-out → signing-in ⇄ guard → signed-in → (Steam drops) signed-out
+ *   sign-in:  signed-out → signing-in ⇄ guard|qr → signed-in → (Steam drops) signed-out
  *   queue:    idle → running ⇄ cooldown; stalled (signed out, or a key got no answer)
  *
  * and `closed` ends both (logged out, grace period over, server shutdown).
@@ -24,12 +24,14 @@ import {
   type AccountInfo,
   type GuardRequest,
   type SignIn,
+  type SignInPrompts,
   type SteamPort,
   type SteamPortFactory,
 } from './port.js';
 import { RedeemQueue, type Attempt, type KeyEntry, type QueueEvent, type QueueStatus } from './queue.js';
 import {
   guardText,
+  qrText,
   queueText,
   resultFromReply,
   signedOutText,
@@ -65,7 +67,7 @@ export interface SessionOptions {
   maxKeys?: number;
 }
 
-export type LoginState = 'signed-out' | 'signing-in' | 'guard' | 'signed-in';
+export type LoginState = 'signed-out' | 'signing-in' | 'guard' | 'qr' | 'signed-in';
 
 export interface LoginStatus {
   state: LoginState;
@@ -73,6 +75,8 @@ export interface LoginStatus {
   account?: AccountInfo;
   /** What Steam asks for (guard). */
   guard?: GuardRequest;
+  /** QR sign-in (qr): the challenge URL to show as a QR code, and whether it was scanned in the Steam app. */
+  qr?: { url: string; scanned: boolean };
   /** Why the session is signed out, after a failed sign-in or a lost connection. */
   reason?: SignedOutReason;
   /** The guard prompt or the reason, in words. */
@@ -279,7 +283,7 @@ export class RedeemSession {
   async #signIn(port: SteamPort, credentials: SignIn): Promise<boolean> {
     let account: AccountInfo;
     try {
-      account = await port.logOn(credentials, { guard: (request) => this.#askGuard(port, request) });
+      account = await port.logOn(credentials, this.#prompts(port));
     } catch (error) {
       if (this.#port !== port) return false; // closed meanwhile
       this.#port = null;
@@ -296,11 +300,30 @@ export class RedeemSession {
       void port.logOff().catch(() => {});
       return false;
     }
+    // Approved in the Steam app while a code was still awaited: nobody needs the code now.
+    this.#guard = null;
     this.#account = account;
     this.#setLogin({ state: 'signed-in', account });
     this.#log({ event: 'login-ok', session: this.logId });
     this.#queue.open();
     return true;
+  }
+
+  /** What the port may ask of the person signing in, each answered only while `port` is still this session's. */
+  #prompts(port: SteamPort): SignInPrompts {
+    return {
+      guard: (request) => this.#askGuard(port, request),
+      qrChallenge: (url) => {
+        if (this.#port !== port || this.#closed) return;
+        this.#setLogin({ state: 'qr', qr: { url, scanned: false }, message: qrText(false) });
+      },
+      remoteInteraction: () => {
+        if (this.#port !== port || this.#closed) return;
+        const login = this.#login;
+        if (login.state === 'qr' && login.qr) this.#setLogin({ state: 'qr', qr: { url: login.qr.url, scanned: true }, message: qrText(true) });
+        else if (login.state === 'guard' && login.guard) this.#setLogin({ ...login, guard: { ...login.guard, scanned: true } });
+      },
+    };
   }
 
   #askGuard(port: SteamPort, request: GuardRequest): Promise<string> {
@@ -310,6 +333,7 @@ export class RedeemSession {
       kind: request.kind,
       ...(request.domain === undefined ? {} : { domain: request.domain }),
       lastCodeWrong: request.lastCodeWrong,
+      ...(request.approvable ? { approvable: true } : {}),
     };
     return new Promise((resolve, reject) => {
       this.#guard = { resolve, reject };
