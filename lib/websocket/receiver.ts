@@ -2,9 +2,9 @@
  * The receiving half of a connection, without I/O: bytes in, events out
  * (in the sans-I/O style of python-websockets). It parses frames incrementally
  * from TCP chunks of any size — a frame split over many chunks, or many frames
- * packed in one — unmasks payloads, reassembles fragmented messages (§5.4),
- * validates text as UTF-8 while it arrives (§8.1), and enforces the message
- * size limit. Every rule it breaks throws a ProtocolError carrying the close
+ * packed in one — unmasks payloads, reassembles fragmented messages (§5.4)
+ * in memory proportional to their size however they are cut, validates text
+ * as UTF-8 while it arrives (§8.1), and enforces the message size limit. Every rule it breaks throws a ProtocolError carrying the close
  * code; the connection turns that into a Close frame.
  */
 import { isUtf8 } from 'node:buffer';
@@ -12,8 +12,9 @@ import { CloseCode, parseClosePayload } from './close.js';
 import { ProtocolError } from './errors.js';
 import { emptyHeader, isControl, Opcode, parseFrameHeader } from './frame.js';
 import { applyMask } from './mask.js';
+import { MessageBytes } from './message-bytes.js';
 import { callTrace, PREVIEW_BYTES, type TraceFn } from './trace.js';
-import { Utf8Stream } from './utf8.js';
+import { Utf8Validator } from './utf8.js';
 
 export interface ReceiverSink {
   onMessage(data: string | Buffer): void;
@@ -57,15 +58,14 @@ export class Receiver {
   #opcode = 0;
   #size = 0;
   /**
-   * The binary message's payload slices. Nearly every message is one slice,
-   * which needs no array: a fresh array per message cost ~20 ns and garbage.
+   * The message's payload when it came as one slice, as nearly every message
+   * does: kept as it is, with no copy and no MessageBytes.
    */
-  #firstSlice: Buffer | null = null;
-  #moreSlices: Buffer[] | null = null;
-  #text = '';
-  /** Whether the current text message goes through the streaming decoder. */
-  #streamed = false;
-  #utf8: Utf8Stream | null = null;
+  #whole: Buffer | null = null;
+  /** The payload of a message that came in several slices (fragments or reads); reused. */
+  #bytes: MessageBytes | null = null;
+  /** Checks such a message's text slice by slice, as it arrives; reused. */
+  #utf8: Utf8Validator | null = null;
 
   #stopped = false;
 
@@ -86,10 +86,10 @@ export class Receiver {
     this.#stopped = true;
     this.#buf = EMPTY;
     this.#pos = 0;
-    this.#firstSlice = null;
-    this.#moreSlices = null;
+    this.#whole = null;
+    this.#bytes = null;
+    this.#utf8 = null;
     this.#control = [];
-    this.#text = '';
   }
 
   /** Feeds the next chunk read from the connection. Throws ProtocolError. */
@@ -181,21 +181,16 @@ export class Receiver {
       this.#control.push(slice);
       return;
     }
-    this.#size += slice.length;
-    if (this.#opcode === Opcode.TEXT) {
-      if (!this.#streamed && h.fin && h.opcode === Opcode.TEXT && slice.length === h.payloadLength) {
-        // The whole message in one slice: validate and decode it in one go.
-        if (!isUtf8(slice)) throw new ProtocolError(CloseCode.INVALID_PAYLOAD, 'text message is not valid UTF-8');
-        this.#text = slice.toString('utf8');
-      } else {
-        this.#streamed = true;
-        this.#utf8 ??= new Utf8Stream();
-        this.#text += this.#utf8.write(slice);
-      }
+    if (this.#size === 0 && h.fin && slice.length === h.payloadLength) {
+      // The whole message in one slice: checked in one go, kept as it is.
+      if (this.#opcode === Opcode.TEXT && !isUtf8(slice)) throw new ProtocolError(CloseCode.INVALID_PAYLOAD, 'text message is not valid UTF-8');
+      this.#whole = slice;
     } else {
-      if (this.#firstSlice === null) this.#firstSlice = slice;
-      else (this.#moreSlices ??= []).push(slice);
+      // §8.1: checked as it arrives, to fail at the first invalid byte.
+      if (this.#opcode === Opcode.TEXT) (this.#utf8 ??= new Utf8Validator()).write(slice);
+      (this.#bytes ??= new MessageBytes()).push(slice);
     }
+    this.#size += slice.length;
   }
 
   #endFrame(): void {
@@ -219,19 +214,13 @@ export class Receiver {
       return;
     }
     if (!h.fin) return;
-    let message: string | Buffer;
-    if (this.#opcode === Opcode.TEXT) {
-      message = this.#streamed ? this.#text + this.#utf8!.end() : this.#text;
-      this.#text = '';
-      this.#streamed = false;
-    } else {
-      const first = this.#firstSlice;
-      const more = this.#moreSlices;
-      if (more !== null) message = Buffer.concat([first!, ...more], this.#size);
-      else message = first ?? Buffer.alloc(0);
-      this.#firstSlice = null;
-      this.#moreSlices = null;
+    let payload = this.#whole;
+    if (payload !== null) this.#whole = null;
+    else {
+      if (this.#opcode === Opcode.TEXT) this.#utf8?.end();
+      payload = this.#bytes?.take() ?? Buffer.alloc(0);
     }
+    const message = this.#opcode === Opcode.TEXT ? payload.toString('utf8') : payload;
     this.#opcode = 0;
     this.#size = 0;
     this.#sink.onMessage(message);

@@ -133,6 +133,7 @@ export interface OpenOptions {
 /** Opens a WebSocket connection; rejects unless the server answers 101. */
 export async function openClient(port: number, options: OpenOptions = {}): Promise<RawClient> {
   const socket = await tcpConnect(port, options.allowHalfOpen);
+  socket.on('error', () => {}); // a reset: 'close' follows and rejects below
   const request = Buffer.from(requestText(options.path ?? '/', upgradeHeaders(options.headers)), 'latin1');
   socket.write(options.after ? Buffer.concat([request, options.after]) : request);
   let buf = Buffer.alloc(0);
@@ -268,12 +269,12 @@ export class RawClient {
     this.socket.resume();
   }
 
-  /** The next frame from the server, or null once TCP closed with none left. */
-  nextFrame(what = 'a frame from the server'): Promise<ServerFrame | null> {
+  /** The next frame from the server, or null once TCP closed with none left; `ms` is the hang guard. */
+  nextFrame(what = 'a frame from the server', ms = EVENTUALLY): Promise<ServerFrame | null> {
     const frame = this.#queue.shift();
     if (frame) return Promise.resolve(frame);
     if (this.#tcpClosed) return Promise.resolve(null);
-    return waitFor(new Promise((resolve) => this.#waiters.push(resolve)), what);
+    return waitFor(new Promise((resolve) => this.#waiters.push(resolve)), what, ms);
   }
 
   /** The next data frame (skipping pings/pongs); null once TCP closed. */

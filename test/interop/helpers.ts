@@ -28,9 +28,12 @@ export interface EchoProcess {
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `node dist/bin/steam-key.js echo --port 0 [args]` and waits for its "listening" line. */
-export async function startEcho(args: string[] = []): Promise<EchoProcess> {
-  const child = spawn(process.execPath, [BINARY, 'echo', '--port', '0', ...args], {
+/**
+ * Starts `node [nodeArgs] dist/bin/steam-key.js echo --port 0 [args]` and
+ * waits for its "listening" line.
+ */
+export async function startEcho(args: string[] = [], nodeArgs: string[] = []): Promise<EchoProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, BINARY, 'echo', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
