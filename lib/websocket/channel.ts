@@ -34,8 +34,16 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
 const SENT = Promise.resolve(true);
 const NOT_SENT = Promise.resolve(false);
 
+/**
+ * What a queued message costs besides its payload (its object, its slot in
+ * the queue), roughly: without it, empty messages would weigh nothing, and a
+ * peer could queue them without end while the handler is busy.
+ */
+const MESSAGE_OVERHEAD = 64;
+
 function weight(message: Message): number {
-  return message.length; // bytes, or UTF-16 units for text: near enough for flow control
+  // Bytes, or UTF-16 units for text: near enough for flow control.
+  return message.length + MESSAGE_OVERHEAD;
 }
 
 /**

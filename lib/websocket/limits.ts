@@ -8,9 +8,10 @@ export interface Limits {
   /** Largest message in bytes, over all its fragments; beyond it the connection closes with 1009. */
   maxMessageSize: number;
   /**
-   * Received messages not yet taken by the handler, in bytes; above it the
-   * connection stops reading from its socket (TCP pushes back on the peer)
-   * until the handler catches up. Nothing is dropped.
+   * Received messages not yet taken by the handler, in bytes (each counted
+   * with a few dozen bytes for its object, so that empty messages count too);
+   * above it the connection stops reading from its socket (TCP pushes back on
+   * the peer) until the handler catches up. Nothing is dropped.
    */
   receiveHighWaterMark: number;
   /** Unsent bytes above which `send()` waits for the socket to drain. */

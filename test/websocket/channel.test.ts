@@ -523,6 +523,19 @@ t.test('inbound backpressure: a handler that does not receive() pauses reading a
   t.equal(wrong, -1, 'in order and intact');
 });
 
+t.test('inbound backpressure counts messages, not only bytes: empty messages also pause reading', async (t) => {
+  const { peer, socket } = await socketPair(t);
+  const channel = new Channel(socket, Buffer.alloc(0), { limits: resolveLimits({ receiveHighWaterMark: 16 * 1024, heartbeatInterval: 0 }) });
+  const count = 20_000; // 120 KB on the wire, nothing but headers
+  peer.write(Buffer.concat(Array.from({ length: count }, (_, i) => clientFrame(i % 2 ? OP.TEXT : OP.BINARY, ''))));
+  await eventually(() => socket.isPaused(), 'reading to pause while nobody takes the messages');
+  t.pass('reading paused with the queue full of empty messages');
+  let taken = 0;
+  while (taken < count && (await channel.receive())?.length === 0) taken++;
+  t.equal(taken, count, 'every one of them arrives once the handler takes them');
+  t.notOk(socket.isPaused(), 'and reading resumed');
+});
+
 t.test('close() while reading is paused still completes the closing handshake', async (t) => {
   const closeNow = deferred();
   const server = await setup(t, {
