@@ -74,12 +74,14 @@ const CLOSE_RECEIVED = 1 << 1;
 const ENDED = 1 << 2;
 /** TCP has closed: readyState is 'closed'. */
 const CLOSED = 1 << 3;
-/** Reading from the socket is paused (inbound backpressure). */
+/** Reading from the socket is paused by the subclass: its handler is behind (inbound backpressure). */
 const PAUSED = 1 << 4;
 /** Heartbeat: a whole interval passed without a byte from the peer, */
 const SILENT = 1 << 5;
 /** then it was pinged, and has not answered yet. */
 const PINGED = 1 << 6;
+/** Reading is paused because the peer is not reading: over sendHighWaterMark is unsent (limits.pauseReadingOnSendBacklog). */
+const SEND_PAUSED = 1 << 7;
 
 /** Where the shared socket listeners below find the socket's Connection. */
 const kConnection = Symbol('websocket.connection');
@@ -103,7 +105,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
    * idle clients of a push server) never pays for a parser's state.
    */
   #receiver: Receiver | null = null;
-  /** State bits: CLOSE_SENT, CLOSE_RECEIVED, ENDED, CLOSED, PAUSED, SILENT, PINGED (above). */
+  /** State bits: CLOSE_SENT, CLOSE_RECEIVED, ENDED, CLOSED, PAUSED, SILENT, PINGED, SEND_PAUSED (above). */
   #flags = 0;
   /** Made when closing begins (either side's Close, the peer's FIN, a drop). */
   #ending: Ending | null = null;
@@ -218,20 +220,46 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     if (this.readyState !== 'open') return;
     this.#setCloseCode(code, reason);
     this.#sendClose(payload);
-    // Read on, even if paused, so the peer's Close frame can arrive.
-    this.resume();
+    this.#readOn();
   }
 
   /** Stops reading from the socket (inbound backpressure); the peer is not pinged meanwhile. */
   protected pause(): void {
     if (this.#has(PAUSED | CLOSE_SENT)) return;
+    if (!this.#has(SEND_PAUSED)) this.#socket.pause();
     this.#flags |= PAUSED;
-    this.#socket.pause();
   }
 
+  /** Undoes pause(); reading stays paused while the send backlog also pauses it. */
   protected resume(): void {
     if (!this.#has(PAUSED)) return;
     this.#flags &= ~PAUSED;
+    if (!this.#has(SEND_PAUSED)) this.#socket.resume();
+  }
+
+  /**
+   * Outbound backpressure on the peer's requests: while it leaves more than
+   * sendHighWaterMark unread, read none of them (TCP pushes back on it).
+   * Unlike pause(), this does not spare it the heartbeat: a peer that stays
+   * over the mark for two to three intervals is dropped.
+   */
+  #pauseForBacklog(): void {
+    if (this.#has(SEND_PAUSED | CLOSE_SENT) || !this.limits.pauseReadingOnSendBacklog) return;
+    if (!this.#has(PAUSED)) this.#socket.pause();
+    this.#flags |= SEND_PAUSED;
+  }
+
+  /** The backlog is back under sendHighWaterMark. */
+  #resumeAfterBacklog(): void {
+    if (!this.#has(SEND_PAUSED)) return;
+    this.#flags &= ~SEND_PAUSED;
+    if (!this.#has(PAUSED)) this.#socket.resume();
+  }
+
+  /** Reads on whatever paused reading: once closing, the peer's Close frame and FIN must get through. */
+  #readOn(): void {
+    if (!this.#has(PAUSED | SEND_PAUSED)) return;
+    this.#flags &= ~(PAUSED | SEND_PAUSED);
     this.#socket.resume();
   }
 
@@ -298,7 +326,9 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   }
 
   static #afterWrite(connection: Connection): void {
-    if (!connection.#has(CLOSED) && !connection.#broken() && !connection.needsDrain) connection.handleDrain();
+    if (connection.#has(CLOSED) || connection.#broken() || connection.needsDrain) return;
+    connection.#resumeAfterBacklog();
+    connection.handleDrain();
   }
 
   /**
@@ -340,8 +370,9 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
    * a whole interval (§5.5.2) and drops it if it stays silent for one more.
    * Only received bytes count as signs of life: Node's socket timeout also
    * counts our own writes, so a peer that vanished would never be pinged
-   * while the server keeps sending to it. While reading is paused the peer's
-   * silence proves nothing.
+   * while the server keeps sending to it. While the handler's backpressure
+   * pauses reading the peer's silence proves nothing; while the peer's own
+   * backlog does (#pauseForBacklog), the silence is the peer's doing.
    */
   static heartbeat(this: void, connection: Connection): void {
     if (connection.#has(CLOSE_SENT | CLOSED)) return;
@@ -388,7 +419,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
       this.#setCloseCode(code, reason);
       this.#sendClose(encodeClosePayload(code, reason));
     }
-    this.resume(); // keep reading (and discarding) so the peer's FIN is seen
+    this.#readOn(); // keep reading (and discarding) so the peer's FIN is seen
     this.#endSocket();
   }
 
@@ -498,6 +529,8 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
       socket.write(pieces[last]!, afterWrite);
       socket.uncork();
     }
-    if (!this.#broken() && !this.needsDrain) this.handleDrain();
+    if (this.#broken()) return;
+    if (this.needsDrain) this.#pauseForBacklog();
+    else this.handleDrain();
   }
 }

@@ -17,6 +17,18 @@ export interface Limits {
   /** Unsent bytes above which `send()` waits for the socket to drain. */
   sendHighWaterMark: number;
   /**
+   * While more than sendHighWaterMark bytes are unsent, also stop reading
+   * from the socket, and read on by itself once they drain to the mark: a
+   * peer that does not read our replies gets no more of its messages
+   * processed (only those of reads already made), and TCP pushes back on
+   * what it sends. This holds for a handler that does not await `send()`,
+   * whose replies would otherwise pile up until maxBufferedAmount. Meanwhile
+   * the heartbeat goes on (nothing is read, pongs included): a peer that
+   * stays over the mark for two to three intervals is dropped. Off (false):
+   * reading goes on whatever is unsent.
+   */
+  pauseReadingOnSendBacklog: boolean;
+  /**
    * Unsent bytes above which the peer is deemed not to read at all: the
    * connection is dropped rather than letting server memory grow.
    */
@@ -36,6 +48,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxMessageSize: 1024 * 1024,
   receiveHighWaterMark: 1024 * 1024,
   sendHighWaterMark: 1024 * 1024,
+  pauseReadingOnSendBacklog: true,
   maxBufferedAmount: 64 * 1024 * 1024,
   heartbeatInterval: 30_000,
   closeTimeout: 5_000,
@@ -44,10 +57,14 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
 
 export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
   const limits: Limits = { ...DEFAULT_LIMITS };
-  for (const [name, value] of Object.entries(overrides) as [keyof Limits, number | undefined][]) {
+  for (const [name, value] of Object.entries(overrides) as [keyof Limits, number | boolean | undefined][]) {
     if (value === undefined) continue;
-    if (!Number.isFinite(value) || value < 0) throw new RangeError(`limit ${name} must be a number ≥ 0, got ${value}`);
-    limits[name] = value;
+    if (typeof DEFAULT_LIMITS[name] === 'boolean') {
+      if (typeof value !== 'boolean') throw new TypeError(`limit ${name} must be true or false, got ${value}`);
+    } else if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new RangeError(`limit ${name} must be a number ≥ 0, got ${value}`);
+    }
+    Object.assign(limits, { [name]: value });
   }
   return limits;
 }

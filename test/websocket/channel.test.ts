@@ -391,6 +391,62 @@ t.test('outbound backpressure: await send() waits while the peer does not read, 
   }
 });
 
+t.test('send backlog: a peer that leaves over sendHighWaterMark unread gets no more messages processed; reading resumes once it reads (pauseReadingOnSendBacklog)', async (t) => {
+  for (const pauseReadingOnSendBacklog of [true, false]) {
+    await t.test(`pauseReadingOnSendBacklog: ${pauseReadingOnSendBacklog}`, async (t) => {
+      const sendHighWaterMark = 64 * 1024;
+      const reply = Buffer.alloc(256 * 1024, 0x72);
+      let handled = 0;
+      const server = await setup(t, {
+        limits: { sendHighWaterMark, pauseReadingOnSendBacklog, maxBufferedAmount: 1 << 30 },
+        routes: {
+          '*': async (ch) => {
+            // Like the app's handler: each message gets a reply, and nothing awaits send().
+            for await (const _ of ch) {
+              handled++;
+              void ch.send(reply);
+            }
+          },
+        },
+      });
+      const accepted = new Promise<Socket>((resolve) => server.server.once('connection', resolve));
+      const c = await client(t, server);
+      const socket = await accepted; // the server's side
+      c.pauseReading();
+      const channel = await server.channel();
+
+      // One request per write, each handled before the next, until the replies pile up.
+      let sent = 0;
+      while (channel.bufferedAmount <= sendHighWaterMark) {
+        await c.sendText(`request ${sent++}`);
+        await eventually(() => handled === sent, `request ${sent} to be handled`);
+      }
+      t.pass(`${channel.bufferedAmount} bytes unsent after ${sent} replies`);
+      t.equal(socket.isPaused(), pauseReadingOnSendBacklog, pauseReadingOnSendBacklog ? 'the server stopped reading' : 'the server reads on');
+
+      const before = handled;
+      for (let i = 0; i < 20; i++) await c.sendText(`request ${sent++}`);
+      if (pauseReadingOnSendBacklog) {
+        // Written to the kernel; a paused socket emits no data, however long we wait.
+        for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+        t.equal(handled, before, 'none of the 20 requests sent meanwhile was processed');
+        t.ok(socket.isPaused(), 'reading is still paused');
+      } else {
+        await eventually(() => handled === sent, 'the requests sent meanwhile to be processed');
+        t.pass('they were processed although the peer reads nothing');
+      }
+
+      c.resumeReading();
+      await eventually(() => handled === sent, 'every request to be processed once the peer reads');
+      let replies = 0;
+      while (replies < sent && (await c.nextDataFrame())?.payload.length === reply.length) replies++;
+      t.equal(replies, sent, 'every reply arrived whole');
+      t.notOk(socket.isPaused(), 'reading resumed by itself');
+      t.equal(channel.readyState, 'open');
+    });
+  }
+});
+
 t.test('maxBufferedAmount: a peer that never reads is dropped (1006) instead of growing memory', async (t) => {
   const results: boolean[] = [];
   const server = await setup(t, {

@@ -627,6 +627,32 @@ t.test('a peer that pings but never reads the pongs is dropped at maxBufferedAmo
   t.match(await waitFor(channel.closed, 'the peer to be dropped'), { code: 1006, wasClean: false });
 });
 
+t.test('a peer that pings but never reads: reading pauses once sendHighWaterMark of pongs is unsent, and the heartbeat drops it', async (t) => {
+  const { peer, socket } = await socketPair(t);
+  const sendHighWaterMark = 16 * 1024;
+  const connection = new BareConnection(socket, { sendHighWaterMark, maxBufferedAmount: 1 << 30 });
+  const pings = Buffer.concat(Array.from({ length: 8000 }, () => clientFrame(OP.PING, Buffer.alloc(125)))); // ~1 MB
+  // 32 MB of pings: their pongs are far more than the kernel buffers hold. Not awaited: once
+  // the server stops reading, these writes stay in the peer's own buffer.
+  for (let i = 0; i < 32; i++) peer.write(pings);
+  await waitFor(
+    (async () => {
+      while (!socket.isPaused()) await sleep(5);
+    })(),
+    'reading to pause',
+  );
+  const unsent = connection.bufferedAmount;
+  t.ok(unsent > sendHighWaterMark && unsent < sendHighWaterMark + 128 * 1024, `${unsent} bytes of pongs unsent: the mark and at most one read's worth`);
+  t.equal(connection.readyState, 'open', 'not dropped for it');
+
+  t.equal(tick(connection), 0, 'tick 1: nothing read for a whole interval');
+  t.equal(tick(connection), 2, 'tick 2: pinged, behind the pongs it does not read');
+  t.equal(connection.readyState, 'open');
+  tick(connection);
+  t.not(connection.readyState, 'open', 'tick 3: dropped, where pause() for a busy handler would have spared it');
+  t.match(await waitFor(connection.closedInfo, 'closed'), { code: 1006, wasClean: false });
+});
+
 t.test('a drop while parsing a read stops there: a Close later in the same read does not replace the 1006', async (t) => {
   // maxBufferedAmount 0: the second ping finds the first one's pong unsent.
   const server = await setup(t, { routes: { '*': idle }, limits: { maxBufferedAmount: 0 } });

@@ -3,7 +3,7 @@ import { DEFAULT_LIMITS, httpServerOptions, resolveLimits } from '../../lib/webs
 import { WebSocketRouter } from '../../lib/websocket/router.js';
 
 t.test('every limit is on by default', async (t) => {
-  for (const [name, value] of Object.entries(DEFAULT_LIMITS)) t.ok(value > 0, `${name} = ${value}`);
+  for (const [name, value] of Object.entries(DEFAULT_LIMITS)) t.ok(value === true || (typeof value === 'number' && value > 0), `${name} = ${value}`);
   t.ok(Object.isFrozen(DEFAULT_LIMITS), 'the defaults cannot be changed by accident');
   t.same(new WebSocketRouter().limits, DEFAULT_LIMITS, 'a router without options uses them');
 });
@@ -18,6 +18,11 @@ t.test('resolveLimits: overrides, undefined keeps the default, bad values throw'
     t.throws(() => resolveLimits({ maxMessageSize: bad }), RangeError, `${bad}`);
   }
   t.throws(() => new WebSocketRouter({ limits: { closeTimeout: -5 } }), /closeTimeout/, 'a router refuses them too');
+  t.equal(resolveLimits({ pauseReadingOnSendBacklog: false }).pauseReadingOnSendBacklog, false, 'a switch takes true or false');
+  // @ts-expect-error: what JavaScript could pass
+  t.throws(() => resolveLimits({ pauseReadingOnSendBacklog: 1 }), TypeError, 'and nothing else');
+  // @ts-expect-error: what JavaScript could pass
+  t.throws(() => resolveLimits({ maxMessageSize: true }), RangeError, 'a number takes no switch');
 });
 
 t.test('httpServerOptions: Node answers slow headers with 408 after handshakeTimeout', async (t) => {
