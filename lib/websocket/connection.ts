@@ -82,6 +82,8 @@ const SILENT = 1 << 5;
 const PINGED = 1 << 6;
 /** Reading is paused because the peer is not reading: over sendHighWaterMark is unsent (limits.pauseReadingOnSendBacklog). */
 const SEND_PAUSED = 1 << 7;
+/** The peer broke a rule: parsing stopped, and the Close goes out at the end of this turn of the event loop (#failSoon). */
+const FAILING = 1 << 8;
 
 /** Where the shared socket listeners below find the socket's Connection. */
 const kConnection = Symbol('websocket.connection');
@@ -105,7 +107,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
    * idle clients of a push server) never pays for a parser's state.
    */
   #receiver: Receiver | null = null;
-  /** State bits: CLOSE_SENT, CLOSE_RECEIVED, ENDED, CLOSED, PAUSED, SILENT, PINGED, SEND_PAUSED (above). */
+  /** State bits: CLOSE_SENT, CLOSE_RECEIVED, ENDED, CLOSED, PAUSED, SILENT, PINGED, SEND_PAUSED, FAILING (above). */
   #flags = 0;
   /** Made when closing begins (either side's Close, the peer's FIN, a drop). */
   #ending: Ending | null = null;
@@ -217,6 +219,8 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
    */
   close(code: number = CloseCode.NORMAL, reason = ''): void {
     const payload = encodeClosePayload(code, reason);
+    // A handler done with its last message: the failure's code is the one to send (§7.1.7).
+    if (this.#has(FAILING)) return this.#fail();
     if (this.readyState !== 'open') return;
     this.#setCloseCode(code, reason);
     this.#sendClose(payload);
@@ -342,8 +346,11 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   }
 
   static #onEnd(this: ConnectionSocket): void {
+    const connection = this[kConnection];
+    // A failure is about to end TCP, after the replies to what the peer sent before it.
+    if (connection.#has(FAILING)) return;
     // The peer closed its side of TCP; without a Close frame that is abnormal (1006).
-    this[kConnection].#endSocket();
+    connection.#endSocket();
   }
 
   static #onClose(this: ConnectionSocket): void {
@@ -360,7 +367,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     try {
       this.#receiver.push(chunk);
     } catch (err) {
-      this.#fail(err);
+      this.#failSoon(err);
     }
   }
 
@@ -410,15 +417,40 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     else this.#armCloseTimer();
   }
 
-  /** §7.1.7 Fail the WebSocket Connection: send a Close frame with the rule's code, then close TCP. */
-  #fail(err: unknown): void {
-    const code = err instanceof ProtocolError ? err.closeCode : CloseCode.INTERNAL_ERROR;
-    const reason = err instanceof ProtocolError ? truncateUtf8(err.message) : 'internal error';
+  /**
+   * §7.1.7 Fail the WebSocket Connection, for a rule the peer broke (or a
+   * hook that threw, 1011): parsing stops here, nothing after it is
+   * processed. The Close frame waits for the end of this turn of the event
+   * loop, so that what handlers send in reply to the messages of this same
+   * read (their reactions run in the microtasks before it) goes out first, as
+   * a peer that sent a good message and then a bad one expects; a failed peer
+   * is not kept any longer than that.
+   */
+  #failSoon(err: unknown): void {
     this.#receiver?.stop();
-    if (!this.#has(CLOSE_SENT)) {
-      this.#setCloseCode(code, reason);
-      this.#sendClose(encodeClosePayload(code, reason));
+    if (this.#has(CLOSE_SENT)) {
+      // Our Close is out: nothing may follow it, and its code stands. Only TCP is left to close.
+      this.#readOn();
+      this.#endSocket();
+      return;
     }
+    const protocol = err instanceof ProtocolError;
+    this.#setCloseCode(protocol ? err.closeCode : CloseCode.INTERNAL_ERROR, protocol ? truncateUtf8(err.message) : 'internal error');
+    this.#flags |= FAILING;
+    setImmediate(Connection.#failLater, this);
+  }
+
+  /** Shared by all connections, like the socket listeners. */
+  static #failLater(connection: Connection): void {
+    connection.#fail();
+  }
+
+  /** Sends the failure's Close frame (unless ours is out already), then closes TCP. */
+  #fail(): void {
+    if (!this.#has(FAILING)) return;
+    this.#flags &= ~FAILING;
+    if (this.#has(CLOSED) || this.#socket.destroyed) return; // dropped meanwhile
+    if (!this.#has(CLOSE_SENT)) this.#sendClose(encodeClosePayload(this.#ending!.code, this.#ending!.reason));
     this.#readOn(); // keep reading (and discarding) so the peer's FIN is seen
     this.#endSocket();
   }

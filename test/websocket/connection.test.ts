@@ -502,6 +502,84 @@ t.test('after failing the connection nothing more from the peer is processed (§
   t.equal(await channel.receive(), null, 'the one after it was not');
 });
 
+t.test('a reply to a message read just before a broken rule goes out before the Close: parsing stops at the failure, the Close waits for the handlers of that read (§7.1.7)', async (t) => {
+  const good = clientFrame(OP.TEXT, 'good');
+  const fragmented = [clientFrame(OP.TEXT, 'go', { fin: false }), clientFrame(OP.CONT, 'od')];
+  const cases: [string, Buffer[], number][] = [
+    ['RSV1 set', [good, clientFrame(OP.TEXT, 'x', { rsv: 4 })], 1002],
+    ['a reserved opcode', [good, clientFrame(0x3, 'x')], 1002],
+    ['a continuation with nothing to continue', [good, clientFrame(OP.CONT, 'x')], 1002],
+    ['a new data frame inside a fragmented message', [good, clientFrame(OP.TEXT, 'a', { fin: false }), clientFrame(OP.BINARY, 'b')], 1002],
+    ['a fragmented message, then a continuation with nothing to continue', [...fragmented, clientFrame(OP.CONT, 'x')], 1002],
+    ['an unmasked frame', [good, clientFrame(OP.TEXT, 'x', { masked: false })], 1002],
+    ['a Close with a code that may not be sent', [good, clientFrame(OP.CLOSE, closePayload(1005))], 1002],
+    ['invalid UTF-8', [good, clientFrame(OP.TEXT, Buffer.from([0x68, 0xc3, 0x28]))], 1007],
+    ['a fragmented message, then one with invalid UTF-8 in a continuation', [...fragmented, clientFrame(OP.TEXT, 'ok', { fin: false }), clientFrame(OP.CONT, Buffer.from([0xff]))], 1007],
+    ['a message over maxMessageSize', [good, clientFrame(OP.BINARY, Buffer.alloc(2000))], 1009],
+  ];
+  for (const [what, frames, code] of cases) {
+    await t.test(what, async (t) => {
+      const server = await setup(t, { limits: { maxMessageSize: 1000 } }); // the echo handler
+      const c = await client(t, server);
+      const channel = await server.channel();
+      await c.write(Buffer.concat(frames)); // one write: the good message and the bad frame arrive in one read
+      t.match(await c.nextFrame(), { opcode: OP.TEXT, payload: Buffer.from('good') }, 'the echo comes first');
+      t.equal((await c.nextClose())?.code, code, `then the Close, ${code}`);
+      await waitFor(c.closedTcp, 'TCP close');
+      t.match(await channel.closed, { code, wasClean: false });
+    });
+  }
+
+  await t.test('several messages and a ping before the bad frame: every answer, then the Close', async (t) => {
+    const server = await setup(t);
+    const c = await client(t, server);
+    await c.write(Buffer.concat([clientFrame(OP.TEXT, 'one'), clientFrame(OP.PING, 'p'), clientFrame(OP.BINARY, 'two'), clientFrame(OP.TEXT, 'x', { rsv: 2 }), clientFrame(OP.TEXT, 'after')]));
+    t.equal((await c.nextClose())?.code, 1002);
+    t.same(
+      c.received.map((f) => [f.opcode, f.opcode === OP.CLOSE ? f.payload.readUInt16BE(0) : f.payload.toString()]),
+      [[OP.PONG, 'p'], [OP.TEXT, 'one'], [OP.BINARY, 'two'], [OP.CLOSE, 1002]],
+      'the pong (sent while parsing), the echoes (sent by the handler), the Close; nothing for the frame after the bad one',
+    );
+  });
+
+  await t.test('a handler that returns after its reply: the Close still carries the failure, not 1000', async (t) => {
+    const server = await setup(t, { routes: { '*': async (ch) => void (await ch.send(`re: ${await ch.receive()}`)) } });
+    const c = await client(t, server);
+    await c.write(Buffer.concat([good, clientFrame(OP.CONT, 'x')]));
+    t.equal(await c.nextText(), 're: good');
+    t.equal((await c.nextClose())?.code, 1002);
+  });
+
+  await t.test('the peer ends TCP right after the bad frame: the reply and the Close still go out', async (t) => {
+    const server = await setup(t);
+    const c = await client(t, server, { allowHalfOpen: true });
+    c.socket.end(Buffer.concat([good, clientFrame(OP.TEXT, 'x', { rsv: 4 })]));
+    t.equal(await c.nextText(), 'good');
+    t.equal((await c.nextClose())?.code, 1002);
+    await waitFor(c.closedTcp, 'TCP close');
+  });
+
+  await t.test('a failed peer is kept no longer: a reply that waits for the next turn of the event loop is not sent', async (t) => {
+    let lateSendResolved!: (sent: boolean) => void;
+    const lateSend = new Promise<boolean>((resolve) => (lateSendResolved = resolve));
+    const server = await setup(t, {
+      routes: {
+        '*': async (ch) => {
+          const message = await ch.receive();
+          await new Promise((resolve) => setImmediate(resolve));
+          lateSendResolved(await ch.send(`late: ${message}`));
+          await ch.closed;
+        },
+      },
+    });
+    const c = await client(t, server);
+    await c.write(Buffer.concat([good, clientFrame(0xb, 'x')]));
+    t.equal((await c.nextClose())?.code, 1002, 'the Close');
+    t.equal(await waitFor(lateSend, 'the late send'), false, 'the late reply was refused');
+    t.notOk(c.received.some((f) => f.opcode === OP.TEXT), 'and never sent');
+  });
+});
+
 t.test('the reply to a Close follows the message being sent, whole (§5.5.1)', async (t) => {
   const big = 'y'.repeat(3 << 20);
   const server = await setup(t, {
