@@ -181,16 +181,21 @@ export class Receiver {
       this.#control.push(slice);
       return;
     }
-    if (this.#size === 0 && h.fin && slice.length === h.payloadLength) {
+    this.#append(slice, h.fin && slice.length === h.payloadLength);
+  }
+
+  /** Adds bytes of the data message being assembled; `last` when they end it. */
+  #append(bytes: Buffer, last: boolean): void {
+    if (this.#size === 0 && last) {
       // The whole message in one slice: checked in one go, kept as it is.
-      if (this.#opcode === Opcode.TEXT && !isUtf8(slice)) throw new ProtocolError(CloseCode.INVALID_PAYLOAD, 'text message is not valid UTF-8');
-      this.#whole = slice;
+      if (this.#opcode === Opcode.TEXT && !isUtf8(bytes)) throw new ProtocolError(CloseCode.INVALID_PAYLOAD, 'text message is not valid UTF-8');
+      this.#whole = bytes;
     } else {
       // §8.1: checked as it arrives, to fail at the first invalid byte.
-      if (this.#opcode === Opcode.TEXT) (this.#utf8 ??= new Utf8Validator()).write(slice);
-      (this.#bytes ??= new MessageBytes()).push(slice);
+      if (this.#opcode === Opcode.TEXT) (this.#utf8 ??= new Utf8Validator()).write(bytes);
+      (this.#bytes ??= new MessageBytes()).push(bytes);
     }
-    this.#size += slice.length;
+    this.#size += bytes.length;
   }
 
   #endFrame(): void {
@@ -213,7 +218,11 @@ export class Receiver {
       }
       return;
     }
-    if (!h.fin) return;
+    if (h.fin) this.#finishMessage();
+  }
+
+  /** The data message is complete: to the sink as a string (text, checked to its end) or a Buffer. */
+  #finishMessage(): void {
     let payload = this.#whole;
     if (payload !== null) this.#whole = null;
     else {
