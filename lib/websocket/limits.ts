@@ -21,8 +21,9 @@ export interface Limits {
    * from the socket, and read on by itself once they drain to the mark: a
    * peer that does not read our replies gets no more of its messages
    * processed (only those of reads already made), and TCP pushes back on
-   * what it sends. This holds for a handler that does not await `send()`,
-   * whose replies would otherwise pile up until maxBufferedAmount. Meanwhile
+   * what it sends. It matters for a handler that does not await `send()`
+   * (one that does stops taking messages anyway): its replies would pile up
+   * until maxBufferedAmount drops the peer. Meanwhile
    * the heartbeat goes on (nothing is read, pongs included): a peer that
    * stays over the mark for two to three intervals is dropped. Off (false):
    * reading goes on whatever is unsent.
