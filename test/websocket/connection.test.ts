@@ -580,6 +580,18 @@ t.test('a reply to a message read just before a broken rule goes out before the 
   });
 });
 
+t.test('a broken frame while we wait for the peer\'s Close: TCP closes at once, and our Close\'s code stands', async (t) => {
+  const { peer, socket } = await socketPair(t);
+  peer.resume(); // read what the server sends, so its FIN is seen
+  const connection = new BareConnection(socket, { closeTimeout: 60_000 });
+  connection.close(4000, 'bye');
+  const ended = new Promise((resolve) => peer.once('end', resolve));
+  peer.write(clientFrame(OP.TEXT, 'x', { rsv: 4 }));
+  await waitFor(ended, 'the server to end TCP without waiting for closeTimeout');
+  peer.end();
+  t.match(await waitFor(connection.closedInfo, 'closed'), { code: 4000, reason: 'bye', wasClean: false });
+});
+
 t.test('the reply to a Close follows the message being sent, whole (§5.5.1)', async (t) => {
   const big = 'y'.repeat(3 << 20);
   const server = await setup(t, {
