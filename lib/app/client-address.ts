@@ -15,7 +15,7 @@
  * the exact address (clientLogAddress).
  */
 import type { IncomingMessage } from 'node:http';
-import { addressBlock, canonicalIp } from './ip-address.js';
+import { addressBlock, canonicalIp, isLoopback } from './ip-address.js';
 
 /** Stands in for a socket that has no remote address any more (it closed before we asked). */
 export const UNKNOWN_ADDRESS = 'unknown';
@@ -32,6 +32,17 @@ export function clientLogAddress(req: IncomingMessage, trustedProxies: ReadonlyS
   if (peer === null) return UNKNOWN_ADDRESS;
   if (!trustedProxies.has(peer)) return peer;
   return forwardedFor(req.headers['x-forwarded-for']) ?? peer;
+}
+
+/**
+ * A request from this machine itself: a loopback socket, and no sign of
+ * having been forwarded (X-Forwarded-For, RFC 7239's Forwarded). A proxy on
+ * the same machine connects over loopback too, so what it passes on from
+ * outside says so in those headers.
+ */
+export function fromThisMachine(req: IncomingMessage): boolean {
+  const peer = canonicalIp(req.socket.remoteAddress ?? '');
+  return peer !== null && isLoopback(peer) && req.headers['x-forwarded-for'] === undefined && req.headers.forwarded === undefined;
 }
 
 /** The operator's proxy addresses in canonical form, for clientAddress. Throws on anything that is not an IP address. */

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { IncomingMessage } from 'node:http';
-import { clientAddress, clientLogAddress, trustedProxySet, UNKNOWN_ADDRESS } from '../../lib/app/client-address.js';
+import { clientAddress, clientLogAddress, fromThisMachine, trustedProxySet, UNKNOWN_ADDRESS } from '../../lib/app/client-address.js';
 
 /** What clientAddress reads of a request: the socket's address and the headers. */
 const request = (remoteAddress: string | undefined, headers: Record<string, string | string[]> = {}): IncomingMessage =>
@@ -52,4 +52,16 @@ t.test('trusted proxies in any spelling; anything else is refused', async (t) =>
   t.same([...trustedProxySet([' 127.0.0.1', '::FFFF:10.0.0.2', '0:0::1'])], ['127.0.0.1', '10.0.0.2', '::1']);
   t.throws(() => trustedProxySet(['localhost']), /not an IP address: 'localhost'/);
   t.throws(() => trustedProxySet(['10.0.0.0/8']), RangeError, 'blocks are not taken: name each proxy');
+});
+
+t.test('fromThisMachine: a loopback socket that was not forwarded', async (t) => {
+  t.ok(fromThisMachine(request('127.0.0.1')));
+  t.ok(fromThisMachine(request('::1')));
+  t.ok(fromThisMachine(request('::ffff:127.0.0.1')));
+  t.notOk(fromThisMachine(request('192.168.1.5')));
+  t.notOk(fromThisMachine(request('2001:db8::1')));
+  t.notOk(fromThisMachine(request(undefined)));
+  t.notOk(fromThisMachine(request('127.0.0.1', { 'x-forwarded-for': '203.0.113.9' })), 'a proxy on this machine passing on an outsider');
+  t.notOk(fromThisMachine(request('127.0.0.1', { 'x-forwarded-for': '' })), 'even an empty header');
+  t.notOk(fromThisMachine(request('127.0.0.1', { forwarded: 'for=203.0.113.9' })), "RFC 7239's header too");
 });

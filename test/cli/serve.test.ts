@@ -176,7 +176,7 @@ t.test('--demo serves /healthz and the protocol until told to stop', async (t) =
     },
   });
   const url = await listening;
-  t.same(await (await fetch(`${url}healthz`)).json(), { status: 'ok', sessions: 0 });
+  t.same(await (await fetch(`${url}healthz`)).json(), { status: 'ok', sessions: 0, connections: 0 });
   const ws = new WebSocket(`${url.replace('http', 'ws')}ws`);
   await new Promise((resolve) => ws.once('open', resolve));
   ws.send(JSON.stringify({ type: 'hello', version: 1 }));
