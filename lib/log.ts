@@ -19,12 +19,8 @@
  * (limitClientWarnings), so no client can fill the disk.
  */
 import type { Clock } from './steam/clock.js';
-import type { KeyStatus } from './steam/results.js';
-import type { LoginFailure } from './steam/port.js';
+import type { KeyStatus, SignedOutReason } from './steam/results.js';
 import type { StallReason } from './steam/queue.js';
-
-/** Why a connection or a session was refused: lib/app/quota.ts's answers. */
-export type QuotaRefusal = 'address-full' | 'server-full';
 
 export type LogEvent =
   // The server
@@ -38,25 +34,24 @@ export type LogEvent =
   | { event: 'stopped' }
   | { event: 'shutdown-timeout'; afterMs: number }
   | { event: 'shutdown-forced'; signal: string }
-  // Connections and sessions (the page's connection to one sign-in)
-  /** A WebSocket connection refused: its address, or the server, holds as many as allowed. */
-  | { event: 'connection-refused'; client: string; why: QuotaRefusal }
-  | { event: 'session-opened'; session: string; client?: string }
-  | { event: 'session-resumed'; session: string; client?: string }
-  | { event: 'session-replaced'; session: string; client?: string }
+  // Sessions (the page's connection to one sign-in)
+  | { event: 'session-opened'; session: string; client: string }
+  /** holders: connections holding the session now. */
+  | { event: 'session-resumed'; session: string; holders: number }
+  /** The oldest of too many connections holding one session was let go. */
+  | { event: 'session-replaced'; session: string }
   /** waitsForQueue: the grace period starts once the queue has nothing left to send by itself. */
-  | { event: 'session-detached'; session: string; graceMs: number; waitsForQueue?: true; client?: string }
-  | { event: 'session-closed'; session: string; why: 'logged-out' | 'expired' | 'shutdown'; client?: string }
-  | { event: 'sessions-full'; limit: number; client?: string }
-  /** A session not made: its address, or the server, holds as many as allowed. */
-  | { event: 'session-refused'; client: string; why: QuotaRefusal }
+  | { event: 'session-detached'; session: string; graceMs: number; waitsForQueue?: true }
+  | { event: 'session-closed'; session: string; why: 'logged-out' | 'expired' | 'not-signed-in' | 'shutdown' }
+  /** A session signed in to an account that had one here, and joined it with `keys` of its keys. */
+  | { event: 'session-joined'; session: string; into: string; keys: number }
+  /** No session was opened for `client`: its own share (address) or the server's (server) is used up. */
+  | { event: 'sessions-full'; client: string; scope: 'address' | 'server' }
   // Steam
-  | { event: 'login-started'; session: string; client?: string }
+  | { event: 'login-started'; session: string }
   | { event: 'guard-requested'; session: string; kind: 'email' | 'authenticator'; lastCodeWrong: boolean }
-  | { event: 'login-ok'; session: string; client?: string }
-  | { event: 'login-failed'; session: string; reason: LoginFailure; eresult?: number; client?: string }
-  /** A sign-in not sent to Steam (lib/app/sign-in-limits.ts); retryAt: when one would be let through, ISO 8601. */
-  | { event: 'sign-in-refused'; code: 'sign-in-limited' | 'steam-cooldown'; retryAt: string; session?: string; client?: string }
+  | { event: 'login-ok'; session: string }
+  | { event: 'login-failed'; session: string; reason: SignedOutReason; eresult?: number }
   | { event: 'steam-disconnected'; session: string; eresult?: number }
   | { event: 'steam-logged-off'; session: string }
   | { event: 'steam-logoff-failed'; session: string }
@@ -67,8 +62,11 @@ export type LogEvent =
   | { event: 'queue-stalled'; session: string; by: StallReason }
   | { event: 'queue-resumed'; session: string }
   | { event: 'queue-cancelled'; session: string }
-  | { event: 'protocol-error'; session?: string; code: string; client?: string }
-  | { event: 'websocket-failed'; code: number; client?: string };
+  | { event: 'protocol-error'; client?: string; session?: string; code: string }
+  | { event: 'websocket-failed'; code: number; client?: string }
+  // Limits (docs/sessions.md): what a client was refused
+  | { event: 'connection-refused'; client: string; scope: 'address' | 'server' }
+  | { event: 'sign-in-refused'; client: string; session: string; code: 'sign-in-limited' | 'steam-cooldown' };
 
 export type Logger = (event: LogEvent) => void;
 
@@ -108,7 +106,6 @@ export const WARNINGS_FROM_CLIENTS: ReadonlySet<LogEvent['event']> = new Set([
   'protocol-error',
   'websocket-failed',
   'connection-refused',
-  'session-refused',
   'sessions-full',
   'sign-in-refused',
 ] satisfies LogEvent['event'][]);

@@ -19,10 +19,10 @@ t.test('one line per event: time, event name, fields', async (t) => {
 t.test('lineLogger writes through the sink with the injected time', async (t) => {
   const lines: string[] = [];
   const log = lineLogger((line) => lines.push(line), () => TIME.getTime());
-  log({ event: 'session-opened', session: '01234567' });
+  log({ event: 'session-opened', session: '01234567', client: '192.0.2.1' });
   log({ event: 'session-closed', session: '01234567', why: 'expired' });
   t.same(lines, [
-    '2025-05-01T10:00:00.000Z session-opened session=01234567',
+    '2025-05-01T10:00:00.000Z session-opened session=01234567 client=192.0.2.1',
     '2025-05-01T10:00:00.000Z session-closed session=01234567 why=expired',
   ]);
   t.ok(lines.every((l) => !l.includes('\n')), 'one line each');
@@ -53,12 +53,12 @@ t.test('warnings from clients: one rate for the whole server, and a count of wha
   // Many clients, each a different Origin: per-client or per-origin limits would let all of these through.
   for (let i = 0; i < 1_000; i++) limited.log({ event: 'origin-refused', origin: `https://evil${i}.example`, host: 'h', client: `10.0.${i >> 8}.${i & 255}` });
   limited.log({ event: 'protocol-error', code: 'bad-json' });
-  limited.log({ event: 'session-opened', session: 'ab' });
+  limited.log({ event: 'session-opened', session: 'ab', client: '10.9.9.9' });
   t.same(lines, [
     'origin-refused origin=https://evil0.example host=h client=10.0.0.0',
     'origin-refused origin=https://evil1.example host=h client=10.0.0.1',
     'origin-refused origin=https://evil2.example host=h client=10.0.0.2',
-    'session-opened session=ab',
+    'session-opened session=ab client=10.9.9.9',
   ], 'three warnings, then only what is not a client warning');
   await clock.advance(60_000);
   t.equal(lines.at(-1), 'log-suppressed count=998', 'a period later: how many were left out');
@@ -75,7 +75,7 @@ t.test('warnings from clients: one rate for the whole server, and a count of wha
 });
 
 t.test('every kind of client-driven warning shares the rate', async (t) => {
-  for (const event of ['origin-refused', 'host-refused', 'protocol-error', 'websocket-failed', 'connection-refused', 'session-refused', 'sign-in-refused']) {
+  for (const event of ['origin-refused', 'host-refused', 'protocol-error', 'websocket-failed', 'connection-refused', 'sessions-full', 'sign-in-refused']) {
     t.ok(WARNINGS_FROM_CLIENTS.has(event as LogEvent['event']), event);
   }
   t.notOk(WARNINGS_FROM_CLIENTS.has('login-failed'), 'sign-in failures are bounded by the sign-in limits instead');

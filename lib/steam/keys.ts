@@ -20,7 +20,11 @@ export type DropReason =
   /** The key is already queued, being redeemed or done in this session. */
   | 'already-in-session'
   /** A mask such as XXXXX-XXXXX-XXXXX that e-mails print to show the format. */
-  | 'placeholder';
+  | 'placeholder'
+  /** This session sent the key and got no answer: it may have been activated. Sent again only on request. */
+  | 'unknown-result'
+  /** The session holds as many keys as it may. */
+  | 'session-full';
 
 export interface DroppedKey {
   key: string;

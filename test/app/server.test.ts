@@ -26,6 +26,7 @@ t.test('GET /healthz: the counts for this machine only', async (t) => {
   t.same(await res.json(), { status: 'ok', sessions: 0, connections: 0 });
   const client = await run.connect();
   await client.hello();
+  await client.signIn();
   t.same(await (await fetch(`${run.url}/healthz`)).json(), { status: 'ok', sessions: 1, connections: 1 });
   const forwarded = await get(`${run.url}/healthz`, { 'X-Forwarded-For': '203.0.113.9' });
   t.same(JSON.parse(forwarded.body), { status: 'ok' }, 'through a proxy: from outside, so no counts');
@@ -100,9 +101,9 @@ t.test('a page from another site may not open the WebSocket (RFC 6455 §10.2)', 
   });
   t.equal(refused, 403);
   const same = await run.connect({ origin: run.url });
-  t.equal((await same.hello()).version, 1, 'a page served here may');
+  t.equal((await same.hello()).version, 2, 'a page served here may');
   const noOrigin = await run.connect();
-  t.equal((await noOrigin.hello()).version, 1, 'so may a client that sends no Origin');
+  t.equal((await noOrigin.hello()).version, 2, 'so may a client that sends no Origin');
 });
 
 t.test('an Origin that is not http: or https: is refused, on the same host too', async (t) => {
