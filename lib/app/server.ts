@@ -1,12 +1,18 @@
 /**
  * The HTTP server of `steam-key serve`: the redeem WebSocket at /ws, a health
  * check at /healthz, and the page (lib/app/page.ts, through the `page` hook).
- * Plain node:http, no framework.
+ * Plain node:http, no framework. Before anything else, every request (page,
+ * health check, WebSocket) must name a host this server answers to
+ * (host-check.ts: DNS rebinding).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { httpServerOptions, WebSocketRouter, type Limits, type TraceFn } from '../websocket/index.js';
-import { silentLogger, type Logger } from '../log.js';
+import { limitClientWarnings, silentLogger, type Logger } from '../log.js';
 import { systemClock, type Clock } from '../steam/clock.js';
+import { clientLogAddress, fromThisMachine, trustedProxySet } from './client-address.js';
+import { hostAllowlist } from './host-check.js';
+import { sameOrigin, type OriginCheck } from './origin-check.js';
+import { resolvePolicy, type ServerPolicy } from './policy.js';
 import type { SteamPortFactory } from '../steam/port.js';
 import { SessionStore, type SessionQuota } from '../steam/session-store.js';
 import { RedeemSession, resolveSessionTimers, type SessionTimers } from '../steam/session.js';
@@ -57,49 +63,40 @@ export interface AppOptions {
    * this server (Origin's host equals the Host header), so another web site
    * open in the user's browser cannot drive a session.
    */
-  allowOrigin?: (origin: string | undefined, req: IncomingMessage) => boolean;
+  allowOrigin?: OriginCheck;
   /** Told about every frame in and out (`serve --trace`; payloads carry secrets: see app/trace.ts). */
   trace?: TraceFn;
+  /** Limits on what one client may spend, and who the server answers to (policy.ts; defaults for what is left out). */
+  policy?: Partial<ServerPolicy>;
 }
 
 export interface App {
   server: Server;
   router: WebSocketRouter;
   store: SessionStore;
+  /** The policy in force: the defaults with AppOptions.policy on top, checked (policy.ts). */
+  policy: ServerPolicy;
   /** Ends every session (signing out of Steam, telling each page why), closes every connection and the server. */
   close(): Promise<void>;
 }
 
-export function sameOrigin(origin: string | undefined, req: IncomingMessage): boolean {
-  if (origin === undefined) return true;
-  try {
-    return new URL(origin).host === req.headers.host;
-  } catch {
-    return false; // "null" (a file:// page, a sandbox) or garbage
-  }
-}
-
-/**
- * The same origin as the page (sameOrigin), or one of `origins` — for a
- * reverse proxy that changes the Host header, or a page served elsewhere.
- * `origins` are serialised origins such as "https://keys.example.org".
- */
-export function allowOrigins(origins: readonly string[]): (origin: string | undefined, req: IncomingMessage) => boolean {
-  const allowed = new Set(origins);
-  return (origin, req) => sameOrigin(origin, req) || (origin !== undefined && allowed.has(normaliseOrigin(origin)));
-}
-
-/** "HTTPS://Keys.Example.org:443" → "https://keys.example.org", as browsers send it; garbage stays as it is. */
-export function normaliseOrigin(origin: string): string {
-  try {
-    return new URL(origin).origin;
-  } catch {
-    return origin;
-  }
-}
+// Which pages may open the WebSocket lives in origin-check.ts; these names stay importable from here.
+export { allowOrigins, normaliseOrigin, sameOrigin } from './origin-check.js';
 
 export function createApp(options: AppOptions): App {
-  const log = options.log ?? silentLogger;
+  const policy = resolvePolicy(options.policy);
+  const clock = options.clock ?? systemClock;
+  // Warnings that clients cause share one rate (log.ts), whoever logs them.
+  const limited = limitClientWarnings(options.log ?? silentLogger, clock);
+  const log = limited.log;
+  const trusted = trustedProxySet(policy.trustedProxies);
+  const servesHost = hostAllowlist(policy.allowedHosts);
+  /** undefined when the request names a host this server answers to; else the refusal, logged. */
+  const misdirected = (req: IncomingMessage): { status: number; reason: string } | undefined => {
+    if (servesHost(req.headers.host)) return undefined;
+    log({ event: 'host-refused', host: req.headers.host ?? '', client: clientLogAddress(req, trusted) });
+    return { status: 421, reason: MISDIRECTED };
+  };
   const { graceMs, anonymousGraceMs, signInDeadlineMs, helloTimeoutMs, ...sessionTimers } = options.timers ?? {};
   const store = new SessionStore({
     createSession: (claim) =>
@@ -122,14 +119,12 @@ export function createApp(options: AppOptions): App {
   });
   const { pauseMs, cooldownMs } = resolveSessionTimers(sessionTimers);
   const allowOrigin = options.allowOrigin ?? sameOrigin;
-  const refusals = new RefusalLog(options.clock ?? systemClock);
   const router = new WebSocketRouter({
+    refuse: misdirected,
     allowOrigin: (origin, req) => {
       if (allowOrigin(origin, req)) return true;
       // The usual cause is a reverse proxy that does not pass Host on: say what was compared.
-      const host = req.headers.host ?? '';
-      const repeated = refusals.due(`${origin ?? ''} ${host}`);
-      if (repeated !== null) log({ event: 'origin-refused', origin: origin ?? '', host, ...(repeated > 0 ? { repeated } : {}) });
+      log({ event: 'origin-refused', origin: origin ?? '', host: req.headers.host ?? '', client: clientLogAddress(req, trusted) });
       return false;
     },
     // The protocol's message limit, whatever the WebSocket layer's default; the page relies on it.
@@ -152,9 +147,11 @@ export function createApp(options: AppOptions): App {
   );
 
   const server = createServer(httpServerOptions(router.limits), (req, res) => {
+    const refusal = misdirected(req);
+    if (refusal) return text(res, refusal.status, `${refusal.reason}\n`);
     if (router.handleRequest(req, res)) return; // /ws without an upgrade: 426
     const path = pathOf(req);
-    if (path === '/healthz') return health(req, res, store);
+    if (path === '/healthz') return health(req, res, { sessions: store.size, connections: router.channels.size });
     if (options.page?.(req, res)) return;
     if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
       return text(res, 200, `steam-key is running without its page; the WebSocket is at ${WS_PATH} (docs/protocol.md).\n`);
@@ -167,22 +164,31 @@ export function createApp(options: AppOptions): App {
     server,
     router,
     store,
+    policy,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await store.closeAll();
       await router.closeAll();
       server.closeIdleConnections();
       await closed;
+      limited.flush();
     },
   };
 }
 
-function health(req: IncomingMessage, res: ServerResponse, store: SessionStore): void {
+const MISDIRECTED = 'steam-key does not answer to this host name (its operator can add it with --allow-host)';
+
+/**
+ * `{"status":"ok"}` for anyone's probe; the counts only for the machine
+ * itself (client-address.ts's fromThisMachine): they tell an outsider how
+ * busy the server is, and when to try filling it.
+ */
+function health(req: IncomingMessage, res: ServerResponse, counts: { sessions: number; connections: number }): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     return text(res, 405, 'method not allowed\n');
   }
-  const body = JSON.stringify({ status: 'ok', sessions: store.size });
+  const body = JSON.stringify(fromThisMachine(req) ? { status: 'ok', ...counts } : { status: 'ok' });
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
   res.end(req.method === 'HEAD' ? undefined : body);
 }
@@ -197,33 +203,5 @@ function pathOf(req: IncomingMessage): string {
     return new URL(req.url ?? '/', 'http://localhost').pathname;
   } catch {
     return '';
-  }
-}
-
-/**
- * One log line per origin and host a minute: a hostile page open in the
- * user's browser may try the WebSocket in a loop, and must not fill the log.
- */
-class RefusalLog {
-  static readonly #INTERVAL_MS = 60_000;
-  static readonly #MAX_KEYS = 1_000;
-  readonly #clock: Clock;
-  readonly #seen = new Map<string, { loggedAt: number; since: number }>();
-
-  constructor(clock: Clock) {
-    this.#clock = clock;
-  }
-
-  /** null: stay quiet; else how many refusals went unlogged since the last line. */
-  due(key: string): number | null {
-    const now = this.#clock.now();
-    const entry = this.#seen.get(key);
-    if (entry && now - entry.loggedAt < RefusalLog.#INTERVAL_MS) {
-      entry.since++;
-      return null;
-    }
-    if (!entry && this.#seen.size >= RefusalLog.#MAX_KEYS) this.#seen.clear(); // bounded memory
-    this.#seen.set(key, { loggedAt: now, since: 0 });
-    return entry?.since ?? 0;
   }
 }

@@ -80,6 +80,35 @@ export function durationFlag(name: Source, value: string | undefined, minMs: num
   return ms;
 }
 
+/**
+ * A rate flag, "COUNT/DURATION" — "10/10m": at most 10 at once, one more
+ * back every minute — with the count within [1, maxCount] and the duration
+ * within [minMs, maxMs].
+ */
+export function rateFlag(name: Source, value: string | undefined, maxCount: number, minMs: number, maxMs: number): { count: number; perMs: number } | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)\/(\S+)$/.exec(value.trim());
+  const count = match ? Number(match[1]) : NaN;
+  const bad = () =>
+    new UsageError(
+      `${sourceName(name)} must be a count per duration such as 10/10m (1 to ${maxCount} per ${formatDuration(minMs)} to ${formatDuration(maxMs)}), got '${value}'`,
+    );
+  if (!match || !Number.isSafeInteger(count) || count < 1 || count > maxCount) throw bad();
+  let perMs: number | undefined;
+  try {
+    perMs = durationFlag(name, match[2], minMs, maxMs);
+  } catch {
+    throw bad();
+  }
+  return { count, perMs: perMs! };
+}
+
+/** A list flag's values (repeated, or comma lists) joined, else its variable's (a comma list): trimmed, empty items dropped. */
+export function listFlagOrEnv(flag: string, flagValues: string[] | undefined, env: NodeJS.ProcessEnv, variable: string): { source: Source; items: string[] } {
+  const { source, value } = flagOrEnv(flag, flagValues?.join(','), env, variable);
+  return { source, items: (value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '') };
+}
+
 /** 90000 → "90s", 3600000 → "1h": the largest unit that divides exactly. */
 export function formatDuration(ms: number): string {
   for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {

@@ -5,6 +5,9 @@
  * (flags win); on SIGINT/SIGTERM it shuts down within a deadline.
  */
 import { allowOrigins, createApp, normaliseOrigin, type App, type AppTimers } from '../app/server.js';
+import { canonicalIp } from '../app/ip-address.js';
+import { checkHostName } from '../app/host-check.js';
+import { DEFAULT_POLICY, resolvePolicy, type ServerPolicy } from '../app/policy.js';
 import { formatRedactedTrace } from '../app/trace.js';
 import { pageHandler } from '../app/page.js';
 import { lineLogger, type Logger } from '../log.js';
@@ -12,7 +15,19 @@ import { DEMO_KEYS, DEMO_PASSWORD, demoPortFactory } from '../steam/demo-port.js
 import type { SteamPortFactory } from '../steam/port.js';
 import { DEFAULT_GRACE_MS } from '../steam/session-store.js';
 import { DEFAULT_SESSION_TIMERS } from '../steam/session.js';
-import { durationFlag, envBoolean, flagOrEnv, formatDuration, intFlag, parseFlags, sourceName, UsageError, type Source } from './args.js';
+import {
+  durationFlag,
+  envBoolean,
+  flagOrEnv,
+  formatDuration,
+  intFlag,
+  listFlagOrEnv,
+  parseFlags,
+  rateFlag,
+  sourceName,
+  UsageError,
+  type Source,
+} from './args.js';
 import { listen, watchSignals } from './listen.js';
 import { ignoreClosedPipe } from './pipe.js';
 import { version } from './version.js';
@@ -25,10 +40,69 @@ export const DEFAULT_HOST = '127.0.0.1';
 /** After a stop signal, exit by then even if some Steam session has not signed out yet. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
 const HOUR = 3_600_000;
+const MINUTE = 60_000;
+
+type CountField = 'maxConnections' | 'maxConnectionsPerAddress' | 'maxSessions' | 'maxSessionsPerAddress' | 'connectionsPerSession';
+type DurationField = 'firstMessageTimeoutMs' | 'anonymousGraceMs' | 'signInDeadlineMs' | 'signInBackoffMs' | 'signInBackoffMaxMs' | 'steamCooldownMs';
+type RateField = 'signInsPerSession' | 'signInsPerAddress' | 'signInsPerServer';
+
+/** serve's flags for the limits of ServerPolicy (lib/app/policy.ts): one row each, which also makes the usage text. */
+type LimitFlag = { flag: string; env: string; help: string } & (
+  | { kind: 'count'; field: CountField; max: number }
+  | { kind: 'duration'; field: DurationField; minMs: number; maxMs: number }
+  | { kind: 'rate'; field: RateField }
+);
+
+export const LIMIT_FLAGS: readonly LimitFlag[] = [
+  { flag: 'max-connections', env: 'STEAM_KEY_MAX_CONNECTIONS', kind: 'count', field: 'maxConnections', max: 1_000_000, help: 'open WebSocket connections, for the whole server' },
+  { flag: 'max-connections-per-address', env: 'STEAM_KEY_MAX_CONNECTIONS_PER_ADDRESS', kind: 'count', field: 'maxConnectionsPerAddress', max: 1_000_000, help: 'open WebSocket connections of one client address' },
+  { flag: 'max-sessions', env: 'STEAM_KEY_MAX_SESSIONS', kind: 'count', field: 'maxSessions', max: 100_000, help: 'sessions, signed in or not, for the whole server' },
+  { flag: 'max-sessions-per-address', env: 'STEAM_KEY_MAX_SESSIONS_PER_ADDRESS', kind: 'count', field: 'maxSessionsPerAddress', max: 100_000, help: 'sessions made from one client address' },
+  { flag: 'connections-per-session', env: 'STEAM_KEY_CONNECTIONS_PER_SESSION', kind: 'count', field: 'connectionsPerSession', max: 1_000, help: 'pages holding one session; one more replaces the oldest' },
+  { flag: 'first-message-timeout', env: 'STEAM_KEY_FIRST_MESSAGE_TIMEOUT', kind: 'duration', field: 'firstMessageTimeoutMs', minMs: 1_000, maxMs: 10 * MINUTE, help: 'close a connection that has not said hello by then' },
+  { flag: 'anonymous-grace', env: 'STEAM_KEY_ANONYMOUS_GRACE', kind: 'duration', field: 'anonymousGraceMs', minMs: 0, maxMs: 24 * HOUR, help: 'how long a session that never signed in outlives its page' },
+  { flag: 'sign-in-deadline', env: 'STEAM_KEY_SIGN_IN_DEADLINE', kind: 'duration', field: 'signInDeadlineMs', minMs: MINUTE, maxMs: 24 * HOUR, help: 'end a session that has not signed in by then' },
+  { flag: 'sign-ins-per-session', env: 'STEAM_KEY_SIGN_INS_PER_SESSION', kind: 'rate', field: 'signInsPerSession', help: 'Steam sign-ins of one session: N at once, N back every D' },
+  { flag: 'sign-ins-per-address', env: 'STEAM_KEY_SIGN_INS_PER_ADDRESS', kind: 'rate', field: 'signInsPerAddress', help: 'Steam sign-ins from one client address' },
+  { flag: 'sign-ins-per-server', env: 'STEAM_KEY_SIGN_INS_PER_SERVER', kind: 'rate', field: 'signInsPerServer', help: 'Steam sign-ins of the whole server' },
+  { flag: 'sign-in-backoff', env: 'STEAM_KEY_SIGN_IN_BACKOFF', kind: 'duration', field: 'signInBackoffMs', minMs: 0, maxMs: HOUR, help: 'wait after a failed sign-in from an address, doubled after each further one' },
+  { flag: 'sign-in-backoff-max', env: 'STEAM_KEY_SIGN_IN_BACKOFF_MAX', kind: 'duration', field: 'signInBackoffMaxMs', minMs: 0, maxMs: 24 * HOUR, help: '…up to this' },
+  { flag: 'sign-in-cooldown', env: 'STEAM_KEY_SIGN_IN_COOLDOWN', kind: 'duration', field: 'steamCooldownMs', minMs: MINUTE, maxMs: 24 * HOUR, help: 'no sign-in this long after Steam refuses one (EResult 84: for anyone; 87: for that account)' },
+];
+
+/** The limits' variables, a few to a line. */
+const LIMITS_ENV = LIMIT_FLAGS.reduce<string[]>((lines, row) => {
+  const last = lines.length - 1;
+  if (last >= 0 && lines[last]!.length + 2 + row.env.length <= 80) lines[last] += `  ${row.env}`;
+  else lines.push(`  ${row.env}`);
+  return lines;
+}, []).join('\n');
+
+function formatDefault(row: LimitFlag): string {
+  const value = DEFAULT_POLICY[row.field];
+  if (row.kind === 'count') return String(value);
+  if (row.kind === 'duration') return formatDuration(value as number);
+  const rate = value as { count: number; perMs: number };
+  return `${rate.count}/${formatDuration(rate.perMs)}`;
+}
+
+/** The limit flags for the usage text: name, then the help and default wrapped at 80 columns. */
+const LIMITS_USAGE = LIMIT_FLAGS.map((row) => {
+  const name = `  --${row.flag} ${row.kind === 'count' ? 'N' : row.kind === 'duration' ? 'D' : 'N/D'}`;
+  const indent = 38;
+  const lines = [name.padEnd(indent)];
+  for (const word of `${row.help} (default ${formatDefault(row)})`.split(' ')) {
+    const last = lines.length - 1;
+    if (lines[last]!.length > indent && lines[last]!.length + 1 + word.length > 80) lines.push(' '.repeat(indent) + word);
+    else lines[last] += (lines[last]!.length > indent ? ' ' : '') + word;
+  }
+  return lines.join('\n');
+}).join('\n');
 
 export const SERVE_USAGE = `Usage: steam-key serve [--port N] [--host H] [--origin URL]... [--demo]
                        [--steam-proxy URL] [--pause D] [--cooldown D] [--grace D]
                        [--redeem-timeout D] [--shutdown-timeout D] [--trace]
+                       [--trust-proxy ADDR]... [--allow-host NAME]... [limits]
 
 Serves the redeem page at /, its WebSocket protocol at /ws (docs/protocol.md)
 and a health check at /healthz. Logs one line per event on stdout.
@@ -52,8 +126,17 @@ and a health check at /healthz. Logs one line per event on stdout.
                          not signed out (default ${formatDuration(DEFAULT_SHUTDOWN_TIMEOUT_MS)}); a second signal exits at once
   --trace                print every WebSocket frame, one line each (message types
                          only: the payloads carry passwords, codes and keys)
+  --trust-proxy ADDR     a reverse proxy's IP address (e.g. 127.0.0.1 for nginx on
+                         this machine): the last X-Forwarded-For entry of its
+                         requests is the client's address (repeat it, or a comma list)
+  --allow-host NAME      also answer to this host name (besides IP addresses,
+                         localhost, this machine's name and the --origin hosts);
+                         other names get 421 (repeat it, or a comma list)
   -h, --help             show this help
   -v, --version          print the version
+
+What one client may spend (README, "Running an instance for other people"):
+${LIMITS_USAGE}
 
 Durations take a unit: 500ms, 5s, 60m, 1h.
 
@@ -61,7 +144,9 @@ Each flag can be set in the environment instead; a flag beats its variable:
   STEAM_KEY_PORT  STEAM_KEY_HOST  STEAM_KEY_ORIGIN  STEAM_KEY_DEMO=1
   STEAM_HTTP_PROXY (--steam-proxy)  STEAM_KEY_PAUSE  STEAM_KEY_COOLDOWN
   STEAM_KEY_GRACE  STEAM_KEY_REDEEM_TIMEOUT  STEAM_KEY_SHUTDOWN_TIMEOUT
-  STEAM_KEY_TRACE=1`;
+  STEAM_KEY_TRACE=1  STEAM_KEY_TRUST_PROXY  STEAM_KEY_ALLOW_HOST
+and for the limits, each flag's name in capitals:
+${LIMITS_ENV}`;
 
 export interface ServeConfig {
   port: number;
@@ -74,6 +159,8 @@ export interface ServeConfig {
   timers: AppTimers;
   shutdownTimeoutMs: number;
   trace: boolean;
+  /** The limits on clients, who the server answers to, and the proxies it trusts (resolved: every field set). */
+  policy: ServerPolicy;
 }
 
 /** Parses serve's flags and environment variables. Throws UsageError. */
@@ -90,6 +177,9 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     'redeem-timeout': { type: 'string' },
     'shutdown-timeout': { type: 'string' },
     trace: { type: 'boolean' },
+    'trust-proxy': { type: 'string', multiple: true },
+    'allow-host': { type: 'string', multiple: true },
+    ...Object.fromEntries(LIMIT_FLAGS.map((row) => [row.flag, { type: 'string' as const }])),
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
   });
@@ -123,11 +213,56 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     },
     shutdownTimeoutMs: duration('shutdown-timeout', 'STEAM_KEY_SHUTDOWN_TIMEOUT', 0, 10 * 60_000) ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
     trace: values.trace ?? envBoolean(env, 'STEAM_KEY_TRACE') ?? false,
+    policy: DEFAULT_POLICY, // set below
   };
+  // The limit flags come from LIMIT_FLAGS, so their names are not in the type parseArgs infers.
+  const limits = (flag: string) => (values as Record<string, unknown>)[flag] as string | undefined;
+  config.policy = parsePolicy(config, limits, values['trust-proxy'], values['allow-host'], env);
   // The demo never reaches Steam, so a proxy in the environment is simply not used.
   const proxy = demo ? undefined : setting('steam-proxy', 'STEAM_HTTP_PROXY');
   if (proxy?.value !== undefined) config.steamProxy = checkProxy(proxy.source, proxy.value);
   return config;
+}
+
+/** ServerPolicy from the limit flags, --trust-proxy, --allow-host, and the names --origin and --host imply. */
+function parsePolicy(
+  config: ServeConfig,
+  flag: (name: string) => string | undefined,
+  trustProxy: string[] | undefined,
+  allowHost: string[] | undefined,
+  env: NodeJS.ProcessEnv,
+): ServerPolicy {
+  const policy: Partial<Record<keyof ServerPolicy, unknown>> = {};
+  for (const row of LIMIT_FLAGS) {
+    const { source, value } = flagOrEnv(row.flag, flag(row.flag), env, row.env);
+    if (row.kind === 'count') policy[row.field] = intFlag(source, value, 1, row.max);
+    else if (row.kind === 'duration') policy[row.field] = durationFlag(source, value, row.minMs, row.maxMs);
+    else policy[row.field] = rateFlag(source, value, 100_000, 1_000, 24 * HOUR);
+  }
+  const backoff = (policy.signInBackoffMs as number | undefined) ?? DEFAULT_POLICY.signInBackoffMs;
+  const backoffMax = (policy.signInBackoffMaxMs as number | undefined) ?? DEFAULT_POLICY.signInBackoffMaxMs;
+  if (backoffMax < backoff) {
+    throw new UsageError(`--sign-in-backoff-max (${formatDuration(backoffMax)}) must not be shorter than --sign-in-backoff (${formatDuration(backoff)})`);
+  }
+
+  const proxies = listFlagOrEnv('trust-proxy', trustProxy, env, 'STEAM_KEY_TRUST_PROXY');
+  policy.trustedProxies = proxies.items.map((item) => {
+    const address = canonicalIp(item);
+    if (address === null) throw new UsageError(`${sourceName(proxies.source)} takes IP addresses such as 127.0.0.1 or ::1 (name each proxy), got '${item}'`);
+    return address;
+  });
+  const hosts = listFlagOrEnv('allow-host', allowHost, env, 'STEAM_KEY_ALLOW_HOST');
+  const names = hosts.items.map((item) => {
+    const name = checkHostName(item);
+    if (name === null) throw new UsageError(`${sourceName(hosts.source)} takes host names such as keys.example.org (no scheme, port or path), got '${item}'`);
+    return name;
+  });
+  // The names the operator already gave: the --origin hosts, and --host when it is a name.
+  for (const origin of config.origins) names.push(new URL(origin).hostname);
+  const listen = canonicalIp(config.host) === null ? checkHostName(config.host) : null; // IP addresses are always served
+  if (listen !== null) names.push(listen);
+  policy.allowedHosts = [...new Set(names)];
+  return resolvePolicy(policy as Partial<ServerPolicy>);
 }
 
 function checkHost(source: Source, value: string | undefined): string | undefined {
@@ -219,6 +354,7 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<nu
     log,
     page: pageHandler(),
     allowOrigin: allowOrigins(config.origins),
+    policy: config.policy,
     ...(config.trace ? { trace: (frame) => out(formatRedactedTrace(frame)) } : {}),
   });
   const signals = deps.until && deps.again ? null : watchSignals();

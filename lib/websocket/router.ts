@@ -30,11 +30,17 @@ export interface RouteOptions {
 
 export interface RouterOptions {
   limits?: Partial<Limits>;
+  /**
+   * Refuses an upgrade for a reason of the application's own (a Host it does
+   * not serve, a client over its limits), before the Origin check: returns
+   * the HTTP status and a short reason to answer with, or undefined to go on.
+   */
+  refuse?: (request: IncomingMessage) => { status: number; reason: string } | undefined;
   /** Whether a page from `origin` may connect (§10.2); false answers 403. Default: any origin. */
   allowOrigin?: (origin: string | undefined, request: IncomingMessage) => boolean;
   /** Told about every frame in and out (trace.ts). If it throws, that is printed once and the frame goes on. */
   trace?: TraceFn;
-  /** Called when a handler, allowOrigin or selectProtocol throws. Default: print to stderr. */
+  /** Called when a handler, refuse, allowOrigin or selectProtocol throws. Default: print to stderr. */
   onHandlerError?: (error: unknown, request: IncomingMessage) => void;
 }
 
@@ -112,11 +118,16 @@ export class WebSocketRouter {
     if (path === null) return refuse(socket, 400, 'malformed request target');
     const route = this.#match(path);
     if (!route) return refuse(socket, 404, 'no WebSocket endpoint at this path');
-    let allowed: boolean;
+    let refusal: { status: number; reason: string } | undefined;
+    let allowed = false;
     let chosen: string | undefined;
     try {
+      refusal = this.#options.refuse?.(req);
+      if (refusal && !(Number.isInteger(refusal.status) && refusal.status >= 400 && refusal.status <= 599)) {
+        throw new RangeError(`refuse() must answer with a 4xx or 5xx status, not ${refusal.status}`);
+      }
       // §10.2: the Origin header tells which page opened the connection.
-      allowed = !this.#options.allowOrigin || this.#options.allowOrigin(result.origin, req);
+      allowed = refusal === undefined && (!this.#options.allowOrigin || this.#options.allowOrigin(result.origin, req));
       const select = route.options.selectProtocol;
       chosen = allowed && select && result.protocols.length > 0 ? select(result.protocols, req) : undefined;
     } catch (error) {
@@ -124,6 +135,7 @@ export class WebSocketRouter {
       (this.#options.onHandlerError ?? defaultOnError)(error, req);
       return refuse(socket, 500, 'internal error');
     }
+    if (refusal) return refuse(socket, refusal.status, refusal.reason);
     if (!allowed) return refuse(socket, 403, 'origin not allowed');
     // §4.2.2 step 5.4: the server must pick one of the offered values, or none.
     if (chosen !== undefined && !result.protocols.includes(chosen)) {

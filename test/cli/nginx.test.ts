@@ -5,7 +5,12 @@
  * IPv6 listen lines are changed; everything nginx writes goes to a temporary
  * directory that is removed afterwards. The page, /healthz, the redirect and
  * the WebSocket protocol (hello → welcome, a demo sign-in and a key) must all
- * work through it, with a browser's Origin header.
+ * work through it, with a browser's Origin header; and what the config adds
+ * must work too: HSTS, /healthz only from this machine, the client's address
+ * passed on in X-Forwarded-For, and the limits on /ws.
+ *
+ * Clients connect from several loopback addresses (127.0.0.2, …): to nginx
+ * they are different clients, each with its own limits.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -128,17 +133,21 @@ function collect(res: IncomingMessage): Promise<Response> {
   });
 }
 
-function get(url: string, ca?: Buffer): Promise<Response> {
+/** A GET, from `from` (a loopback address) when given, with extra headers. */
+function get(url: string, ca?: Buffer, options: { from?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+  const common = { headers: options.headers ?? {}, ...(options.from ? { localAddress: options.from } : {}) };
   return new Promise((resolve, reject) => {
-    const req = url.startsWith('https:') ? httpsRequest(url, { ca, servername: NAME }, (res) => resolve(collect(res))) : httpRequest(url, (res) => resolve(collect(res)));
+    const req = url.startsWith('https:')
+      ? httpsRequest(url, { ca, servername: NAME, agent: false, ...common }, (res) => resolve(collect(res)))
+      : httpRequest(url, common, (res) => resolve(collect(res)));
     req.on('error', reject);
     req.end();
   });
 }
 
-/** ws hands its options to https.request, servername (the certificate's name; the URL has an IP address) included. */
-function wsOptions(ca: Buffer, origin: string): WebSocket.ClientOptions {
-  const options: WebSocket.ClientOptions & { servername: string } = { ca, servername: NAME, origin };
+/** ws hands its options to https.request, servername (the certificate's name; the URL has an IP address) and localAddress included. */
+function wsOptions(ca: Buffer, origin: string, extra: { localAddress?: string; headers?: Record<string, string> } = {}): WebSocket.ClientOptions {
+  const options: WebSocket.ClientOptions & { servername: string; localAddress?: string } = { ca, servername: NAME, origin, ...extra };
   return options;
 }
 
@@ -153,7 +162,8 @@ await peerTest(t, 'the documented nginx config in front of steam-key serve', awa
   ]);
   const ca = await readFile(cert);
 
-  const served = await startServe(['--demo', '--port', '0', '--pause', '0'], {}, t.teardown);
+  // As the README says to run it behind nginx: trusting nginx's X-Forwarded-For, answering to the site's name.
+  const served = await startServe(['--demo', '--port', '0', '--pause', '0', '--trust-proxy', '127.0.0.1', '--origin', `https://${NAME}`], {}, t.teardown);
   const doc = await readFile(DOC, 'utf8');
   // A port can be taken between freePort() and nginx's bind: try again then.
   let nginx: Nginx | undefined;
@@ -173,12 +183,28 @@ await peerTest(t, 'the documented nginx config in front of steam-key serve', awa
   });
   const base = `https://127.0.0.1:${ports.https}`;
 
-  t.test('the page and /healthz over HTTPS', async (t) => {
+  t.test('the page and /healthz over HTTPS, with HSTS', async (t) => {
     const direct = await get(served.url);
     const page = await get(`${base}/`, ca);
     t.equal(page.status, 200);
     t.equal(page.body, direct.body, 'the same page as steam-key serves itself');
-    t.same(JSON.parse((await get(`${base}/healthz`, ca)).body), { status: 'ok', sessions: 0 });
+    t.equal(page.headers['strict-transport-security'], 'max-age=63072000', 'HSTS (RFC 6797)');
+    t.equal((await get(`${base}/nope`, ca)).headers['strict-transport-security'], 'max-age=63072000', 'on error pages too');
+    t.same(JSON.parse((await get(`${base}/healthz`, ca)).body), { status: 'ok' }, 'through the proxy: no counts');
+    t.same(JSON.parse((await get(`${served.url}healthz`)).body), { status: 'ok', sessions: 0, connections: 0 }, 'straight to steam-key from this machine: the counts');
+  });
+
+  t.test('/healthz is refused to other addresses', async (t) => {
+    const outside = await get(`${base}/healthz`, ca, { from: '127.0.0.2' });
+    t.equal(outside.status, 403);
+    t.equal((await get(`${base}/`, ca, { from: '127.0.0.2' })).status, 200, 'the page is not');
+  });
+
+  t.test("the site's name is served, another name is refused (421: DNS rebinding)", async (t) => {
+    t.equal((await get(`${base}/`, ca, { headers: { Host: NAME } })).status, 200, '--origin named it');
+    const rebound = await get(`${base}/`, ca, { headers: { Host: 'evil.example' } });
+    t.equal(rebound.status, 421);
+    t.match(await served.logged(/host-refused/), / host-refused host=evil\.example client=127\.0\.0\.1$/);
   });
 
   t.test('plain HTTP redirects to HTTPS', async (t) => {
@@ -198,9 +224,43 @@ await peerTest(t, 'the documented nginx config in front of steam-key serve', awa
     t.equal((await client.closed).code, 1000);
   });
 
-  t.test('a page of another origin is still refused (403) behind the proxy', async (t) => {
-    const refused = TestClient.connect(`wss://127.0.0.1:${ports.https}/ws`, wsOptions(ca, 'https://evil.example'));
+  t.test("a page of another origin is still refused (403) behind the proxy; the log names the client nginx saw", async (t) => {
+    // The client writes an X-Forwarded-For of its own: nginx replaces it, and steam-key reads nginx's.
+    const refused = TestClient.connect(`wss://127.0.0.1:${ports.https}/ws`, wsOptions(ca, 'https://evil.example', { localAddress: '127.0.0.2', headers: { 'X-Forwarded-For': '198.51.100.66' } }));
     await t.rejects(refused, /Unexpected server response: 403/);
-    t.match(await served.logged(/origin-refused/), new RegExp(` origin-refused origin=https://evil\\.example host=127\\.0\\.0\\.1:${ports.https}$`), 'nginx passed the browser\'s Host on');
+    t.match(
+      await served.logged(/origin-refused/),
+      new RegExp(` origin-refused origin=https://evil\\.example host=127\\.0\\.0\\.1:${ports.https} client=127\\.0\\.0\\.2$`),
+      "nginx passed the browser's Host on, and the client's address in X-Forwarded-For",
+    );
+  });
+
+  t.test('limit_conn: at most 20 open WebSockets per address', async (t) => {
+    const open: TestClient[] = [];
+    t.teardown(() => open.forEach((c) => c.socket.terminate()));
+    const statuses: (number | 'open')[] = [];
+    // One after another, each held open: the 21st finds 20 open.
+    for (let i = 0; i < 23; i++) {
+      try {
+        open.push(await TestClient.connect(`wss://127.0.0.1:${ports.https}/ws`, wsOptions(ca, base, { localAddress: '127.0.0.3' })));
+        statuses.push('open');
+      } catch (error) {
+        statuses.push(Number(/Unexpected server response: (\d+)/.exec(String(error))?.[1] ?? 0));
+      }
+    }
+    t.same(statuses, [...Array<'open'>(20).fill('open'), 429, 429, 429]);
+    const other = await TestClient.connect(`wss://127.0.0.1:${ports.https}/ws`, wsOptions(ca, base, { localAddress: '127.0.0.4' }));
+    t.match(await other.hello(), { type: 'welcome' }, 'another address is not held back');
+    other.socket.terminate();
+    t.match(await running.log(), /limiting connections by zone "steam_key_ws_connections"/);
+  });
+
+  t.test('limit_req: a burst of 30 requests to /ws, then 10 a minute', async (t) => {
+    const statuses: number[] = [];
+    // Each request ends at once (426: no upgrade asked), so only the rate can refuse it.
+    for (let i = 0; i < 60 && !statuses.includes(429); i++) statuses.push((await get(`${base}/ws`, ca, { from: '127.0.0.5' })).status);
+    t.same(statuses.slice(0, 30), Array<number>(30).fill(426), 'the burst passes');
+    t.equal(statuses.at(-1), 429, 'then nginx refuses');
+    t.match(await running.log(), /limiting requests, excess: [\d.]+ by zone "steam_key_ws_requests"/);
   });
 });

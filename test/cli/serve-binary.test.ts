@@ -54,7 +54,7 @@ t.test('settings from the environment; a flag beats its variable', async (t) => 
 t.test('without --demo it serves with the real Steam adapter (nothing reaches Steam until someone signs in)', async (t) => {
   const served = await startServe(['--port', '0'], {}, t.teardown);
   t.match(served.lines[0], / listening url=http:\/\/127\.0\.0\.1:\d+\/ demo=false$/);
-  t.same(await (await fetch(`${served.url}healthz`)).json(), { status: 'ok', sessions: 0 });
+  t.same(await (await fetch(`${served.url}healthz`)).json(), { status: 'ok', sessions: 0, connections: 0 });
   const page = await fetch(served.url);
   t.equal(page.status, 200, 'the page at /');
   const client = await TestClient.connect(`${served.url.replace('http', 'ws')}ws`);
@@ -90,7 +90,7 @@ t.test('a page from another origin is refused with 403, unless --origin lets it 
   t.equal(await tryOrigin(plain.url, 'null'), 403, 'a sandboxed or file:// page');
   t.equal(await tryOrigin(plain.url, own), 'open', 'the page served by this server');
   t.equal(await tryOrigin(plain.url, undefined), 'open', 'a client that is not a browser');
-  t.match(await plain.logged(/origin-refused/), / origin-refused origin=https:\/\/evil\.example host=127\.0\.0\.1:\d+$/, 'the log says what was compared');
+  t.match(await plain.logged(/origin-refused/), / origin-refused origin=https:\/\/evil\.example host=127\.0\.0\.1:\d+ client=127\.0\.0\.1$/, 'the log says what was compared');
 
   const listed = await startServe(['--demo', '--port', '0', '--origin', 'https://keys.example.org'], { STEAM_KEY_ORIGIN: 'https://ignored.example' }, t.teardown);
   t.equal(await tryOrigin(listed.url, 'https://keys.example.org'), 'open', 'listed');

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { durationFlag, UsageError } from '../../lib/cli/args.js';
-import { parseServeArgs, runServe, SERVE_USAGE, type ServeConfig } from '../../lib/cli/serve.js';
+import { LIMIT_FLAGS, parseServeArgs, runServe, SERVE_USAGE, type ServeConfig } from '../../lib/cli/serve.js';
+import { DEFAULT_POLICY } from '../../lib/app/policy.js';
 import { DEFAULT_SESSION_TIMERS } from '../../lib/steam/session.js';
 import { TestClient } from '../helpers/app.js';
 import { fakePorts, type FakePort } from '../helpers/fake-port.js';
@@ -24,6 +25,7 @@ t.test('defaults', async (t) => {
     timers: { pauseMs: 5_000, cooldownMs: 3_600_000, redeemTimeoutMs: 100_000, graceMs: 600_000 },
     shutdownTimeoutMs: 5_000,
     trace: false,
+    policy: DEFAULT_POLICY,
   });
   t.match(config(['--demo']), { demo: true, timers: { pauseMs: 1_000, cooldownMs: 20_000 } }, 'the demo is quicker');
   t.equal(parseServeArgs(['--help'], {}), 'help');
@@ -43,6 +45,7 @@ t.test('every flag', async (t) => {
       timers: { pauseMs: 2_000, cooldownMs: 5_400_000, graceMs: 3_600_000, redeemTimeoutMs: 95_000 },
       shutdownTimeoutMs: 2_000,
       trace: true,
+      policy: { ...DEFAULT_POLICY, allowedHosts: ['keys.example.org', 'a.test', 'b.test'] },
     },
   );
   t.match(config(['--demo', '--cooldown', '5s']), { timers: { cooldownMs: 5_000 } }, 'flags beat the demo defaults');
@@ -71,6 +74,7 @@ t.test('every flag as an environment variable', async (t) => {
     timers: { pauseMs: 3_000, cooldownMs: 7_200_000, graceMs: 300_000, redeemTimeoutMs: 60_000 },
     shutdownTimeoutMs: 10_000,
     trace: true,
+    policy: { ...DEFAULT_POLICY, allowedHosts: ['keys.example.org', 'other.example'] },
   });
   t.match(config([], { STEAM_KEY_DEMO: '1' }), { demo: true, timers: { pauseMs: 1_000 } });
   t.match(config([], { STEAM_KEY_DEMO: 'False', STEAM_KEY_TRACE: '0' }), { demo: false, trace: false });
@@ -89,10 +93,92 @@ t.test('flags beat environment variables', async (t) => {
       timers: { pauseMs: 1_000, cooldownMs: 60_000, graceMs: 1_000, redeemTimeoutMs: 2_000 },
       shutdownTimeoutMs: 1_000,
       trace: true,
+      policy: { ...DEFAULT_POLICY, allowedHosts: ['x.test'] },
     },
   );
   t.match(config(['--demo'], { STEAM_KEY_DEMO: '0' }), { demo: true });
   t.match(config(['--trace'], { STEAM_KEY_TRACE: 'no' }), { trace: true });
+});
+
+const LIMIT_ARGS = [
+  '--max-connections', '500', '--max-connections-per-address', '20', '--max-sessions', '40', '--max-sessions-per-address', '4',
+  '--connections-per-session', '3', '--first-message-timeout', '5s', '--anonymous-grace', '1m', '--sign-in-deadline', '30m',
+  '--sign-ins-per-session', '3/5m', '--sign-ins-per-address', '6/1h', '--sign-ins-per-server', '100/10m',
+  '--sign-in-backoff', '1s', '--sign-in-backoff-max', '1h', '--sign-in-cooldown', '2h',
+];
+const LIMIT_POLICY = {
+  maxConnections: 500,
+  maxConnectionsPerAddress: 20,
+  maxSessions: 40,
+  maxSessionsPerAddress: 4,
+  connectionsPerSession: 3,
+  firstMessageTimeoutMs: 5_000,
+  anonymousGraceMs: 60_000,
+  signInDeadlineMs: 1_800_000,
+  signInsPerSession: { count: 3, perMs: 300_000 },
+  signInsPerAddress: { count: 6, perMs: 3_600_000 },
+  signInsPerServer: { count: 100, perMs: 600_000 },
+  signInBackoffMs: 1_000,
+  signInBackoffMaxMs: 3_600_000,
+  steamCooldownMs: 7_200_000,
+};
+
+t.test('the limits on clients, the trusted proxies and the allowed hosts: flags', async (t) => {
+  t.same(
+    config([...LIMIT_ARGS, '--trust-proxy', '127.0.0.1', '--trust-proxy', '::FFFF:10.0.0.2, ::1', '--allow-host', 'Keys.Example.org,nas.lan', '--origin', 'https://keys.example.org:8443', '--host', 'box.lan']).policy,
+    { ...LIMIT_POLICY, trustedProxies: ['127.0.0.1', '10.0.0.2', '::1'], allowedHosts: ['keys.example.org', 'nas.lan', 'box.lan'] },
+    'the --origin hosts and a --host name are allowed too',
+  );
+});
+
+t.test('the limits on clients: environment variables, beaten by flags', async (t) => {
+  const env: NodeJS.ProcessEnv = {};
+  for (let i = 0; i < LIMIT_ARGS.length; i += 2) {
+    const row = LIMIT_FLAGS.find((r) => `--${r.flag}` === LIMIT_ARGS[i]);
+    if (!row) throw new Error(`no row for ${LIMIT_ARGS[i]}`);
+    t.equal(row.env, `STEAM_KEY_${row.flag.toUpperCase().replaceAll('-', '_')}`, 'the variable is the flag in capitals, as the usage says');
+    env[row.env] = LIMIT_ARGS[i + 1];
+  }
+  t.equal(Object.keys(env).length, LIMIT_FLAGS.length, 'every limit flag is in the test');
+  t.same(config([], { ...env, STEAM_KEY_TRUST_PROXY: '127.0.0.1', STEAM_KEY_ALLOW_HOST: 'a.example, b.example' }).policy, {
+    ...LIMIT_POLICY,
+    trustedProxies: ['127.0.0.1'],
+    allowedHosts: ['a.example', 'b.example'],
+  });
+  t.match(config(['--max-sessions', '7', '--trust-proxy', '::1'], { ...env, STEAM_KEY_TRUST_PROXY: '127.0.0.1' }).policy, { maxSessions: 7, maxConnections: 500, trustedProxies: ['::1'] });
+});
+
+t.test('every limit has a row in the usage text and in the README', async (t) => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  for (const row of LIMIT_FLAGS) {
+    t.match(SERVE_USAGE, `--${row.flag} `, `usage: --${row.flag}`);
+    t.match(readme, new RegExp(`^\\| \`--${row.flag} [^|]*\` \\| \`${row.env}\` \\|`, 'm'), `README: --${row.flag}`);
+  }
+  for (const flag of ['trust-proxy', 'allow-host']) t.match(readme, new RegExp(`^\\| \`--${flag} `, 'm'), `README: --${flag}`);
+});
+
+t.test('bad limits, proxies and hosts are usage errors that name the flag or variable', async (t) => {
+  const bad: [string[], NodeJS.ProcessEnv, RegExp][] = [
+    [['--max-connections', '0'], {}, /^--max-connections must be a whole number from 1/],
+    [['--max-sessions-per-address', 'ten'], {}, /^--max-sessions-per-address/],
+    [[], { STEAM_KEY_CONNECTIONS_PER_SESSION: '-1' }, /^STEAM_KEY_CONNECTIONS_PER_SESSION/],
+    [['--first-message-timeout', '10'], {}, /^--first-message-timeout must be a duration with a unit/],
+    [['--first-message-timeout', '0'], {}, /^--first-message-timeout/],
+    [['--sign-in-deadline', '10s'], {}, /^--sign-in-deadline .*from 1m/],
+    [['--sign-ins-per-session', '5'], {}, /^--sign-ins-per-session must be a count per duration such as 10\/10m/],
+    [['--sign-ins-per-address', '0/1m'], {}, /^--sign-ins-per-address/],
+    [['--sign-ins-per-server', '5/1'], {}, /^--sign-ins-per-server/],
+    [[], { STEAM_KEY_SIGN_INS_PER_SERVER: '5/forever' }, /^STEAM_KEY_SIGN_INS_PER_SERVER .*'5\/forever'/],
+    [['--sign-in-cooldown', '0'], {}, /^--sign-in-cooldown/],
+    [['--sign-in-backoff', '1m', '--sign-in-backoff-max', '30s'], {}, /^--sign-in-backoff-max \(30s\) must not be shorter than --sign-in-backoff \(1m\)/],
+    [['--trust-proxy', 'localhost'], {}, /^--trust-proxy takes IP addresses .*'localhost'/],
+    [['--trust-proxy', '10.0.0.0/8'], {}, /^--trust-proxy/],
+    [[], { STEAM_KEY_TRUST_PROXY: '127.0.0.1,nginx' }, /^STEAM_KEY_TRUST_PROXY .*'nginx'/],
+    [['--allow-host', 'https://keys.example.org'], {}, /^--allow-host takes host names .*'https:\/\/keys\.example\.org'/],
+    [['--allow-host', 'keys.example.org:443'], {}, /^--allow-host/],
+    [[], { STEAM_KEY_ALLOW_HOST: '*.example.org' }, /^STEAM_KEY_ALLOW_HOST/],
+  ];
+  for (const [argv, env, message] of bad) t.throws(() => parseServeArgs(argv, env), { name: 'UsageError', message }, [...argv, ...Object.entries(env).flat()].join(' '));
 });
 
 t.test('STEAM_HTTP_PROXY is not used with --demo; --steam-proxy with --demo is a mistake', async (t) => {
@@ -176,7 +262,7 @@ t.test('--demo serves /healthz and the protocol until told to stop', async (t) =
     },
   });
   const url = await listening;
-  t.same(await (await fetch(`${url}healthz`)).json(), { status: 'ok', sessions: 0 });
+  t.same(await (await fetch(`${url}healthz`)).json(), { status: 'ok', sessions: 0, connections: 0 });
   const ws = new WebSocket(`${url.replace('http', 'ws')}ws`);
   await new Promise((resolve) => ws.once('open', resolve));
   ws.send(JSON.stringify({ type: 'hello', version: 2 }));

@@ -118,6 +118,35 @@ t.test('Origin (§10.2): a disallowed origin is refused with 403', async (t) => 
   t.same(seen, ['https://good.example', 'https://evil.example', undefined]);
 });
 
+t.test('refuse: the application refuses an upgrade with its own status, before the Origin check', async (t) => {
+  const originsSeen: (string | undefined)[] = [];
+  const boom = new Error('refuse bug');
+  const server = await setup(t, {
+    refuse: (req) => {
+      if (req.headers.host === 'boom.example') throw boom;
+      if (req.headers.host === 'odd.example') return { status: 200, reason: 'not a refusal' };
+      return req.headers.host === 'evil.example' ? { status: 421, reason: 'not this host' } : undefined;
+    },
+    allowOrigin: (origin) => {
+      originsSeen.push(origin);
+      return true;
+    },
+  });
+  const refused = await ask(server, '/', withHeaders({ Host: 'evil.example', Origin: 'https://evil.example' }));
+  t.equal(refused.status, 421);
+  t.match(refused.headers.connection ?? '', /close/);
+  t.match(refused.body, /not this host/);
+  t.same(originsSeen, [], 'the Origin check is not asked about a refused request');
+  const passed = await openClient(server.port, { headers: { Origin: 'https://good.example' } });
+  t.equal(passed.response.status, 101, 'undefined lets the handshake go on');
+  passed.destroy();
+  t.same(originsSeen, ['https://good.example']);
+  t.equal((await ask(server, '/', withHeaders({ Host: 'boom.example' }))).status, 500, 'a throwing hook costs the handshake');
+  t.equal((await ask(server, '/', withHeaders({ Host: 'odd.example' }))).status, 500, 'a status that is no refusal is a bug in the hook');
+  t.equal(server.handlerErrors.length, 2);
+  t.equal(server.handlerErrors[0], boom);
+});
+
 t.test('subprotocols: the callback sees the offer in order and picks one or none (§4.2.2)', async (t) => {
   const offers: string[][] = [];
   const server = await setup(t, {

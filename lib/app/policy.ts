@@ -1,0 +1,108 @@
+/**
+ * Every limit a shared instance sets on its clients, with its default, in
+ * one place (docs/sessions.md, "What one client may spend"). `createApp`
+ * takes a Partial<ServerPolicy>; `steam-key serve` has a flag and an
+ * environment variable for each (README, "Running an instance for other
+ * people"). The defaults are far above what a household uses and far below
+ * what would hurt the server.
+ */
+import { DEFAULT_SIGN_IN_LIMITS, type Rate, type SignInLimits } from './sign-in-limits.js';
+import { trustedProxySet } from './client-address.js';
+import { checkHostName } from './host-check.js';
+
+export interface ServerPolicy extends SignInLimits {
+  /** Open WebSocket connections, for the whole server. */
+  maxConnections: number;
+  /** Open WebSocket connections of one client address. */
+  maxConnectionsPerAddress: number;
+  /** Sessions (anonymous and signed-in alike), for the whole server. */
+  maxSessions: number;
+  /** Sessions made by one client address. */
+  maxSessionsPerAddress: number;
+  /** Connections holding one session; one more evicts the oldest. */
+  connectionsPerSession: number;
+  /** A connection that has not sent `hello` by then is closed (1008). */
+  firstMessageTimeoutMs: number;
+  /** How long a session that never signed in outlives its last connection. */
+  anonymousGraceMs: number;
+  /** A session that has not signed in by then ends, held or not. */
+  signInDeadlineMs: number;
+  /** Proxies whose X-Forwarded-For names the client (IP addresses; client-address.ts). */
+  trustedProxies: readonly string[];
+  /** Host names the server answers to besides its own (host-check.ts). */
+  allowedHosts: readonly string[];
+}
+
+export const DEFAULT_POLICY: Readonly<ServerPolicy> = Object.freeze({
+  // A connection costs a few KB; a person has a few tabs on a few devices.
+  maxConnections: 2_000,
+  maxConnectionsPerAddress: 50,
+  // A signed-in session holds a Steam client (several MB): the server's cap of protocol 1.
+  maxSessions: 100,
+  maxSessionsPerAddress: 10,
+  connectionsPerSession: 8,
+  firstMessageTimeoutMs: 10_000,
+  anonymousGraceMs: 30_000,
+  signInDeadlineMs: 15 * 60_000,
+  ...DEFAULT_SIGN_IN_LIMITS,
+  trustedProxies: [],
+  allowedHosts: [],
+});
+
+const COUNTS = [
+  'maxConnections',
+  'maxConnectionsPerAddress',
+  'maxSessions',
+  'maxSessionsPerAddress',
+  'connectionsPerSession',
+] as const satisfies readonly (keyof ServerPolicy)[];
+const DURATIONS = [
+  'firstMessageTimeoutMs',
+  'anonymousGraceMs',
+  'signInDeadlineMs',
+  'signInBackoffMs',
+  'signInBackoffMaxMs',
+  'steamCooldownMs',
+] as const satisfies readonly (keyof ServerPolicy)[];
+const RATES = ['signInsPerSession', 'signInsPerAddress', 'signInsPerServer'] as const satisfies readonly (keyof ServerPolicy)[];
+
+/**
+ * The defaults with `overrides` on top, checked: a count below 1, a negative
+ * or fractional duration, a trusted proxy that is not an IP address or a
+ * host that is not a host name throws a RangeError naming the field.
+ * Trusted proxies come back in canonical form (ip-address.ts), host names
+ * in lower case.
+ */
+export function resolvePolicy(overrides: Partial<ServerPolicy> = {}): ServerPolicy {
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined)) as Partial<ServerPolicy>;
+  const policy: ServerPolicy = { ...DEFAULT_POLICY, ...defined };
+  for (const name of COUNTS) {
+    if (!Number.isSafeInteger(policy[name]) || policy[name] < 1) throw new RangeError(`${name} must be a whole number of at least 1, got ${policy[name]}`);
+  }
+  for (const name of DURATIONS) {
+    if (!Number.isSafeInteger(policy[name]) || policy[name] < 0) throw new RangeError(`${name} must be a whole number of milliseconds, got ${policy[name]}`);
+  }
+  for (const name of RATES) policy[name] = checkRate(name, policy[name]);
+  let trustedProxies: string[];
+  try {
+    trustedProxies = [...trustedProxySet(policy.trustedProxies)];
+  } catch (error) {
+    throw new RangeError(`trustedProxies: ${(error as Error).message}`);
+  }
+  return {
+    ...policy,
+    trustedProxies,
+    allowedHosts: policy.allowedHosts.map((name) => {
+      const host = checkHostName(name);
+      if (host === null) throw new RangeError(`allowedHosts: not a host name: '${name}'`);
+      return host;
+    }),
+  };
+}
+
+function checkRate(name: string, rate: Rate): Rate {
+  if (!Number.isSafeInteger(rate.count) || rate.count < 1 || !Number.isSafeInteger(rate.perMs) || rate.perMs < 1) {
+    throw new RangeError(`${name} must be at least 1 per 1 ms, got ${rate.count} per ${rate.perMs} ms`);
+  }
+  return { count: rate.count, perMs: rate.perMs };
+}
