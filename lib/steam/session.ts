@@ -105,6 +105,14 @@ export interface AddKeysResult {
   dropped: DroppedKey[];
 }
 
+/** Keys a paste holds back unless the user said to send them. */
+export interface AllowKeys {
+  /** Keys whose groups are all digits (keys.ts, 'digits-only'). */
+  digitsOnly?: boolean;
+  /** Keys that got no answer before (may have been activated). Not acted on here yet. */
+  unknown?: boolean;
+}
+
 export type SessionErrorCode = 'wrong-state' | 'other-account' | 'too-many-keys' | 'closed';
 
 /** A call the session cannot take in its current state (not a Steam failure). */
@@ -229,10 +237,14 @@ export class RedeemSession {
     guard.resolve(code);
   }
 
-  /** Finds keys in `text` and queues the new ones; they are sent while signed in. */
-  addKeys(text: string): AddKeysResult {
+  /**
+   * Finds keys in `text` and queues the new ones; they are sent while signed
+   * in. Keys of digits only are held back (dropped as 'digits-only') unless
+   * `allow.digitsOnly`.
+   */
+  addKeys(text: string, allow: AllowKeys = {}): AddKeysResult {
     this.#assertOpen();
-    const found = extractKeys(text);
+    const found = extractKeys(text, { includeDigitsOnly: allow.digitsOnly === true });
     const fresh = found.keys.filter((key) => !this.#queue.knows(key)).length;
     if (this.#queue.size + fresh > this.#maxKeys) {
       throw new SessionError(
