@@ -12,8 +12,7 @@
  * Origin header someone sent) is written as a JSON string, so a line is
  * always one line and splits on spaces. README, "Logs", lists the events.
  */
-import type { KeyStatus } from './steam/results.js';
-import type { LoginFailure } from './steam/port.js';
+import type { KeyStatus, SignedOutReason } from './steam/results.js';
 import type { StallReason } from './steam/queue.js';
 
 export type LogEvent =
@@ -26,18 +25,23 @@ export type LogEvent =
   | { event: 'shutdown-timeout'; afterMs: number }
   | { event: 'shutdown-forced'; signal: string }
   // Sessions (the page's connection to one sign-in)
-  | { event: 'session-opened'; session: string }
-  | { event: 'session-resumed'; session: string }
+  | { event: 'session-opened'; session: string; client: string }
+  /** holders: connections holding the session now. */
+  | { event: 'session-resumed'; session: string; holders: number }
+  /** The oldest of too many connections holding one session was let go. */
   | { event: 'session-replaced'; session: string }
   /** waitsForQueue: the grace period starts once the queue has nothing left to send by itself. */
   | { event: 'session-detached'; session: string; graceMs: number; waitsForQueue?: true }
-  | { event: 'session-closed'; session: string; why: 'logged-out' | 'expired' | 'shutdown' }
-  | { event: 'sessions-full'; limit: number }
+  | { event: 'session-closed'; session: string; why: 'logged-out' | 'expired' | 'not-signed-in' | 'shutdown' }
+  /** A session signed in to an account that had one here, and joined it with `keys` of its keys. */
+  | { event: 'session-joined'; session: string; into: string; keys: number }
+  /** No session was opened for `client`: its own share (address) or the server's (server) is used up. */
+  | { event: 'sessions-full'; client: string; scope: 'address' | 'server' }
   // Steam
   | { event: 'login-started'; session: string }
   | { event: 'guard-requested'; session: string; kind: 'email' | 'authenticator'; lastCodeWrong: boolean }
   | { event: 'login-ok'; session: string }
-  | { event: 'login-failed'; session: string; reason: LoginFailure; eresult?: number }
+  | { event: 'login-failed'; session: string; reason: SignedOutReason; eresult?: number }
   | { event: 'steam-disconnected'; session: string; eresult?: number }
   | { event: 'steam-logged-off'; session: string }
   | { event: 'steam-logoff-failed'; session: string }
@@ -48,8 +52,11 @@ export type LogEvent =
   | { event: 'queue-stalled'; session: string; by: StallReason }
   | { event: 'queue-resumed'; session: string }
   | { event: 'queue-cancelled'; session: string }
-  | { event: 'protocol-error'; session?: string; code: string }
-  | { event: 'websocket-failed'; code: number };
+  | { event: 'protocol-error'; client?: string; session?: string; code: string }
+  | { event: 'websocket-failed'; code: number; client?: string }
+  // Limits (docs/sessions.md): what a client was refused
+  | { event: 'connection-refused'; client: string; scope: 'address' | 'server' }
+  | { event: 'sign-in-refused'; client: string; session: string; code: 'sign-in-limited' | 'steam-cooldown' };
 
 export type Logger = (event: LogEvent) => void;
 

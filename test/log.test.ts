@@ -18,10 +18,10 @@ t.test('one line per event: time, event name, fields', async (t) => {
 t.test('lineLogger writes through the sink with the injected time', async (t) => {
   const lines: string[] = [];
   const log = lineLogger((line) => lines.push(line), () => TIME.getTime());
-  log({ event: 'session-opened', session: '01234567' });
+  log({ event: 'session-opened', session: '01234567', client: '192.0.2.1' });
   log({ event: 'session-closed', session: '01234567', why: 'expired' });
   t.same(lines, [
-    '2025-05-01T10:00:00.000Z session-opened session=01234567',
+    '2025-05-01T10:00:00.000Z session-opened session=01234567 client=192.0.2.1',
     '2025-05-01T10:00:00.000Z session-closed session=01234567 why=expired',
   ]);
   t.ok(lines.every((l) => !l.includes('\n')), 'one line each');

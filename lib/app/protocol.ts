@@ -1,7 +1,8 @@
 /**
  * The application protocol between the page (or any client) and the server,
  * over one WebSocket: JSON text messages, each an object with a `type`.
- * Documented in docs/protocol.md; version 1.
+ * Documented in docs/protocol.md; version 2 (sessions made at sign-in or
+ * first paste, one per Steam account: docs/sessions.md).
  *
  * Every message received is validated here before anything acts on it. A
  * malformed or unknown message gets an `error` reply and the connection
@@ -9,7 +10,7 @@
  * value: a password must not come back in an error (V8's own JSON.parse
  * message quotes the input, so it is never passed on).
  */
-import type { DroppedKey } from '../steam/keys.js';
+import type { DroppedKey, DropReason } from '../steam/keys.js';
 import type { KeyEntry } from '../steam/queue.js';
 import type { Text } from '../steam/results.js';
 import type { EvictReason } from '../steam/session-store.js';
@@ -19,7 +20,7 @@ import type { LoginStatus, QueueInfo, SessionErrorCode, SessionSnapshot } from '
 type Assert<T extends true> = T;
 type _SessionCodesAreErrorCodes = Assert<SessionErrorCode extends ErrorCode ? true : false>;
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const SUPPORTED_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
 
 /** A client's label for a request, echoed in the direct reply (welcome, keys-added, error). */
@@ -28,8 +29,10 @@ export type RequestId = string | number;
 export type ClientMessage =
   | { type: 'hello'; version: number; resume?: string; id?: RequestId }
   | { type: 'login'; accountName: string; password: string; id?: RequestId }
+  | { type: 'login-qr'; id?: RequestId }
+  | { type: 'cancel-login'; id?: RequestId }
   | { type: 'guard-code'; code: string; id?: RequestId }
-  | { type: 'add-keys'; text: string; id?: RequestId }
+  | { type: 'add-keys'; text: string; allow?: { digitsOnly?: boolean; unknown?: boolean }; id?: RequestId }
   | { type: 'cancel'; id?: RequestId }
   | { type: 'resume'; id?: RequestId }
   | { type: 'logout'; id?: RequestId };
@@ -48,8 +51,16 @@ export const ERROR_CODES = [
   /** The first message must be hello. */
   'hello-first',
   'already-greeted',
-  /** No room for another session now. */
+  /** No room for another session on the server now. */
   'server-busy',
+  /** This client address holds as many sessions as it may. */
+  'too-many-sessions',
+  /** The request needs a session and this connection has none (sign in or add keys first). */
+  'no-session',
+  /** Too many sign-ins from this address or session, or on the server, for now: `retryAt` says when. */
+  'sign-in-limited',
+  /** Steam refused sign-ins from this server (EResult 84) or to this account (87) lately: none is sent until `retryAt`. */
+  'steam-cooldown',
   // From the session (SessionErrorCode):
   'wrong-state',
   'other-account',
@@ -59,7 +70,8 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export type ByeReason = EvictReason;
+/** Why the server closes a connection: its session ended or it took its place, or too many connections from its address. */
+export type ByeReason = EvictReason | 'too-many-connections';
 
 export type ErrorMessage = {
   type: 'error';
@@ -67,21 +79,33 @@ export type ErrorMessage = {
   message: string;
   id?: RequestId;
   versions?: readonly number[];
+  /** With sign-in-limited and steam-cooldown: when to try again, in milliseconds since the epoch (server clock). */
+  retryAt?: number;
 };
 
+/** How many keys-added lists of dropped keys at most; `droppedCounts` counts them all. */
+export const MAX_DROPPED_LISTED = 20;
+
 export type ServerMessage =
-  | { type: 'welcome'; version: number; session: string; resumed: boolean; snapshot: SessionSnapshot; id?: RequestId }
+  | { type: 'welcome'; version: number; session: string | null; resumed: boolean; snapshot: SessionSnapshot; id?: RequestId }
+  | { type: 'session'; session: string; joined: boolean; snapshot: SessionSnapshot }
   | ({ type: 'login' } & LoginStatus)
   | ({ type: 'queue' } & QueueInfo)
   | { type: 'key'; entry: KeyEntry }
-  | { type: 'keys-added'; added: KeyEntry[]; dropped: DroppedKey[]; id?: RequestId }
+  | {
+      type: 'keys-added';
+      added: KeyEntry[];
+      dropped: DroppedKey[];
+      droppedCounts: Partial<Record<DropReason, number>>;
+      id?: RequestId;
+    }
   | ErrorMessage
   | { type: 'bye'; reason: ByeReason; message: Text };
 
 export type ServerType = ServerMessage['type'];
 
 /** Every server message type. */
-export const SERVER_TYPES = ['welcome', 'login', 'queue', 'key', 'keys-added', 'error', 'bye'] as const satisfies readonly ServerType[];
+export const SERVER_TYPES = ['welcome', 'session', 'login', 'queue', 'key', 'keys-added', 'error', 'bye'] as const satisfies readonly ServerType[];
 type _EveryServerTypeListed = Assert<ServerType extends (typeof SERVER_TYPES)[number] ? true : false>;
 
 interface StringRule {
@@ -103,7 +127,14 @@ interface IntegerRule {
   optional?: boolean;
 }
 
-type Rule = StringRule | IntegerRule;
+/** An object of yes/no flags, each optional; other names are ignored like unknown fields. */
+interface FlagsRule {
+  kind: 'flags';
+  names: readonly string[];
+  optional?: boolean;
+}
+
+type Rule = StringRule | IntegerRule | FlagsRule;
 
 /**
  * The largest message the server reads, in bytes of UTF-8 (docs/protocol.md,
@@ -132,7 +163,12 @@ export const SCHEMAS: Readonly<Record<ClientType, Readonly<Record<string, Rule>>
   'guard-code': {
     code: { kind: 'string', min: 1, max: 32, trim: true, pattern: /^[A-Za-z0-9]+$/, expect: 'letters and digits' },
   },
-  'add-keys': { text: { kind: 'string', min: 0, max: MAX_ADD_KEYS_TEXT } },
+  'login-qr': {},
+  'cancel-login': {},
+  'add-keys': {
+    text: { kind: 'string', min: 0, max: MAX_ADD_KEYS_TEXT },
+    allow: { kind: 'flags', names: ['digitsOnly', 'unknown'], optional: true },
+  },
   cancel: {},
   resume: {},
   logout: {},
@@ -161,6 +197,16 @@ function check(name: string, rule: Rule, value: unknown): { value: unknown } | {
       return { problem: `"${name}" must be a whole number from ${rule.min} to ${rule.max}` };
     }
     return { value };
+  }
+  if (rule.kind === 'flags') {
+    if (!isRecord(value)) return { problem: `"${name}" must be an object of true/false flags` };
+    const flags: Record<string, boolean> = {};
+    for (const flag of rule.names) {
+      if (value[flag] === undefined) continue;
+      if (typeof value[flag] !== 'boolean') return { problem: `"${name}.${flag}" must be true or false` };
+      flags[flag] = value[flag];
+    }
+    return { value: flags };
   }
   if (typeof value !== 'string') return { problem: `"${name}" must be a string` };
   const text = rule.trim ? value.trim() : value;

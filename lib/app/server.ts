@@ -8,16 +8,22 @@ import { httpServerOptions, WebSocketRouter, type Limits, type TraceFn } from '.
 import { silentLogger, type Logger } from '../log.js';
 import { systemClock, type Clock } from '../steam/clock.js';
 import type { SteamPortFactory } from '../steam/port.js';
-import { SessionStore } from '../steam/session-store.js';
-import { RedeemSession, type SessionTimers } from '../steam/session.js';
+import { SessionStore, type SessionQuota } from '../steam/session-store.js';
+import { RedeemSession, resolveSessionTimers, type SessionTimers } from '../steam/session.js';
 import { MAX_MESSAGE_BYTES } from './protocol.js';
-import { redeemHandler } from './ws-handler.js';
+import { redeemHandler, type AddressQuota, type SignInGate } from './ws-handler.js';
 
 export const WS_PATH = '/ws';
 
 export interface AppTimers extends SessionTimers {
-  /** How long a session outlives its page. */
+  /** How long a session outlives its page (docs/sessions.md). */
   graceMs: number;
+  /** How long a session that never signed in outlives its page (default: session-store.ts). */
+  anonymousGraceMs?: number;
+  /** A session that has not signed in this long after it was opened ends (default: session-store.ts). */
+  signInDeadlineMs?: number;
+  /** A connection has this long to send hello (default: ws-handler.ts). */
+  helloTimeoutMs?: number;
 }
 
 /** Serves a request for the page (HTML, scripts, styles); returns false to leave it to the app. */
@@ -27,7 +33,18 @@ export interface AppOptions {
   /** Makes the Steam port for each sign-in: steam-user's adapter, or the demo. */
   portFactory: SteamPortFactory;
   timers?: Partial<AppTimers>;
+  /** Sessions in all, when no sessionQuota is given. */
   maxSessions?: number;
+  /** Sessions per client address and in all (lib/app/quota.ts). */
+  sessionQuota?: SessionQuota;
+  /** Connections per client address and in all. */
+  connectionQuota?: AddressQuota;
+  /** Connections holding one session at once. */
+  maxConnectionsPerSession?: number;
+  /** Sign-in limits per session, address and server, and Steam's cooldowns. */
+  signIns?: SignInGate;
+  /** The client's address (a trusted proxy's X-Forwarded-For, lib/app/client-address.ts); default the socket's. */
+  addressOf?: (req: IncomingMessage) => string;
   maxKeysPerSession?: number;
   log?: Logger;
   clock?: Clock;
@@ -83,11 +100,12 @@ export function normaliseOrigin(origin: string): string {
 
 export function createApp(options: AppOptions): App {
   const log = options.log ?? silentLogger;
-  const { graceMs, ...sessionTimers } = options.timers ?? {};
+  const { graceMs, anonymousGraceMs, signInDeadlineMs, helloTimeoutMs, ...sessionTimers } = options.timers ?? {};
   const store = new SessionStore({
-    createSession: () =>
+    createSession: (claim) =>
       new RedeemSession({
         portFactory: options.portFactory,
+        claim,
         timers: sessionTimers,
         log,
         ...(options.clock ? { clock: options.clock } : {}),
@@ -95,9 +113,14 @@ export function createApp(options: AppOptions): App {
       }),
     log,
     ...(graceMs === undefined ? {} : { graceMs }),
+    ...(anonymousGraceMs === undefined ? {} : { anonymousGraceMs }),
+    ...(signInDeadlineMs === undefined ? {} : { signInDeadlineMs }),
     ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
+    ...(options.sessionQuota ? { quota: options.sessionQuota } : {}),
+    ...(options.maxConnectionsPerSession === undefined ? {} : { maxHolders: options.maxConnectionsPerSession }),
     ...(options.clock ? { clock: options.clock } : {}),
   });
+  const { pauseMs, cooldownMs } = resolveSessionTimers(sessionTimers);
   const allowOrigin = options.allowOrigin ?? sameOrigin;
   const refusals = new RefusalLog(options.clock ?? systemClock);
   const router = new WebSocketRouter({
@@ -110,10 +133,23 @@ export function createApp(options: AppOptions): App {
       return false;
     },
     // The protocol's message limit, whatever the WebSocket layer's default; the page relies on it.
-    limits: { maxMessageSize: MAX_MESSAGE_BYTES, ...options.limits },
+    // A peer that leaves 4 MiB of replies unread does not read at all (docs/sessions.md).
+    limits: { maxMessageSize: MAX_MESSAGE_BYTES, maxBufferedAmount: 4 * 1024 * 1024, ...options.limits },
     ...(options.trace ? { trace: options.trace } : {}),
   });
-  router.route(WS_PATH, redeemHandler({ store, log }));
+  router.route(
+    WS_PATH,
+    redeemHandler({
+      store,
+      settings: { pauseMs, cooldownMs },
+      log,
+      ...(options.addressOf ? { addressOf: options.addressOf } : {}),
+      ...(options.connectionQuota ? { connections: options.connectionQuota } : {}),
+      ...(options.signIns ? { signIns: options.signIns } : {}),
+      ...(helloTimeoutMs === undefined ? {} : { helloTimeoutMs }),
+      ...(options.clock ? { clock: options.clock } : {}),
+    }),
+  );
 
   const server = createServer(httpServerOptions(router.limits), (req, res) => {
     if (router.handleRequest(req, res)) return; // /ws without an upgrade: 426

@@ -550,6 +550,7 @@ class Run {
 
   #onEvent(event: SessionEvent): void {
     if (event.type === 'closed') return this.#end();
+    if (event.type === 'added') return; // addKeys' own result lists them, once the call returns
     if (event.type === 'key') this.#onKey(event.entry);
     else if (event.type === 'queue') this.#onQueue(event);
     this.#redraw();

@@ -105,6 +105,11 @@ export const DEMO_KEYS: readonly DemoKey[] = Object.freeze([
   { key: 'DEMOC-OTHER-FAILS', what: 'another failure (account blocked from activating)', behaviour: fail(PurchaseDetail.AcctIsBlocked) },
 ]);
 
+/** Each demo account its own SteamID64 (one session per account: the store tells accounts apart by it). */
+export function demoSteamId(accountName: string): string {
+  return String(76561197960265729n + BigInt(Math.max(0, Object.keys(DEMO_ACCOUNTS).indexOf(accountName))));
+}
+
 const BY_KEY = new Map(DEMO_KEYS.map((k) => [k.key, k.behaviour]));
 /** Any other key: Steam does not know it. */
 const UNKNOWN_KEY = fail(PurchaseDetail.BadActivationCode);
@@ -190,7 +195,7 @@ export class DemoPort implements SteamPort {
       }
     }
     this.#loggedOn = true;
-    return { accountName: name, steamId: '76561197960265729', country: 'US' };
+    return { accountName: name, steamId: demoSteamId(name), country: 'US' };
   }
 
   async redeemKey(key: string): Promise<PurchaseReply> {

@@ -48,7 +48,11 @@ export type DropReason =
    * it (`includeDigitsOnly`). A wrong key costs one of Steam's ~10 failed
    * activations an hour.
    */
-  | 'digits-only';
+  | 'digits-only'
+  /** This session sent the key and got no answer: it may have been activated. Sent again only on request. */
+  | 'unknown-result'
+  /** The session holds as many keys as it may. */
+  | 'session-full';
 
 export interface DroppedKey {
   key: string;

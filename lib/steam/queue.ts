@@ -89,16 +89,23 @@ export class RedeemQueue {
   /**
    * Appends keys (already normalised and free of repeats within themselves).
    * A key already queued, with Steam or done is dropped; a cancelled key is
-   * queued again in its old place. Sending starts on the next microtask, so
+   * queued again in its old place, and so is a key that got no answer when
+   * `retryUnknown` is set (the user checked their library). Sending starts on the next microtask, so
    * the caller can report what was added before the first key goes out.
    */
-  add(keys: readonly string[]): { added: KeyEntry[]; dropped: DroppedKey[] } {
+  add(keys: readonly string[], options: { retryUnknown?: boolean } = {}): { added: KeyEntry[]; dropped: DroppedKey[] } {
     const added: KeyEntry[] = [];
     const dropped: DroppedKey[] = [];
     const state = this.#resumesAt === null ? 'queued' : 'waiting';
     for (const key of keys) {
       const known = this.#byKey.get(key);
-      if (known && known.state !== 'cancelled') {
+      // A key that got no answer may have been activated: it goes again only when the user says so.
+      const unknown = known?.state === 'done' && known.result?.status === 'unknown';
+      if (unknown && !options.retryUnknown) {
+        dropped.push({ key, reason: 'unknown-result' });
+        continue;
+      }
+      if (known && known.state !== 'cancelled' && !unknown) {
         dropped.push({ key, reason: 'already-in-session' });
         continue;
       }

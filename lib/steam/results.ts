@@ -282,7 +282,7 @@ export function unknownResult(why: NoAnswer): KeyResult {
 }
 
 /** Why the session is signed out, in the terms a person acts on. */
-export type SignedOutReason = LoginFailure | 'steam-disconnected' | 'logged-out';
+export type SignedOutReason = LoginFailure | 'steam-disconnected' | 'logged-out' | 'other-account';
 
 const SIGNED_OUT: Record<SignedOutReason, Text> = {
   'invalid-password': {
@@ -320,6 +320,10 @@ const SIGNED_OUT: Record<SignedOutReason, Text> = {
     zh: 'Steam 断开了连接。请重新登录以继续，队列中的激活码会等待。',
   },
   'logged-out': { en: 'Signed out.', zh: '已退出登录。' },
+  'other-account': {
+    en: 'That sign-in was for another Steam account than this session’s. Sign out first to use another account.',
+    zh: '此次登录的 Steam 账户与本会话的账户不同。如需使用其他账户，请先退出登录。',
+  },
 };
 
 /** EResults with which Steam ends a session because the account signed in somewhere else. */

@@ -56,11 +56,31 @@ export const DEFAULT_SESSION_TIMERS: Readonly<SessionTimers> = Object.freeze({
   redeemTimeoutMs: 100_000,
 });
 
+/** The third wrong Steam Guard code in one sign-in ends it (README, "Signing in"). */
+export const MAX_WRONG_CODES = 3;
+
 /** Most keys one session holds (bounds memory; a paste that would pass it is refused whole). */
 export const DEFAULT_MAX_KEYS = 5_000;
 
+/**
+ * Called when Steam has accepted a sign-in, before the session uses it: returns
+ * true when the sign-in was handed to another session (the account's own,
+ * session-store.ts), which then holds `port`. This session is ended by the
+ * caller; it must not touch `port` again.
+ */
+export type ClaimSignIn = (account: AccountInfo, port: SteamPort) => boolean;
+
+/** What addKeys() may queue that it otherwise holds back. */
+export interface AddKeysAllow {
+  /** Keys whose groups are all digits (order or phone numbers, usually). */
+  digitsOnly?: boolean;
+  /** Keys this session sent and got no answer for: the user has checked their library. */
+  unknown?: boolean;
+}
+
 export interface SessionOptions {
   portFactory: SteamPortFactory;
+  claim?: ClaimSignIn;
   timers?: Partial<SessionTimers>;
   clock?: Clock;
   log?: Logger;
@@ -85,12 +105,15 @@ export interface LoginStatus {
 
 export type QueueInfo = QueueStatus & { message?: Text };
 
-export type CloseReason = 'logged-out' | 'expired' | 'shutdown';
+/** Why a session ended: signed out, its grace period or sign-in deadline ran out, the server stops, or it joined its account's session. */
+export type CloseReason = 'logged-out' | 'expired' | 'not-signed-in' | 'shutdown' | 'joined';
 
 export type SessionEvent =
   | ({ type: 'login' } & LoginStatus)
   | ({ type: 'queue' } & QueueInfo)
   | { type: 'key'; entry: KeyEntry }
+  /** Keys were queued (by addKeys or mergeKeys): every holder of the session hears it, not only who added them. */
+  | { type: 'added'; entries: KeyEntry[] }
   | { type: 'closed'; reason: CloseReason };
 
 export interface SessionSnapshot {
@@ -103,14 +126,6 @@ export interface SessionSnapshot {
 export interface AddKeysResult {
   added: KeyEntry[];
   dropped: DroppedKey[];
-}
-
-/** Keys a paste holds back unless the user said to send them. */
-export interface AllowKeys {
-  /** Keys whose groups are all digits (keys.ts, 'digits-only'). */
-  digitsOnly?: boolean;
-  /** Keys that got no answer before (may have been activated). Not acted on here yet. */
-  unknown?: boolean;
 }
 
 export type SessionErrorCode = 'wrong-state' | 'other-account' | 'too-many-keys' | 'closed';
@@ -136,7 +151,10 @@ export class RedeemSession {
   readonly #maxKeys: number;
   readonly #queue: RedeemQueue;
   readonly #listeners = new Set<(event: SessionEvent) => void>();
+  readonly #claim: ClaimSignIn | undefined;
   #port: SteamPort | null = null;
+  /** Wrong Steam Guard codes in the current sign-in: the third ends it. */
+  #wrongCodes = 0;
   #login: LoginStatus = { state: 'signed-out' };
   #account: AccountInfo | null = null;
   #guard: { resolve: (code: string) => void; reject: (error: Error) => void } | null = null;
@@ -147,7 +165,8 @@ export class RedeemSession {
 
   constructor(options: SessionOptions) {
     this.#factory = options.portFactory;
-    this.#timers = { ...DEFAULT_SESSION_TIMERS, ...definedOnly(options.timers) };
+    this.#claim = options.claim;
+    this.#timers = resolveSessionTimers(options.timers);
     this.#clock = options.clock ?? systemClock;
     this.#log = options.log ?? silentLogger;
     this.#maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
@@ -194,6 +213,11 @@ export class RedeemSession {
     return this.#closed;
   }
 
+  /** The account this session signed in to (it stays the account's after Steam drops it), or null. */
+  get account(): AccountInfo | null {
+    return this.#account;
+  }
+
   /**
    * Signs in to Steam. Resolves true once signed in, false when Steam said
    * no (the reason comes as a 'login' event). Throws SessionError at once
@@ -222,6 +246,7 @@ export class RedeemSession {
     port.onDisconnected((info) => {
       if (this.#port === port && this.#login.state === 'signed-in') this.#lostSteam(info.eresult);
     });
+    this.#wrongCodes = 0;
     this.#setLogin({ state: 'signing-in' });
     this.#log({ event: 'login-started', session: this.logId });
     return this.#signIn(port, credentials);
@@ -242,7 +267,7 @@ export class RedeemSession {
    * in. Keys of digits only are held back (dropped as 'digits-only') unless
    * `allow.digitsOnly`.
    */
-  addKeys(text: string, allow: AllowKeys = {}): AddKeysResult {
+  addKeys(text: string, allow: AddKeysAllow = {}): AddKeysResult {
     this.#assertOpen();
     const found = extractKeys(text, { includeDigitsOnly: allow.digitsOnly === true });
     const fresh = found.keys.filter((key) => !this.#queue.knows(key)).length;
@@ -252,10 +277,73 @@ export class RedeemSession {
         `a session holds at most ${this.#maxKeys} keys; this paste would make ${this.#queue.size + fresh}`,
       );
     }
-    const { added, dropped } = this.#queue.add(found.keys);
+    const { added, dropped } = this.#queue.add(found.keys, { retryUnknown: allow.unknown === true });
     const result = { added, dropped: [...found.dropped, ...dropped] };
     this.#log({ event: 'keys-added', session: this.logId, added: added.length, dropped: result.dropped.length });
+    if (added.length > 0) this.#emit({ type: 'added', entries: added });
     return result;
+  }
+
+  /** Keys pasted here and never sent (queued or waiting), in order: what a joining session brings along. */
+  unsentKeys(): string[] {
+    return this.#queue.entries.filter((e) => e.state === 'queued' || e.state === 'waiting').map((e) => e.key);
+  }
+
+  /**
+   * Queues keys another session of this account had waiting (it joined this
+   * one): those already here are dropped as such, and keys past the session's
+   * limit as 'session-full' — never an error, since the other session is gone.
+   */
+  mergeKeys(keys: readonly string[]): AddKeysResult {
+    this.#assertOpen();
+    const room = Math.max(0, this.#maxKeys - this.#queue.size);
+    const fits: string[] = [];
+    const dropped: DroppedKey[] = [];
+    let fresh = 0;
+    for (const key of keys) {
+      if (this.#queue.knows(key)) {
+        fits.push(key); // the queue reports it as already here
+      } else if (fresh < room) {
+        fits.push(key);
+        fresh++;
+      } else {
+        dropped.push({ key, reason: 'session-full' });
+      }
+    }
+    const result = this.#queue.add(fits);
+    result.dropped.push(...dropped);
+    this.#log({ event: 'keys-added', session: this.logId, added: result.added.length, dropped: result.dropped.length });
+    if (result.added.length > 0) this.#emit({ type: 'added', entries: result.added });
+    return result;
+  }
+
+  /**
+   * Takes over a sign-in to this session's account that another session of
+   * it got from Steam (it joined this one). When this session is signed in
+   * already the extra Steam client signs out again: one per account.
+   */
+  adopt(port: SteamPort, account: AccountInfo): void {
+    this.#assertOpen();
+    if (this.#login.state === 'signed-in' && this.#port?.loggedOn) {
+      void port.logOff().catch(() => {});
+      return;
+    }
+    // Signed out, or signing in again itself: the sign-in Steam has accepted wins.
+    const own = this.#port;
+    this.#port = null;
+    this.#rejectGuard();
+    if (own) void own.logOff().catch(() => {});
+    this.#accept(port, account);
+  }
+
+  /** Gives up on the sign-in in progress (a guard prompt, a QR code, an approval awaited). */
+  cancelLogin(): void {
+    this.#assertOpen();
+    const state = this.#login.state;
+    if (state !== 'signing-in' && state !== 'guard' && state !== 'qr') {
+      throw new SessionError('wrong-state', `no sign-in to cancel while ${state}`);
+    }
+    this.#abandonSignIn('cancelled');
   }
 
   /** Cancels every key not yet sent; the one with Steam finishes. */
@@ -314,11 +402,43 @@ export class RedeemSession {
     }
     // Approved in the Steam app while a code was still awaited: nobody needs the code now.
     this.#guard = null;
+    if (this.#account && this.#account.steamId !== account.steamId) {
+      // A QR code names no account beforehand: it may prove another one than this session's.
+      this.#port = null;
+      void port.logOff().catch(() => {});
+      this.#setLogin({ state: 'signed-out', reason: 'other-account', message: signedOutText('other-account'), ...this.#accountField() });
+      this.#log({ event: 'login-failed', session: this.logId, reason: 'other-account' });
+      return false;
+    }
+    // While the store decides whose sign-in this is, this session holds no port.
+    this.#port = null;
+    if (this.#claim?.(account, port)) return true; // the account's own session took it; this one has ended
+    this.#accept(port, account);
+    return true;
+  }
+
+  /** Signed in with `port`: the queue may send. */
+  #accept(port: SteamPort, account: AccountInfo): void {
+    if (this.#port !== port) {
+      this.#port = port;
+      port.onDisconnected((info) => {
+        if (this.#port === port && this.#login.state === 'signed-in') this.#lostSteam(info.eresult);
+      });
+    }
     this.#account = account;
     this.#setLogin({ state: 'signed-in', account });
     this.#log({ event: 'login-ok', session: this.logId });
     this.#queue.open();
-    return true;
+  }
+
+  /** Ends the sign-in in progress: its port signs out, and the session is signed out with `reason`. */
+  #abandonSignIn(reason: 'cancelled' | 'guard-failed'): void {
+    const port = this.#port;
+    this.#port = null;
+    this.#rejectGuard();
+    if (port) void port.logOff().catch(() => {});
+    this.#setLogin({ state: 'signed-out', reason, message: signedOutText(reason), ...this.#accountField() });
+    this.#log({ event: 'login-failed', session: this.logId, reason });
   }
 
   /** What the port may ask of the person signing in, each answered only while `port` is still this session's. */
@@ -341,6 +461,11 @@ export class RedeemSession {
   #askGuard(port: SteamPort, request: GuardRequest): Promise<string> {
     if (this.#port !== port) return Promise.reject(new Error('the session no longer waits for this sign-in'));
     this.#rejectGuard();
+    // Steam lets a wrong code be typed again and again; each try counts towards its limits.
+    if (request.lastCodeWrong && ++this.#wrongCodes >= MAX_WRONG_CODES) {
+      this.#abandonSignIn('guard-failed');
+      return Promise.reject(new Error('too many wrong Steam Guard codes'));
+    }
     const guard: GuardRequest = {
       kind: request.kind,
       ...(request.domain === undefined ? {} : { domain: request.domain }),
@@ -467,6 +592,11 @@ export class RedeemSession {
   #assertOpen(): void {
     if (this.#closed) throw new SessionError('closed', 'this session has ended');
   }
+}
+
+/** The timers a session runs with: the defaults, overridden by those given. */
+export function resolveSessionTimers(timers: Partial<SessionTimers> | undefined): SessionTimers {
+  return { ...DEFAULT_SESSION_TIMERS, ...definedOnly(timers) };
 }
 
 function definedOnly<T extends object>(values: Partial<T> | undefined): Partial<T> {

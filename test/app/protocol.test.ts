@@ -5,14 +5,20 @@ const parse = (value: unknown) => parseClientMessage(JSON.stringify(value));
 
 t.test('every message type, valid', async (t) => {
   const valid: [unknown, unknown][] = [
-    [{ type: 'hello', version: 1 }, { type: 'hello', version: 1 }],
-    [{ type: 'hello', version: 1, resume: 'tok', id: 'a' }, { type: 'hello', version: 1, resume: 'tok', id: 'a' }],
+    [{ type: 'hello', version: 2 }, { type: 'hello', version: 2 }],
+    [{ type: 'hello', version: 2, resume: 'tok', id: 'a' }, { type: 'hello', version: 2, resume: 'tok', id: 'a' }],
     [
       { type: 'login', accountName: '  alice ', password: ' pass word ' },
       { type: 'login', accountName: 'alice', password: ' pass word ' },
     ],
     [{ type: 'guard-code', code: ' AB12C\n', id: 7 }, { type: 'guard-code', code: 'AB12C', id: 7 }],
     [{ type: 'add-keys', text: '' }, { type: 'add-keys', text: '' }],
+    [
+      { type: 'add-keys', text: 'x', allow: { unknown: true, digitsOnly: false, other: 1 } },
+      { type: 'add-keys', text: 'x', allow: { unknown: true, digitsOnly: false } },
+    ],
+    [{ type: 'login-qr' }, { type: 'login-qr' }],
+    [{ type: 'cancel-login', id: 3 }, { type: 'cancel-login', id: 3 }],
     [{ type: 'cancel' }, { type: 'cancel' }],
     [{ type: 'resume' }, { type: 'resume' }],
     [{ type: 'logout', extra: 'ignored' }, { type: 'logout' }],
@@ -53,6 +59,8 @@ t.test('malformed messages get an error with a code, and the request id when it 
     ['{"type": "login", "accountName": "a", "password": 123}', 'bad-message', /"password" must be a string/],
     ['{"type": "guard-code", "code": "12 34"}', 'bad-message', /"code" must be letters and digits/],
     ['{"type": "add-keys", "text": ["AAAAA-BBBBB-CCCCC"]}', 'bad-message', /"text" must be a string/],
+    ['{"type": "add-keys", "text": "", "allow": true}', 'bad-message', /"allow" must be an object of true\/false flags/],
+    ['{"type": "add-keys", "text": "", "allow": {"unknown": 1}}', 'bad-message', /"allow.unknown" must be true or false/],
     ['{"type": "cancel", "id": {"x": 1}}', 'bad-message', /"id" must be/],
   ];
   for (const [input, code, text] of cases) {

@@ -12,6 +12,7 @@ t.test('GET /healthz', async (t) => {
   t.same(await res.json(), { status: 'ok', sessions: 0 });
   const client = await run.connect();
   await client.hello();
+  await client.signIn();
   t.same(await (await fetch(`${run.url}/healthz`)).json(), { status: 'ok', sessions: 1 });
   t.equal((await fetch(`${run.url}/healthz`, { method: 'POST' })).status, 405);
 });
@@ -50,9 +51,9 @@ t.test('a page from another site may not open the WebSocket (RFC 6455 §10.2)', 
   });
   t.equal(refused, 403);
   const same = await run.connect({ origin: run.url });
-  t.equal((await same.hello()).version, 1, 'a page served here may');
+  t.equal((await same.hello()).version, 2, 'a page served here may');
   const noOrigin = await run.connect();
-  t.equal((await noOrigin.hello()).version, 1, 'so may a client that sends no Origin');
+  t.equal((await noOrigin.hello()).version, 2, 'so may a client that sends no Origin');
 });
 
 t.test('refused origins: one log line per origin a minute, with the count it left out', async (t) => {

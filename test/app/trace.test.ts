@@ -34,7 +34,7 @@ t.test('a traced sign-in, guard code and keys: no trace line holds a secret, a t
   const run = await startApp({ trace: (f) => lines.push(formatRedactedTrace(f)) }, { password: PASSWORD, guardCode: CODE });
   t.teardown(run.close);
   const client = await run.connect();
-  const { session: token } = await client.hello();
+  await client.hello();
   // Password first: within the first 40 bytes, where a plain trace would show it.
   client.send(`{"type":"login","password":"${PASSWORD}","accountName":"demo-app"}`);
   await client.until('login', (m) => m.state === 'guard');
@@ -52,6 +52,7 @@ t.test('a traced sign-in, guard code and keys: no trace line holds a secret, a t
   t.ok(lines.some((l) => /^<- CONT +fin=1 .*\(payload hidden\)$/.test(l)), 'a continuation frame is traced, hidden');
   t.ok(lines.some((l) => l.startsWith('-> TEXT') && l.includes('type=welcome')));
   t.ok(lines.some((l) => l.startsWith('-> CLOSE')));
+  const token = client.token!;
   for (const secret of [PASSWORD, CODE, token, KEY]) {
     const leaked = secretPieces(secret).filter((piece) => lines.some((l) => l.includes(piece)));
     t.same(leaked, [], `no line contains any part of ${secret === token ? 'the resume token' : secret}`);

@@ -190,7 +190,7 @@ await peerTest(t, 'the documented nginx config in front of steam-key serve', awa
   t.test('the WebSocket: a page of this origin signs in to the demo and redeems a key', async (t) => {
     const client = await TestClient.connect(`wss://127.0.0.1:${ports.https}/ws`, wsOptions(ca, base));
     t.teardown(() => client.socket.terminate());
-    t.match(await client.hello(), { type: 'welcome', version: 1, resumed: false });
+    t.match(await client.hello(), { type: 'welcome', version: 2, resumed: false });
     await client.signIn('demo', 'demo');
     client.send({ type: 'add-keys', text: 'DEMO1-ACTIV-ATED1' });
     t.match(await client.until('key', (m) => m.entry.result !== undefined), { entry: { key: 'DEMO1-ACTIV-ATED1', result: { status: 'activated' } } });

@@ -179,16 +179,18 @@ t.test('--demo serves /healthz and the protocol until told to stop', async (t) =
   t.same(await (await fetch(`${url}healthz`)).json(), { status: 'ok', sessions: 0 });
   const ws = new WebSocket(`${url.replace('http', 'ws')}ws`);
   await new Promise((resolve) => ws.once('open', resolve));
-  ws.send(JSON.stringify({ type: 'hello', version: 1 }));
+  ws.send(JSON.stringify({ type: 'hello', version: 2 }));
   const welcome = await new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
-  t.match(JSON.parse(welcome), { type: 'welcome', version: 1 });
+  t.match(JSON.parse(welcome), { type: 'welcome', version: 2 });
+  ws.send(JSON.stringify({ type: 'add-keys', text: 'DEMO1-ACTIV-ATED1' }));
+  await new Promise((resolve) => ws.once('message', resolve)); // the session it made
   stop('test');
   t.equal(await done, 0);
   t.ok(notes.some((l) => /demo mode: sign in as "demo"/.test(l)), 'a hint for the person at the terminal, on stderr');
   const events = lines.map((l) => l.split(' ')[1]);
-  t.same(events, ['listening', 'session-opened', 'shutdown', 'session-closed', 'stopped'], 'stdout has log lines only');
-  t.match(lines[3], /session-closed .*why=shutdown/, 'sessions end on the way out');
-  t.match(lines[2], / shutdown signal=test$/);
+  t.same(events, ['listening', 'session-opened', 'keys-added', 'queue-stalled', 'shutdown', 'session-closed', 'stopped'], 'stdout has log lines only');
+  t.match(lines[5], /session-closed .*why=shutdown/, 'sessions end on the way out');
+  t.match(lines[4], / shutdown signal=test$/);
 });
 
 /** runServe with a Steam whose sign-out never finishes, a session signed in over /ws, and a hand on the stop signals. */

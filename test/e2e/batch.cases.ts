@@ -17,10 +17,10 @@ const PORTAL = { id: 1003, name: 'Portal 3' };
 /** A client signed in as alice, and its session token. */
 async function signedIn(run: Awaited<ReturnType<typeof startE2E>>['run']): Promise<{ client: TestClient; token: string }> {
   const client = await run.connect();
-  const { session: token } = await client.hello();
+  await client.hello();
   const events = await login(client, ALICE.accountName, ALICE.password);
   if (events.at(-1)?.state !== 'signed-in') throw new Error(`could not sign in: ${JSON.stringify(events)}`);
-  return { client, token };
+  return { client, token: client.token! };
 }
 
 /** Every message the client got so far. */

@@ -8,6 +8,9 @@ import { demoPortFactory, type DemoPortOptions } from '../../lib/steam/demo-port
 
 export const FAST_TIMERS = { pauseMs: 1, cooldownMs: 100, redeemTimeoutMs: 5_000, graceMs: 60_000 };
 
+/** The protocol version the test clients speak. */
+export const VERSION = 2;
+
 export interface Running {
   app: App;
   /** http://127.0.0.1:PORT */
@@ -73,6 +76,8 @@ export async function startApp(
 export class TestClient {
   /** Every text frame received, as sent. */
   readonly frames: string[] = [];
+  /** The session token this connection holds, from the last welcome or session message received (null: none). */
+  token: string | null = null;
   readonly closed: Promise<{ code: number; reason: string }>;
   readonly #unread: ServerMessage[] = [];
   #waiter: (() => void) | null = null;
@@ -82,7 +87,9 @@ export class TestClient {
       const text = data.toString();
       if (isBinary) throw new Error('the server sent a binary frame');
       this.frames.push(text);
-      this.#unread.push(JSON.parse(text) as ServerMessage); // the server's own encode()
+      const message = JSON.parse(text) as ServerMessage; // the server's own encode()
+      if (message.type === 'welcome' || message.type === 'session') this.token = message.session;
+      this.#unread.push(message);
       this.#waiter?.();
     });
     this.closed = new Promise((resolve) => {
@@ -136,14 +143,15 @@ export class TestClient {
 
   /** hello → welcome. */
   async hello(resume?: string): Promise<Extract<ServerMessage, { type: 'welcome' }>> {
-    this.send(resume === undefined ? { type: 'hello', version: 1 } : { type: 'hello', version: 1, resume });
+    this.send(resume === undefined ? { type: 'hello', version: VERSION } : { type: 'hello', version: VERSION, resume });
     return this.until('welcome');
   }
 
-  /** Signs in to a demo account without a guard prompt. */
-  async signIn(accountName = 'demo', password = 'demo'): Promise<void> {
+  /** Signs in to a demo account without a guard prompt; resolves with the session token. */
+  async signIn(accountName = 'demo', password = 'demo'): Promise<string> {
     this.send({ type: 'login', accountName, password });
     await this.until('login', (m) => m.state === 'signed-in');
+    return this.token!;
   }
 
   close(): void {

@@ -28,12 +28,22 @@ export class FakePort implements SteamPort {
   /** Codes the guard handler returned. */
   codes: string[] = [];
   redeems: ({ key: string } & Pending<PurchaseReply>)[] = [];
-  #signIn: (Pending<AccountInfo> & { guard: GuardHandler }) | null = null;
+  #signIn: (Pending<AccountInfo> & { guard: GuardHandler; prompts: SignInPrompts }) | null = null;
   #listeners: ((info: { eresult: number; message: string }) => void)[] = [];
 
   logOn(signIn: SignIn, prompts: SignInPrompts): Promise<AccountInfo> {
     if (signIn.method !== 'qr') this.credentials.push({ accountName: signIn.accountName, password: signIn.password });
-    return new Promise((resolve, reject) => (this.#signIn = { resolve, reject, guard: prompts.guard }));
+    return new Promise((resolve, reject) => (this.#signIn = { resolve, reject, guard: prompts.guard, prompts }));
+  }
+
+  /** Shows a QR challenge URL, as steam-session's startWithQR does (and again when it changes). */
+  showQr(url: string): void {
+    this.#signIn!.prompts.qrChallenge?.(url);
+  }
+
+  /** The code was scanned, or the prompt opened, in the Steam app. */
+  scanned(): void {
+    this.#signIn!.prompts.remoteInteraction?.();
   }
 
   /** Asks the session for a guard code, as steam-user's steamGuard event does. */

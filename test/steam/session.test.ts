@@ -329,3 +329,85 @@ t.test('closing: a sign-out that works is logged as such', async (t) => {
   t.equal(steam.last().logOffs, 1);
   t.same(logs.map((l) => l.event).slice(-1), ['steam-logged-off']);
 });
+
+t.test('the third wrong Steam Guard code ends the sign-in, as the README says', async (t) => {
+  const { steam, session } = setup();
+  const done = session.login({ accountName: 'alice', password: PASSWORD });
+  const port = steam.last();
+  void port.askGuard({ kind: 'authenticator', lastCodeWrong: false });
+  session.answerGuard('AAAAA');
+  void port.askGuard({ kind: 'authenticator', lastCodeWrong: true });
+  session.answerGuard('BBBBB');
+  void port.askGuard({ kind: 'authenticator', lastCodeWrong: true });
+  session.answerGuard('CCCCC');
+  const third = port.askGuard({ kind: 'authenticator', lastCodeWrong: true }).catch((e: unknown) => e);
+  t.match(await third, Error, 'the prompt after the third wrong code is refused');
+  t.match(session.snapshot().login, { state: 'signed-out', reason: 'guard-failed' });
+  t.equal(port.logOffs, 1, 'and that sign-in is abandoned');
+  t.equal(await done, false);
+});
+
+t.test('cancelLogin abandons a prompt; nothing to cancel is wrong-state', async (t) => {
+  const { steam, session, signIn } = setup();
+  t.throws(() => session.cancelLogin(), { code: 'wrong-state' });
+  const done = session.login({ accountName: 'alice', password: PASSWORD });
+  void steam.last().askGuard({ kind: 'email', domain: 'example.com', lastCodeWrong: false }).catch(() => {});
+  session.cancelLogin();
+  t.match(session.snapshot().login, { state: 'signed-out', reason: 'cancelled' });
+  t.equal(await done, false);
+  await signIn();
+  t.throws(() => session.cancelLogin(), { code: 'wrong-state' }, 'not once signed in');
+});
+
+t.test('an approval in the app completes the sign-in while a code is awaited; QR prompts become the qr state', async (t) => {
+  const { steam, session, events } = setup();
+  const done = session.login({ method: 'qr' });
+  const port = steam.last();
+  port.showQr('https://s.team/q/1/111');
+  t.match(session.snapshot().login, { state: 'qr', qr: { url: 'https://s.team/q/1/111', scanned: false }, message: { en: /Scan this code/ } });
+  port.scanned();
+  t.match(session.snapshot().login, { state: 'qr', qr: { scanned: true }, message: { en: /Scanned/ } });
+  port.succeed();
+  t.equal(await done, true);
+  t.notOk(events.some((e) => e.type === 'login' && e.state === 'guard'));
+
+  const second = setup();
+  const pending = second.session.login({ accountName: 'alice', password: PASSWORD });
+  void second.steam.last().askGuard({ kind: 'authenticator', lastCodeWrong: false, approvable: true });
+  t.match(second.session.snapshot().login, { state: 'guard', guard: { approvable: true }, message: { en: /^Approve this sign-in in the Steam app/ } });
+  second.steam.last().succeed();
+  t.equal(await pending, true);
+  t.throws(() => second.session.answerGuard('12345'), { code: 'wrong-state' }, 'the code is no longer asked for');
+});
+
+t.test('adopt: a session signed out takes a sign-in over; one signed in sends the extra client away', async (t) => {
+  const { steam, session } = setup();
+  session.addKeys('AAAAA-11111-BBBBB');
+  const other = fakePorts();
+  const extra = other.factory() as ReturnType<typeof other.last>;
+  extra.loggedOn = true;
+  session.adopt(extra, ACCOUNT);
+  t.match(session.snapshot().login, { state: 'signed-in', account: ACCOUNT });
+  await settle();
+  t.same(extra.redeems.map((r) => r.key), ['AAAAA-11111-BBBBB'], 'the adopted sign-in sends the waiting key');
+  t.equal(steam.ports.length, 0);
+
+  const two = setup();
+  await two.signIn();
+  const spare = fakePorts().factory() as ReturnType<typeof other.last>;
+  two.session.adopt(spare, ACCOUNT);
+  t.equal(spare.logOffs, 1, 'one Steam client per account');
+  t.equal(two.steam.last().logOffs, 0);
+});
+
+t.test('mergeKeys: keys already here are dropped, keys past the limit too, none refused', async (t) => {
+  const { session } = setup(2);
+  session.addKeys('AAAAA-11111-BBBBB');
+  const merged = session.mergeKeys(['AAAAA-11111-BBBBB', 'CCCCC-22222-DDDDD', 'EEEEE-33333-FFFFF']);
+  t.same(merged.added.map((e) => e.key), ['CCCCC-22222-DDDDD']);
+  t.same(merged.dropped, [
+    { key: 'AAAAA-11111-BBBBB', reason: 'already-in-session' },
+    { key: 'EEEEE-33333-FFFFF', reason: 'session-full' },
+  ]);
+  t.same(session.unsentKeys(), ['AAAAA-11111-BBBBB', 'CCCCC-22222-DDDDD']);
+});

@@ -16,6 +16,8 @@ const LANG_KEY = 'steam-key.lang';
 const ADD_KEYS_LIMITS = { maxMessageBytes: MAX_MESSAGE_BYTES, maxTextLength: MAX_ADD_KEYS_TEXT };
 /** RFC 6455 §7.4.1: the server closed because a message was larger than it takes. */
 const MESSAGE_TOO_BIG = 1009;
+/** The protocol this page speaks (docs/protocol.md). */
+const PROTOCOL_VERSION = 2;
 /** Waits before reconnecting, growing while the server stays unreachable. */
 const RETRY_MS = [250, 1000, 2000, 4000, 8000, 15000];
 
@@ -164,7 +166,7 @@ function connect() {
   let opened = false;
   ws.addEventListener('open', () => {
     opened = true;
-    const hello = { type: 'hello', version: 1 };
+    const hello = { type: 'hello', version: PROTOCOL_VERSION };
     if (state.token) hello.resume = state.token;
     ws.send(JSON.stringify(hello));
   });
@@ -210,6 +212,8 @@ function handle(m) {
   switch (m.type) {
     case 'welcome':
       return onWelcome(m);
+    case 'session':
+      return onSession(m);
     case 'login':
       return onLogin(m);
     case 'queue':
@@ -239,16 +243,12 @@ function onWelcome(m) {
   // A notice about how the last session ended (signed out, expired) outlives the new session's welcome.
   state.notice = lost ? text('sessionLost', state.ended.length) : state.noticeAfterBye ? state.notice : null;
   state.noticeAfterBye = false;
-  state.token = m.session;
-  sessionStorage.setItem(TOKEN_KEY, m.session);
+  keepToken(m.session);
   state.greeted = true;
   state.everGreeted = true;
   state.connection = 'online';
   state.retries = 0;
-  state.login = m.snapshot.login;
-  state.queue = m.snapshot.queue;
-  state.settings = m.snapshot.settings;
-  state.keys = new Map(m.snapshot.keys.map((e) => [e.n, e]));
+  applySnapshot(m.snapshot);
   state.guardSent = false;
   state.loginSent = false;
   if (state.pendingAdd) settleUnanswered(state.pendingAdd);
@@ -259,6 +259,32 @@ function onWelcome(m) {
     focusLater(state.login.account ? el.password : el.accountName);
   }
   if (state.login.state === 'guard') focusLater(el.guardCode);
+  render();
+}
+
+/** A session token to resume with (null: none yet), kept for this tab. */
+function keepToken(token) {
+  state.token = token;
+  if (token === null) sessionStorage.removeItem(TOKEN_KEY);
+  else sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+function applySnapshot(snapshot) {
+  state.login = snapshot.login;
+  state.queue = snapshot.queue;
+  state.settings = snapshot.settings;
+  state.keys = new Map(snapshot.keys.map((e) => [e.n, e]));
+}
+
+/**
+ * The connection holds a session now: one the first sign-in or paste made, or
+ * — after a sign-in — the account's own session on this server, joined.
+ */
+function onSession(m) {
+  keepToken(m.session);
+  applySnapshot(m.snapshot);
+  if (m.joined) state.notice = text('joined');
+  rebuildTable();
   render();
 }
 
@@ -338,8 +364,10 @@ function onKeysAdded(m) {
     state.keys.set(entry.n, entry);
     updateRow(entry);
   }
+  // Keys another tab of this session added, or the keys brought along when this page joined its account's session.
+  if (m.id === undefined) return render();
   let settledBefore = 0;
-  let dropped = m.dropped.length;
+  let dropped = Object.values(m.droppedCounts ?? {}).reduce((a, b) => a + b, 0);
   if (state.pendingAdd && state.pendingAdd.id === m.id) {
     // Cleared only if the user has not typed on meanwhile: nothing they wrote is lost.
     if (el.keysText.value === state.pendingAdd.text) el.keysText.value = '';
@@ -353,6 +381,8 @@ function onKeysAdded(m) {
 
 const ERROR_TEXTS = {
   'server-busy': 'serverBusy',
+  'too-many-sessions': 'tooManySessions',
+  'unsupported-version': 'outdated',
   'other-account': 'otherAccount',
   'too-many-keys': 'tooManyKeys',
   closed: 'closed',
@@ -364,34 +394,29 @@ function onError(m) {
   state.loginSent = false;
   state.guardSent = false;
   const name = ERROR_TEXTS[m.code];
-  state.notice = name ? text(name) : text('protocol', m.code, m.message);
+  if (m.code === 'sign-in-limited' || m.code === 'steam-cooldown') {
+    const at = new Date(m.retryAt).toLocaleTimeString(state.lang === 'zh' ? 'zh-CN' : 'en');
+    state.notice = text(m.code === 'steam-cooldown' ? 'steamCooldown' : 'signInLimited', at);
+    state.signInError = state.notice;
+  } else state.notice = name ? text(name) : text('protocol', m.code, m.message);
   if (m.code === 'other-account') state.signInError = state.notice;
-  if (m.code === 'server-busy' && state.ws) {
-    // No session was made: try again later on a new connection.
-    const ws = state.ws;
-    state.ws = null;
-    ws.close();
-    scheduleReconnect(false);
-    return;
-  }
   render();
 }
 
 function onBye(m) {
-  if (m.reason === 'logged-out' || m.reason === 'expired') {
+  if (m.reason === 'logged-out' || m.reason === 'expired' || m.reason === 'not-signed-in') {
     // The session is over: start a new one when this connection closes. What the page showed of
     // it stays, as a session that ended: a sign-out mid-batch must not make a key vanish.
     const kept = state.keys.size;
     if (kept > 0) keepEnded();
-    state.token = null;
-    sessionStorage.removeItem(TOKEN_KEY);
+    keepToken(null);
     state.keys = new Map();
     state.login = { state: 'signed-out' };
     state.queue = { state: 'idle' };
     state.lastAdded = null;
     state.signInError = null;
     state.connection = 'fresh';
-    state.notice = m.reason === 'expired' ? m.message : kept > 0 ? text('signedOutKept', kept) : null;
+    state.notice = m.reason !== 'logged-out' ? m.message : kept > 0 ? text('signedOutKept', kept) : null;
     state.noticeAfterBye = state.notice !== null;
     // The sign-out button goes away with the session: the focus goes to the sign-in form.
     if (m.reason === 'logged-out' && (document.activeElement === el.signOut || document.activeElement === document.body)) {
@@ -401,6 +426,8 @@ function onBye(m) {
   } else if (m.reason === 'replaced') {
     state.connection = 'stopped';
     state.notice = text('replaced');
+  } else if (m.reason === 'too-many-connections') {
+    state.notice = text('tooManyConnections'); // the close that follows schedules a retry with backoff
   } else {
     state.notice = m.message; // shutdown: reconnect with backoff; the server may come back
   }
