@@ -8,6 +8,7 @@
 import type { KeyRecord, RecordStatus } from './results-dir.js';
 
 export interface ProgressState {
+  /** Keys Steam has answered (a key taken back before it was sent is not one). */
   done: number;
   total: number;
   /** The key with Steam, or next in line. */
@@ -19,8 +20,10 @@ export interface ProgressState {
   cooldownUntil?: number;
   /** Time spent in earlier cooldowns, left out of the per-key average. */
   cooldownSpentMs: number;
-  /** Ctrl-C was pressed: finishing the key with Steam. */
+  /** Ctrl-C was pressed (or the terminal closed): finishing the key with Steam. */
   stopping?: boolean;
+  /** While stopping: how many keys will not be sent. */
+  notSent?: number;
 }
 
 /**
@@ -54,9 +57,12 @@ export function formatBar(state: ProgressState, width: number): string {
     parts.push(`rate-limited by Steam: next key in ${formatClock(state.cooldownUntil - state.now)}`);
   } else if (state.current) parts.push(state.current);
   parts.push(`elapsed ${formatClock(state.now - state.startedAt, true)}`);
-  const eta = etaMs(state);
+  const eta = state.stopping ? undefined : etaMs(state);
   if (eta !== undefined) parts.push(`ETA ${formatClock(eta)}`);
-  if (state.stopping) parts.push('stopping (Ctrl-C again to abandon)');
+  if (state.stopping) {
+    const notSent = state.notSent ? `, ${state.notSent} not to be sent` : '';
+    parts.push(`stopping${notSent} (Ctrl-C again to abandon)`);
+  }
   // The bar takes what the words leave (10 to 30 columns), so a long key does not push the ETA off the line.
   const words = parts.join('  ');
   const barWidth = Math.max(10, Math.min(30, width - 1 - words.length - 4));
@@ -87,14 +93,22 @@ const ORDER: readonly RecordStatus[] = [
   'key-used',
 ];
 
-/** A table of how many keys ended with each status; `earlier` counts keys settled by an earlier run. */
-export function formatSummary(records: readonly KeyRecord[], earlier: number): string {
+/**
+ * A table of how many keys ended with each status. `earlier` counts keys
+ * settled by an earlier run, `unknownBefore` keys an earlier run got no answer
+ * for, held back (both not sent again).
+ */
+export function formatSummary(records: readonly KeyRecord[], earlier: number, unknownBefore = 0): string {
   const counts = new Map<RecordStatus, number>();
   for (const r of records) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
   const rows = ORDER.filter((s) => counts.has(s)).map((s) => [s, counts.get(s)!] as const);
   const lines = ['', 'status            keys', ...rows.map(([s, n]) => `${s.padEnd(16)} ${String(n).padStart(5)}`)];
   lines.push(`${'total'.padEnd(16)} ${String(records.length).padStart(5)}`);
   if (earlier > 0) lines.push(`(${earlier} of them settled by an earlier run and not sent again)`);
+  if (unknownBefore > 0) {
+    const them = unknownBefore === 1 ? '1 of them' : `${unknownBefore} of them`;
+    lines.push(`(${them} unknown since an earlier run: check your library; --retry-unknown sends ${unknownBefore === 1 ? 'it' : 'them'} again)`);
+  }
   return lines.join('\n');
 }
 
@@ -103,10 +117,10 @@ export function formatSummary(records: readonly KeyRecord[], earlier: number): s
  * this is the only record of which they are, and sending the others again
  * would count against Steam's limit of failed activations.
  */
-export function formatNotSent(keys: readonly string[], out: string | undefined): string {
+export function formatNotSent(keys: readonly string[], out: string | undefined, unsaved = 'no --out'): string {
   const were = keys.length === 1 ? '1 key was' : `${keys.length} keys were`;
   if (out !== undefined) return `\n${were} not sent: run the same command again to send them (the keys settled in ${out} are not sent again).`;
-  return `\n${were} not sent, and nothing was saved (no --out). To send just them, run again on these lines:\n${keys.join('\n')}`;
+  return `\n${were} not sent, and nothing was saved (${unsaved}). To send just them, run again on these lines:\n${keys.join('\n')}`;
 }
 
 export interface ProgressView {

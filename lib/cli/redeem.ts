@@ -6,9 +6,11 @@
  * keeps the results in --out DIR so a later run can pick up where this one
  * stopped.
  *
- * Ctrl-C: the first stops sending and waits (a short while) for the key
- * already with Steam; the second abandons it (its result is then unknown).
- * Either way what is known is written and the session signs out of Steam.
+ * Ctrl-C (or SIGHUP: the terminal was closed): the first stops sending and
+ * waits (a short while) for the key already with Steam; the second abandons
+ * it (its result is then unknown). Either way what is known is written and
+ * the session signs out of Steam. With --out every answer is on the disk
+ * before the next key is sent (journal.ts), so even a kill -9 loses nothing.
  */
 import { readFileSync } from 'node:fs';
 import { DEMO_PASSWORD, demoPortFactory } from '../steam/demo-port.js';
@@ -19,9 +21,10 @@ import { DEFAULT_MAX_KEYS, DEFAULT_SESSION_TIMERS, RedeemSession, type SessionEv
 import { durationFlag, formatDuration, parseFlags, UsageError } from './args.js';
 import { ignoreClosedPipe } from './pipe.js';
 import { formatClock, formatKeyLine, formatNotSent, formatSummary, plainView, ttyView, type ProgressState, type ProgressView } from './progress.js';
-import { isSettled, loadResults, RESULT_FILES, RESULTS_JSON, recordOf, writeResults, type KeyRecord } from './results-dir.js';
+import { Journal, planResume } from './journal.js';
+import { RESULT_FILES, RESULTS_JSON, recordOf, type KeyRecord } from './results-dir.js';
 import { checkProxy, DEMO_DEFAULTS, type RealSteamFactory } from './serve.js';
-import { openTerminal, PromptInterrupted, type Terminal } from './terminal.js';
+import { openTerminal, PromptInterrupted, releaseClosedTerminal, stdioOnTerminal, type Terminal } from './terminal.js';
 
 const HOUR = 3_600_000;
 /** How long the first Ctrl-C waits for the key with Steam (at most the redeem timeout). */
@@ -30,6 +33,7 @@ const STOP_WAIT_MS = 10_000;
 export const EXIT = { ok: 0, notAllActivated: 1, usage: 2, loginFailed: 3, interrupted: 130 } as const;
 
 export const REDEEM_USAGE = `Usage: steam-key redeem [FILE|-] [--account NAME] [--out DIR] [--demo]
+                        [--retry-unknown] [--include-digits-only]
                         [--steam-proxy URL] [--pause D] [--cooldown D] [--redeem-timeout D]
 
 Redeems the Steam keys found in FILE — any text: an e-mail, a bundle page, a
@@ -38,8 +42,13 @@ and the Steam Guard code on the terminal (/dev/tty), without echo.
 
   --account NAME        the Steam account name to sign in with (asked when absent)
   --out DIR             write activated.txt, not-activated.txt, invalid.txt and
-                        results.json to DIR; a later run with the same DIR skips
-                        the keys already settled there (resume)
+                        results.json to DIR, each answer before the next key is
+                        sent; a later run with the same DIR skips the keys
+                        already settled there (resume)
+  --retry-unknown       send again the keys in DIR that got no answer (they may
+                        have been activated: check your library first)
+  --include-digits-only send keys whose groups are all digits too (held back
+                        as order or phone numbers unless confirmed)
   --demo                a simulated Steam in this process (README, "Demo mode")
   --steam-proxy URL     HTTP proxy to reach Steam through (default: $STEAM_HTTP_PROXY)
   --pause D             pause between two keys (default ${formatDuration(DEFAULT_SESSION_TIMERS.pauseMs)}; demo ${formatDuration(DEMO_DEFAULTS.pauseMs)})
@@ -52,7 +61,8 @@ and the Steam Guard code on the terminal (/dev/tty), without echo.
 Durations take a unit: 500ms, 5s, 60m, 1h. The password is read from
 $STEAM_PASSWORD when it is set, else asked on the terminal (README, "Terminal
 mode"); never from a flag.
-Ctrl-C once: stop after the key with Steam; twice: abandon that key too.
+Ctrl-C once (or closing the terminal): stop after the key with Steam;
+twice: abandon that key too.
 Exit status: 0 every key activated or already owned, 1 some key not,
 2 usage error, 3 sign-in failed, 130 interrupted before signing in.`;
 
@@ -62,6 +72,10 @@ export interface RedeemConfig {
   account?: string;
   out?: string;
   demo: boolean;
+  /** Send the keys an earlier run got no answer for. */
+  retryUnknown: boolean;
+  /** Send keys of digits only without asking. */
+  includeDigitsOnly: boolean;
   steamProxy?: string;
   timers: SessionTimers;
 }
@@ -74,6 +88,8 @@ export function parseRedeemArgs(argv: string[], env: NodeJS.ProcessEnv = process
       account: { type: 'string' },
       out: { type: 'string' },
       demo: { type: 'boolean' },
+      'retry-unknown': { type: 'boolean' },
+      'include-digits-only': { type: 'boolean' },
       'steam-proxy': { type: 'string' },
       pause: { type: 'string' },
       cooldown: { type: 'string' },
@@ -99,6 +115,8 @@ export function parseRedeemArgs(argv: string[], env: NodeJS.ProcessEnv = process
   const config: RedeemConfig = {
     file: positionals[0] ?? '-',
     demo,
+    retryUnknown: values['retry-unknown'] === true,
+    includeDigitsOnly: values['include-digits-only'] === true,
     timers: {
       pauseMs: durationFlag('pause', values.pause, 0, HOUR) ?? defaults.pauseMs,
       // At least a second: a zero cooldown with a zero pause would retry a rate-limited key in a loop.
@@ -139,7 +157,13 @@ export async function runRedeem(argv: string[], deps: RedeemDeps = {}): Promise<
     process.stdout.write(`${REDEEM_USAGE}\n`);
     return EXIT.ok;
   }
-  ignoreClosedPipe(process.stdout); // the key with Steam and the --out files still matter
+  // The key with Steam and the --out files still matter when the reader or the terminal goes away.
+  ignoreClosedPipe(process.stdout);
+  ignoreClosedPipe(process.stderr);
+  const onTerminal = stdioOnTerminal();
+  let hungUp = false;
+  const onHangUp = (): void => void (hungUp = true); // and, while the session lives, Interrupts stops the run
+  process.on('SIGHUP', onHangUp);
   const terminal = openTerminal();
   try {
     return await redeem(config, deps, env, terminal);
@@ -149,58 +173,114 @@ export async function runRedeem(argv: string[], deps: RedeemDeps = {}): Promise<
     return error.code;
   } finally {
     terminal?.close();
+    process.off('SIGHUP', onHangUp);
+    if (hungUp) releaseClosedTerminal(onTerminal);
   }
 }
 
 async function redeem(config: RedeemConfig, deps: RedeemDeps, env: NodeJS.ProcessEnv, terminal: Terminal | null): Promise<number> {
   const text = await readInput(config.file);
-  const found = extractKeys(text);
   const source = config.file === '-' ? 'standard input' : config.file;
-  if (found.keys.length === 0) throw new Failure(`no Steam keys found in ${source}`, EXIT.usage);
+  const found = extractKeys(text);
+  const everyKey = extractKeys(text, { includeDigitsOnly: true }).keys;
+  if (everyKey.length === 0) throw new Failure(`no Steam keys found in ${source}`, EXIT.usage);
 
-  let earlier = new Map<string, KeyRecord>();
-  if (config.out !== undefined) {
-    try {
-      earlier = loadResults(config.out);
-    } catch (error) {
-      throw new Failure((error as Error).message, EXIT.usage);
-    }
+  let journal: Journal;
+  try {
+    journal = Journal.open(config.out);
+  } catch (error) {
+    throw new Failure((error as Error).message, EXIT.usage);
   }
   const account = config.account ?? (await askAccount(terminal));
-  const toSend = found.keys.filter((key) => {
-    const record = earlier.get(key);
-    return !(record && isSettled(record, account));
-  });
-  if (toSend.length > DEFAULT_MAX_KEYS) throw new Failure(`at most ${DEFAULT_MAX_KEYS} keys per run; ${source} has ${toSend.length}`, EXIT.usage);
+  // Keys of digits only are held back unless asked for — or sent by an earlier run into this DIR (confirmed then).
+  const digitsOnly = found.dropped.filter((d) => d.reason === 'digits-only').map((d) => d.key);
+  const held = new Set(config.includeDigitsOnly ? [] : digitsOnly.filter((key) => !wasSent(journal.get(key))));
+  let keys = everyKey.filter((key) => !held.has(key));
+  const plan = planResume(keys, journal, account, config.retryUnknown);
 
   const out = (line: string): void => void process.stdout.write(`${line}\n`);
-  const ignored = found.dropped.length;
+  const ignored = found.dropped.filter((d) => d.reason !== 'digits-only').length;
+  const notAgain = plan.settled.length + plan.unknown.length;
   out(
-    `${found.keys.length} key${plural(found.keys.length)} found in ${source}` +
+    `${keys.length} key${plural(keys.length)} found in ${source}` +
       (ignored > 0 ? ` (${ignored} ignored: repeated or placeholders such as XXXXX-XXXXX-XXXXX)` : '') +
-      (toSend.length < found.keys.length ? `; ${found.keys.length - toSend.length} already settled in ${config.out}, not sent again` : '') +
+      (notAgain > 0 ? `; ${notAgain} already in ${config.out}, not sent again` : '') +
       '.',
   );
+  if (plan.unknown.length > 0) out(formatUnknownBefore(plan.unknown));
+  let toSend = plan.toSend;
+  let heldBack: string[] = [];
+  if (held.size > 0 && (await confirmDigitsOnly([...held], terminal, out))) {
+    const chosen = new Set([...toSend, ...held]);
+    keys = everyKey;
+    toSend = everyKey.filter((key) => chosen.has(key));
+  } else heldBack = [...held];
+  if (keys.length === 0) throw new Failure(`no keys to send from ${source}: the ones of digits only above were held back`, EXIT.usage);
+  if (toSend.length > DEFAULT_MAX_KEYS) throw new Failure(`at most ${DEFAULT_MAX_KEYS} keys per run; ${source} has ${toSend.length}`, EXIT.usage);
 
-  let results = new Map<string, KeyRecord>();
+  let journalError: Error | null = null;
   if (toSend.length > 0) {
+    try {
+      journal.prepare();
+    } catch (error) {
+      throw new Failure(`cannot write to ${config.out}: ${(error as Error).message}`, EXIT.usage);
+    }
     const password = await askPassword(config, env, terminal);
-    results = await runSession(config, deps, terminal, account, password, toSend, out);
+    journalError = await runSession(config, deps, terminal, account, password, toSend, journal, out);
   }
 
-  // Everything known: this run's outcomes over the earlier ones, earlier keys not in this input kept.
-  // A key this run did not send learnt nothing new: an earlier "unknown" (may have been activated) must stay.
-  for (const [key, record] of results) if (record.status !== 'not-sent' || !earlier.has(key)) earlier.set(key, record);
-  const mine = found.keys.map((key) => earlier.get(key)!);
-  if (config.out !== undefined) writeResults(config.out, earlier.values(), new Date());
-  out(formatSummary(mine, found.keys.length - toSend.length));
-  if (config.out !== undefined) {
+  const mine = keys.map((key) => journal.get(key)!); // every key this run took on has a record by now
+  out(formatSummary(mine, plan.settled.length, plan.unknown.length));
+  if (config.out !== undefined && journalError === null) {
     out(`Written to ${config.out}: ${Object.values(RESULT_FILES).join(', ')}, ${RESULTS_JSON}`);
   }
   const notSent = mine.filter((r) => r.status === 'not-sent').map((r) => r.key);
-  if (notSent.length > 0) out(formatNotSent(notSent, config.out));
+  if (notSent.length > 0) out(journalError ? formatNotSent(notSent, undefined, `${config.out} could not be written`) : formatNotSent(notSent, config.out));
+  if (heldBack.length > 0) {
+    const them = heldBack.length === 1 ? 'it' : 'them';
+    out(`${heldBack.length} key${plural(heldBack.length)} of digits only held back and not sent (listed at the start; --include-digits-only sends ${them}).`);
+  }
+  if (journalError) {
+    process.stderr.write(`steam-key redeem: could not write to ${config.out}: ${journalError.message}. The lines above are the only record of this run.\n`);
+    return EXIT.notAllActivated;
+  }
   const allGood = mine.every((r) => r.status === 'activated' || r.status === 'already-owned');
   return allGood ? EXIT.ok : EXIT.notAllActivated;
+}
+
+/** Whether a record says the key went to Steam in an earlier run. */
+function wasSent(record: KeyRecord | undefined): boolean {
+  return record !== undefined && record.status !== 'not-sent';
+}
+
+/** Keys an earlier run sent and got no answer for: listed, for the user to check. */
+function formatUnknownBefore(records: readonly KeyRecord[]): string {
+  const one = records.length === 1;
+  const lines = records.map((r) => `  ${r.key}${r.sentAt ? `  sent ${new Date(r.sentAt).toLocaleString()}` : ''}`);
+  return [
+    `${one ? '1 key' : `${records.length} keys`} got no answer from Steam in an earlier run and may have been activated: check your library.`,
+    `Not sent again (--retry-unknown sends ${one ? 'it' : 'them'}):`,
+    ...lines,
+  ].join('\n');
+}
+
+/** The keys of digits only, held back (before the question, or at the end when they stayed so). */
+function formatHeldBack(keys: readonly string[], asking: boolean): string {
+  const one = keys.length === 1;
+  const what = `${one ? '1 more key was' : `${keys.length} more keys were`} found whose groups are digits only, like an order or phone number`;
+  const tail = asking ? ':' : `; not sent (--include-digits-only sends ${one ? 'it' : 'them'}):`;
+  return [`${what}${tail}`, ...keys.map((key) => `  ${key}`)].join('\n');
+}
+
+/**
+ * Asks whether to send keys of digits only too; without a terminal they are
+ * not sent (the end of the run lists them again).
+ */
+async function confirmDigitsOnly(keys: readonly string[], terminal: Terminal | null, out: (line: string) => void): Promise<boolean> {
+  out(formatHeldBack(keys, terminal !== null));
+  if (!terminal) return false;
+  const answer = (await prompt(terminal, `Send ${keys.length === 1 ? 'it' : 'them'} to Steam too? A wrong key counts as a failed activation. [y/N] `, true)).trim();
+  return /^y(es)?$/i.test(answer);
 }
 
 /**
@@ -268,7 +348,10 @@ async function portFactoryFor(config: RedeemConfig, deps: RedeemDeps): Promise<S
   return realSteam(config.steamProxy === undefined ? { redeemTimeoutMs } : { httpProxy: config.steamProxy, redeemTimeoutMs });
 }
 
-/** Signs in, redeems `keys`, signs out. Resolves with every key's record. */
+/**
+ * Signs in, redeems `keys`, signs out. Every outcome goes to `journal` as it
+ * comes; resolves with the error that stopped the journal from writing, if any.
+ */
 async function runSession(
   config: RedeemConfig,
   deps: RedeemDeps,
@@ -276,19 +359,19 @@ async function runSession(
   account: string,
   password: string,
   keys: string[],
+  journal: Journal,
   out: (line: string) => void,
-): Promise<Map<string, KeyRecord>> {
+): Promise<Error | null> {
   const session = new RedeemSession({ portFactory: await portFactoryFor(config, deps), timers: config.timers });
   const interrupts = new Interrupts();
   try {
     await signIn(session, terminal, account, password, interrupts);
     const view: ProgressView = process.stdout.isTTY ? ttyView(process.stdout) : plainView(out);
-    const run = new Run(session, keys, view, config.timers);
+    const run = new Run(session, keys, view, config.timers, journal, account);
     interrupts.onInterrupt = (count) => run.interrupt(count);
-    const entries = await run.done;
+    await run.done;
     view.stop();
-    const now = new Date();
-    return new Map(entries.map((entry) => [entry.key, recordOf(entry, account, now)]));
+    return run.journalError;
   } finally {
     // Signs out of Steam; bounded, so a Steam that never answers cannot hold the exit. Ctrl-C meanwhile
     // ends this wait, not the process: the results are written after it.
@@ -302,7 +385,11 @@ async function runSession(
   }
 }
 
-/** SIGINT and SIGTERM while the session lives: counted, handed to whoever listens. */
+/**
+ * SIGINT, SIGHUP and SIGTERM while the session lives: counted, handed to
+ * whoever listens. SIGHUP (the terminal was closed, an ssh connection
+ * dropped) counts as a Ctrl-C: the key with Steam still gets its answer.
+ */
 class Interrupts {
   count = 0;
   onInterrupt: (count: number) => void = () => {};
@@ -311,6 +398,7 @@ class Interrupts {
 
   constructor() {
     process.on('SIGINT', this.#onSigint);
+    process.on('SIGHUP', this.#onSigint);
     process.on('SIGTERM', this.#onSigterm);
   }
 
@@ -321,6 +409,7 @@ class Interrupts {
 
   dispose(): void {
     process.off('SIGINT', this.#onSigint);
+    process.off('SIGHUP', this.#onSigint);
     process.off('SIGTERM', this.#onSigterm);
   }
 }
@@ -356,14 +445,24 @@ async function signIn(session: RedeemSession, terminal: Terminal | null, account
   }
 }
 
-/** One batch through the signed-in session, watched until every key is settled. */
+/**
+ * One batch through the signed-in session, watched until every key is
+ * settled. Every change to a key goes to the journal the moment it happens:
+ * inside the session's event, before the queue sends anything else.
+ */
 class Run {
-  readonly done: Promise<KeyEntry[]>;
+  readonly done: Promise<void>;
+  /** Why the journal could not write (the run then stopped sending). */
+  journalError: Error | null = null;
   readonly #session: RedeemSession;
   readonly #keys: readonly string[];
   readonly #view: ProgressView;
   readonly #timers: SessionTimers;
+  readonly #journal: Journal;
+  readonly #account: string;
   readonly #entries = new Map<string, KeyEntry>();
+  /** When each key was last handed to Steam. */
+  readonly #sentAt = new Map<string, Date>();
   readonly #state: ProgressState;
   #finish!: () => void;
   #stopping = false;
@@ -372,16 +471,19 @@ class Run {
   #limited: string | null = null;
   #unsubscribe: () => void;
 
-  constructor(session: RedeemSession, keys: readonly string[], view: ProgressView, timers: SessionTimers) {
+  constructor(session: RedeemSession, keys: readonly string[], view: ProgressView, timers: SessionTimers, journal: Journal, account: string) {
     this.#session = session;
     this.#keys = keys;
     this.#view = view;
     this.#timers = timers;
+    this.#journal = journal;
+    this.#account = account;
     this.#state = { done: 0, total: keys.length, startedAt: Date.now(), now: Date.now(), cooldownSpentMs: 0 };
-    this.done = new Promise<void>((resolve) => (this.#finish = resolve)).then(() => this.#keys.map((key) => this.#entries.get(key)!));
+    this.done = new Promise<void>((resolve) => (this.#finish = resolve));
     this.#unsubscribe = session.subscribe((event) => this.#onEvent(event));
     view.note(`Signed in. Sending ${keys.length} key${plural(keys.length)}, one at a time, ${formatDuration(timers.pauseMs)} apart.`);
-    const { added } = session.addKeys(keys.join('\n'));
+    // The keys were chosen already (digits-only ones confirmed): the session takes them all.
+    const { added } = session.addKeys(keys.join('\n'), { digitsOnly: true });
     for (const entry of added) this.#entries.set(entry.key, entry);
     this.#redraw();
   }
@@ -392,7 +494,7 @@ class Run {
     if (count >= 2) return this.#abandon();
     if (this.#stopping) return;
     this.#stopping = true;
-    const inFlight = [...this.#entries.values()].find((e) => e.state === 'redeeming');
+    const inFlight = this.#inFlight();
     const wait = Math.min(STOP_WAIT_MS, this.#timers.redeemTimeoutMs);
     this.#view.note(
       inFlight
@@ -401,13 +503,21 @@ class Run {
     );
     this.#session.cancel();
     setTimeout(() => this.#abandon(), wait).unref();
+    this.#redraw();
     this.#check();
+  }
+
+  #inFlight(): KeyEntry | undefined {
+    return [...this.#entries.values()].find((e) => e.state === 'redeeming');
   }
 
   #abandon(): void {
     if (this.#ended) return;
-    const inFlight = [...this.#entries.values()].find((e) => e.state === 'redeeming');
-    if (inFlight) this.#view.note(`Abandoned ${inFlight.key}: it may have been activated — check your library.`);
+    const inFlight = this.#inFlight();
+    if (inFlight) {
+      this.#write(() => this.#journal.settle(recordOf(inFlight, this.#account, new Date(), this.#sentAt.get(inFlight.key))));
+      this.#view.note(`Abandoned ${inFlight.key}: it may have been activated — check your library.`);
+    }
     this.#end();
   }
 
@@ -415,7 +525,27 @@ class Run {
     if (this.#ended) return;
     this.#ended = true;
     this.#unsubscribe();
+    // Keys never sent are written too (a key the journal knew keeps its record).
+    const unsent = this.#keys.filter((key) => this.#entries.get(key)?.state !== 'done' && !this.#sentAt.has(key));
+    this.#write(() => this.#journal.notSent(unsent, new Date()));
     this.#finish();
+  }
+
+  /**
+   * Runs a journal change (kept in memory whatever happens). If the disk
+   * refuses it, stops sending at once — before the queue's next step, which
+   * may send the next key in this same turn — and keeps the error for the end.
+   */
+  #write(write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      if (this.journalError) return;
+      this.journalError = error as Error;
+      this.#view.note(`Cannot write to ${this.#journal.dir}: ${(error as Error).message}. Stopping: no more keys are sent.`);
+      this.#stopping = true;
+      if (!this.#session.closed) this.#session.cancel();
+    }
   }
 
   #onEvent(event: SessionEvent): void {
@@ -430,16 +560,33 @@ class Run {
   #onKey(entry: KeyEntry): void {
     const before = this.#entries.get(entry.key);
     this.#entries.set(entry.key, entry);
-    if (entry.state === 'redeeming') this.#state.current = entry.key;
+    const now = new Date();
+    if (entry.state === 'redeeming') {
+      this.#state.current = entry.key;
+      // On the disk before the session hands the key to Steam: a run killed now leaves it "unknown".
+      this.#sentAt.set(entry.key, now);
+      this.#write(() => this.#journal.sent(entry.key, this.#account, now));
+      return;
+    }
+    if (before?.state === 'redeeming') {
+      // Steam's answer (the time is now: the session emits it as it comes), or no answer.
+      if (entry.result) this.#write(() => this.#journal.settle(recordOf(entry, this.#account, now, this.#sentAt.get(entry.key))));
+      else this.#withdraw(entry.key); // it never reached Steam (signed out): as it was before
+    }
     if (entry.state === 'waiting' && entry.result?.status === 'rate-limited') this.#limited = entry.key;
+    this.#state.done = [...this.#entries.values()].filter((e) => e.state === 'done').length;
     const settled = entry.state === 'done' || entry.state === 'cancelled';
     const wasSettled = before !== undefined && (before.state === 'done' || before.state === 'cancelled');
-    if (!settled || wasSettled) return;
-    this.#state.done += 1;
-    // Keys cancelled before they reached Steam are counted, not listed one by one: the summary has them.
-    if (entry.state === 'done' || entry.result) {
-      this.#view.keyDone(formatKeyLine(recordOf(entry, '', new Date()), entry.n, this.#state.total));
+    // Keys cancelled before they reached Steam get no line (the summary counts them) and are not done.
+    if (settled && !wasSettled && (entry.state === 'done' || entry.result)) {
+      this.#view.keyDone(formatKeyLine(recordOf(entry, '', now), entry.n, this.#state.total));
     }
+  }
+
+  /** A key the session took back unsent after all (Steam was gone before it went out). */
+  #withdraw(key: string): void {
+    this.#sentAt.delete(key);
+    this.#write(() => this.#journal.withdraw(key));
   }
 
   #onQueue(event: Extract<SessionEvent, { type: 'queue' }>): void {
@@ -461,9 +608,10 @@ class Run {
     }
     if (event.state === 'stalled' && !this.#stopping) {
       this.#stopping = true;
+      const runAgain = this.#journal.dir === undefined ? 'run again to send them' : `run again with the same --out to send them (not this key, unless you add --retry-unknown)`;
       this.#view.note(
         event.stalledBy === 'unknown-result'
-          ? 'The last key got no answer: check your library. The remaining keys are not sent; run again to send them.'
+          ? `The last key got no answer: check your library. The remaining keys are not sent; ${runAgain}.`
           : 'Steam closed the connection. The remaining keys are not sent; run again to send them.',
       );
       // Not from inside the session's own event: cancel() emits events of its own.
@@ -476,7 +624,10 @@ class Run {
 
   #redraw(): void {
     const state: ProgressState = { ...this.#state, now: Date.now() };
-    if (this.#stopping) state.stopping = true;
+    if (this.#stopping) {
+      state.stopping = true;
+      state.notSent = [...this.#entries.values()].filter((e) => e.state !== 'done' && e.state !== 'redeeming').length;
+    }
     this.#view.update(state);
   }
 

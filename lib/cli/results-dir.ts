@@ -11,11 +11,12 @@
  *   results.json       every key with its status, Steam's codes, packages and account
  *
  * Each .txt line is `KEY<TAB>status<TAB>what Steam said`, so a file can be fed back to
- * `steam-key redeem` as it is. Every file is written to a temporary name and
- * renamed over the old one: an interruption leaves the old file or the new
- * one, never half of one.
+ * `steam-key redeem` as it is. Every file is written to a temporary name,
+ * flushed to the disk (fsync) and renamed over the old one, and the directory
+ * flushed after: an interruption or a power cut leaves the old file or the
+ * new one, never half of one. journal.ts decides when they are written.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KeyEntry } from '../steam/queue.js';
 import { FINAL_FOR_ACCOUNT_STATUSES, FINAL_STATUSES, type KeyStatus, type Package } from '../steam/results.js';
@@ -35,8 +36,13 @@ export interface KeyRecord {
   detail: number | null;
   packages: Package[];
   message: string;
-  /** When this outcome was recorded (ISO 8601). */
+  /**
+   * When this outcome came (ISO 8601): Steam's answer, or when the run gave up
+   * waiting for one; for a key never sent, when the run ended.
+   */
   at: string;
+  /** When the key was sent to Steam (ISO 8601); absent if never sent. */
+  sentAt?: string;
 }
 
 export interface ResultsJson {
@@ -75,8 +81,11 @@ export function isSettled(record: KeyRecord, account: string): boolean {
 
 const ABANDONED = 'Stopped while the key was with Steam: it may have been activated — check your library.';
 
-/** The record for a session entry at the end of a run. */
-export function recordOf(entry: KeyEntry, account: string, at: Date): KeyRecord {
+/**
+ * The record for a session entry: its answer, 'not-sent' if it has none, or —
+ * still 'redeeming', abandoned — 'unknown'. `sentAt`: when it went to Steam.
+ */
+export function recordOf(entry: KeyEntry, account: string, at: Date, sentAt?: Date): KeyRecord {
   const result = entry.result;
   let status: RecordStatus;
   let message: string;
@@ -101,6 +110,7 @@ export function recordOf(entry: KeyEntry, account: string, at: Date): KeyRecord 
     packages: entry.state === 'redeeming' ? [] : (result?.packages ?? []),
     message,
     at: at.toISOString(),
+    ...(sent && sentAt ? { sentAt: sentAt.toISOString() } : {}),
   };
 }
 
@@ -139,21 +149,27 @@ function isKeyRecord(value: unknown): boolean {
     typeof r.status === 'string' &&
     typeof r.message === 'string' &&
     (r.account === undefined || typeof r.account === 'string') &&
+    (r.sentAt === undefined || typeof r.sentAt === 'string') &&
     Array.isArray(r.packages) &&
     r.packages.every((p: unknown) => typeof p === 'object' && p !== null && typeof (p as Package).name === 'string')
   );
 }
 
-/** Writes the three lists and results.json, each atomically (temp file + rename). */
+/**
+ * Writes results.json and the three lists, each atomically and durably; returns
+ * once all of them are on the disk. results.json first: it is what a later run
+ * reads back, the lists are made from it.
+ */
 export function writeResults(dir: string, records: Iterable<KeyRecord>, now: Date): void {
   mkdirSync(dir, { recursive: true });
   const all = [...records];
+  const json: ResultsJson = { version: 1, updated: now.toISOString(), keys: all };
+  writeDurably(join(dir, RESULTS_JSON), `${JSON.stringify(json, null, 2)}\n`);
   for (const [file, name] of Object.entries(RESULT_FILES) as [ResultFile, string][]) {
     const lines = all.filter((r) => r.file === file).map((r) => `${r.key}\t${r.status}\t${describe(r)}\n`);
-    writeAtomic(join(dir, name), lines.join(''));
+    writeDurably(join(dir, name), lines.join(''));
   }
-  const json: ResultsJson = { version: 1, updated: now.toISOString(), keys: all };
-  writeAtomic(join(dir, RESULTS_JSON), `${JSON.stringify(json, null, 2)}\n`);
+  syncDirectory(dir);
 }
 
 function describe(record: KeyRecord): string {
@@ -161,9 +177,29 @@ function describe(record: KeyRecord): string {
   return record.status === 'activated' && names ? names : record.message;
 }
 
-/** rename(2) replaces the target in one step on the same file system. */
-function writeAtomic(path: string, text: string): void {
+/**
+ * rename(2) replaces the target in one step on the same file system; the
+ * fsync before it puts the new bytes on the disk first, so that after a power
+ * cut the name cannot point at a file whose data never got there.
+ */
+function writeDurably(path: string, text: string): void {
   const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, text, { mode: 0o600 });
+  const fd = openSync(temp, 'w', 0o600);
+  try {
+    writeFileSync(fd, text); // given an fd, it writes until every byte is out
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(temp, path);
+}
+
+/** The renames themselves are entries of the directory: on the disk once it is flushed. */
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

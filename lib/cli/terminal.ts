@@ -5,7 +5,7 @@
  * echo off (raw mode) and never leave this module except as the return value.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { ReadStream } from 'node:tty';
+import { isatty, ReadStream } from 'node:tty';
 
 /** The user pressed Ctrl-C (or Ctrl-D on an empty line) at a prompt. */
 export class PromptInterrupted extends Error {
@@ -36,6 +36,7 @@ export function openTerminal(path = '/dev/tty'): Terminal | null {
     return null;
   }
   input.pause();
+  input.on('error', () => {}); // EIO once the terminal is closed: a prompt then ends (TtyTerminal.prompt)
   return new TtyTerminal(fd, input);
 }
 
@@ -56,22 +57,33 @@ class TtyTerminal implements Terminal {
   }
 
   write(text: string): void {
-    if (!this.#closed) writeSync(this.#fd, text);
+    if (this.#closed) return;
+    try {
+      writeSync(this.#fd, text);
+    } catch {
+      // EIO: the terminal was closed (hung up). What was asked there can no longer be answered.
+    }
   }
 
   prompt(question: string, options: { echo: boolean }): Promise<string> {
     if (this.#busy || this.#closed) return Promise.reject(new Error('terminal busy or closed'));
-    this.#busy = true;
     const input = this.#input;
     // Raw mode turns echo off and hands us Ctrl-C as a byte instead of a signal; set it
     // before the question shows, or a quick typist's first characters would be echoed.
-    input.setRawMode(true);
+    try {
+      input.setRawMode(true);
+    } catch {
+      return Promise.reject(new PromptInterrupted('the terminal was closed')); // EIO
+    }
+    this.#busy = true;
     this.write(question);
     return new Promise<string>((resolve, reject) => {
       let line = '';
       const finish = (error: Error | null): void => {
         input.off('data', onData);
-        input.setRawMode(false);
+        input.off('end', onGone);
+        input.off('error', onGone);
+        if (input.isRaw) input.setRawMode(false);
         input.pause();
         this.#busy = false;
         this.write('\n');
@@ -100,7 +112,11 @@ class TtyTerminal implements Terminal {
           }
         }
       };
+      // The terminal was closed under the prompt: as good as Ctrl-C.
+      const onGone = (): void => finish(new PromptInterrupted('the terminal was closed'));
       input.on('data', onData);
+      input.on('end', onGone);
+      input.on('error', onGone);
       input.resume();
     }).then((raw) => Buffer.from(raw, 'latin1').toString('utf8'));
   }
@@ -108,7 +124,36 @@ class TtyTerminal implements Terminal {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#input.isRaw) this.#input.setRawMode(false);
+    try {
+      if (this.#input.isRaw) this.#input.setRawMode(false);
+    } catch {
+      // the terminal is gone (EIO): nothing to restore
+    }
     this.#input.destroy(); // closes the fd
+  }
+}
+
+/** Which of standard input, output and error are a terminal (ask at start-up: a closed one no longer says). */
+export function stdioOnTerminal(): number[] {
+  return [0, 1, 2].filter((fd) => isatty(fd));
+}
+
+/**
+ * Once the terminal was closed (SIGHUP), points the standard descriptors that
+ * were on it at /dev/null. Node 20 puts a terminal back as it found it on
+ * exit, and when that fails (EIO: there is no terminal any more) it aborts
+ * instead of exiting with the run's status (nodejs/node#51519, fixed in later
+ * Node by #58200); it leaves alone a descriptor that is another file by then.
+ * Call it last: nothing is shown after it.
+ */
+export function releaseClosedTerminal(fds: readonly number[]): void {
+  for (const fd of fds) {
+    try {
+      closeSync(fd);
+      const opened = openSync('/dev/null', fd === 0 ? 'r' : 'w'); // the lowest free number: `fd`
+      if (opened !== fd) closeSync(opened);
+    } catch {
+      // nothing more to do for this one
+    }
   }
 }

@@ -262,10 +262,14 @@ export class RedeemSession {
     guard.resolve(code);
   }
 
-  /** Finds keys in `text` and queues the new ones; they are sent while signed in. */
+  /**
+   * Finds keys in `text` and queues the new ones; they are sent while signed
+   * in. Keys of digits only are held back (dropped as 'digits-only') unless
+   * `allow.digitsOnly`.
+   */
   addKeys(text: string, allow: AddKeysAllow = {}): AddKeysResult {
     this.#assertOpen();
-    const found = extractKeys(text);
+    const found = extractKeys(text, { includeDigitsOnly: allow.digitsOnly === true });
     const fresh = found.keys.filter((key) => !this.#queue.knows(key)).length;
     if (this.#queue.size + fresh > this.#maxKeys) {
       throw new SessionError(

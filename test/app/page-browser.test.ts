@@ -184,16 +184,24 @@ await withBrowser(t, 'the page in Chromium, demo mode', async (t, browser) => {
       'AAAAA-BBBBB-CCCCC-DDDDD-EEEEE, 11111-22222-33333-44444. ZZZZZ-ZZZZZ-ZZZZZ 00000-00000-00000-00000',
       'end of sentence AB12C-DE34F-GH56I. -- note: ab12c-de34f-gh56i-; “AB12C-DE34F-GH56I”',
       '全角文字ＡＢＣＤＥ-ＡＢＣＤＥ-ＡＢＣＤＥ 中文AAAAA-BBBBB-CCCCC中文 tab\tQQQQQ-WWWWW-EEEEE\r\n',
+      'dashes GAMEZ–ABCDE–ZZZZZ GAMEZ—ABCDE—ZZZZY GAMEZ−ABCDE−ZZZZX GAMEZ﹣ABCDE﹣ZZZZW GAMEZ－ABCDE－ZZZZV gamez-abcde-zzzzz ABCDE–FGHIJ-KLMNO',
+      'key—AAAAA-BBBBB-CCCCC—enjoy codes—DDDDD-EEEEE-FFFFF ＡＢＣＤＥ－１２３４５－ｆｇｈｉｊ',
+      'order 48213-99120-55871, again 48213–99120–55871, ticket 12345-67890-13579-24680, key 48213-99120-5587A',
       '',
     ];
     for (const text of texts) {
       const server = extractKeys(text);
       const browserScan = (await page.evaluate(
         `import('/keys-scan.js').then((m) => m.scanKeys(${JSON.stringify(text)}, () => false))`,
-      )) as { keys: string[]; dropped: Record<string, number> };
+      )) as { keys: string[]; dropped: Record<string, number>; digitsOnly: string[] };
       t.same(browserScan.keys, server.keys, `${JSON.stringify(text.slice(0, 30))}…: the same keys`);
+      t.same(browserScan.digitsOnly, server.dropped.filter((d) => d.reason === 'digits-only').map((d) => d.key), 'the same keys of digits only held back');
+      const included = (await page.evaluate(
+        `import('/keys-scan.js').then((m) => m.scanKeys(${JSON.stringify(text)}, () => false, () => false, { includeDigitsOnly: true }).keys)`,
+      )) as string[];
+      t.same(included, extractKeys(text, { includeDigitsOnly: true }).keys, 'and the same keys once they are confirmed');
       // 'settled-before' is the page's own (keys of a session the server lost): none here.
-      const reasons: Record<string, number> = { 'repeated-in-paste': 0, 'already-in-session': 0, placeholder: 0, 'settled-before': 0 };
+      const reasons: Record<string, number> = { 'repeated-in-paste': 0, 'already-in-session': 0, placeholder: 0, 'digits-only': 0, 'settled-before': 0 };
       for (const d of server.dropped) reasons[d.reason]!++;
       t.same(browserScan.dropped, reasons, 'the same drops');
     }

@@ -95,7 +95,7 @@ t.test("/keys.js carries the server's key pattern, to the letter, the protocol's
   const exported = Object.fromEntries([...source.matchAll(/export const (\w+) = (.+);/g)].map((m) => [m[1], JSON.parse(m[2]!)]));
   t.same(exported, { KEY_SOURCE: KEY.source, KEY_FLAGS: KEY.flags, MAX_MESSAGE_BYTES, MAX_ADD_KEYS_TEXT, FINAL_STATUSES, FINAL_FOR_ACCOUNT_STATUSES });
   const rebuilt = new RegExp(exported.KEY_SOURCE as string, exported.KEY_FLAGS as string);
-  const text = 'a AAAAA-BBBBB-CCCCC b aaaaa-bbbbb-ccccc-ddddd-eeeee-fffff c XAAAAA-BBBBB-CCCCC d 11111-22222-33333-44444-55555.';
+  const text = 'a AAAAA-BBBBB-CCCCC b aaaaa-bbbbb-ccccc-ddddd-eeeee-fffff c XAAAAA-BBBBB-CCCCC d 11111-22222-33333-44444-55555. e GAMEZ–ABCDE–ZZZZZ f ＡＢＣＤＥ－ＦＧＨＩＪ－ＫＬＭＮＯ';
   t.same([...text.matchAll(rebuilt)].map((m) => m[0]), [...text.matchAll(KEY)].map((m) => m[0]));
 });
 

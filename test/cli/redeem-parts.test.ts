@@ -26,11 +26,16 @@ t.test('flags: defaults, every flag, the demo pace, STEAM_HTTP_PROXY', async (t)
   t.same(parseRedeemArgs([], {}), {
     file: '-',
     demo: false,
+    retryUnknown: false,
+    includeDigitsOnly: false,
     timers: { pauseMs: 5_000, cooldownMs: 3_600_000, redeemTimeoutMs: 100_000 },
   });
   t.same(
     parseRedeemArgs(
-      ['keys.txt', '--account', ' alice ', '--out', 'results', '--pause', '2s', '--cooldown', '90m', '--redeem-timeout', '95s', '--steam-proxy', 'http://127.0.0.1:8080'],
+      [
+        'keys.txt', '--account', ' alice ', '--out', 'results', '--pause', '2s', '--cooldown', '90m', '--redeem-timeout', '95s',
+        '--steam-proxy', 'http://127.0.0.1:8080', '--retry-unknown', '--include-digits-only',
+      ],
       {},
     ),
     {
@@ -38,6 +43,8 @@ t.test('flags: defaults, every flag, the demo pace, STEAM_HTTP_PROXY', async (t)
       account: 'alice',
       out: 'results',
       demo: false,
+      retryUnknown: true,
+      includeDigitsOnly: true,
       steamProxy: 'http://127.0.0.1:8080',
       timers: { pauseMs: 2_000, cooldownMs: 5_400_000, redeemTimeoutMs: 95_000 },
     },
@@ -178,6 +185,9 @@ t.test('progress text: clocks, ETA, the bar, the cooldown countdown, key lines, 
   t.match(cooling, /rate-limited by Steam: next key in 1h00m00s/);
   t.notMatch(cooling, /AAAAA/, 'the countdown takes the current key’s place');
   t.match(formatBar({ ...base, stopping: true }, 200), /stopping \(Ctrl-C again to abandon\)$/);
+  const stopping = formatBar({ ...base, current: 'AAAAA-BBBBB-CCCCC', stopping: true, notSent: 3 }, 200);
+  t.match(stopping, /  2\/6  AAAAA-BBBBB-CCCCC  elapsed 10s  stopping, 3 not to be sent \(Ctrl-C again to abandon\)$/, 'keys that will not be sent are not counted done');
+  t.notMatch(stopping, /ETA/, 'no time left to estimate: the rest is not sent');
   t.ok(formatBar({ ...base, current: 'AAAAA-BBBBB-CCCCC' }, 40).length < 40, 'cut to the terminal width');
   t.match(
     formatBar({ ...base, done: 32, total: 40, current: 'AAAAA-BBBBB-CCCCC-DDDDD-EEEEE' }, 80),
@@ -200,5 +210,9 @@ t.test('progress text: clocks, ETA, the bar, the cooldown countdown, key lines, 
       'total                4',
       '(1 of them settled by an earlier run and not sent again)',
     ].join('\n'),
+  );
+  t.match(
+    formatSummary([record('unknown'), record('activated')], 0, 1),
+    /total +2\n\(1 of them unknown since an earlier run: check your library; --retry-unknown sends it again\)$/,
   );
 });

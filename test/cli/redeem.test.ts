@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { runInPty } from '../helpers/pty.js';
 import {
-  assertNoPassword, BIN, childEnv, fakeSteam, GAME, K, keysIn, PASSWORD, readResults, received,
+  assertAnswerTimes, assertNoKeyTwice, assertNoPassword, BIN, childEnv, fakeSteam, GAME, K, keysIn, PASSWORD, readResults, received,
   redeemArgs, redeemEndToEnd, runDetached, statuses, tempDir, typePassword,
 } from '../helpers/redeem.js';
 
@@ -35,7 +35,7 @@ await redeemEndToEnd(t, async (t, python) => {
     t.notMatch(stdout, K.second, 'a key never sent gets no line of its own (the summary counts it)');
     t.match(stdout, /\[1\/10\] \S+  activated +Activated: Fake Game One/);
     t.match(stdout, /No answer in time\. Steam did not answer: the key may have been activated/);
-    t.match(stdout, /The last key got no answer: check your library\. The remaining keys are not sent; run again to send them\./);
+    t.match(stdout, /The last key got no answer: check your library\. The remaining keys are not sent; run again with the same --out to send them \(not this key, unless you add --retry-unknown\)\./);
     for (const status of expected) t.match(stdout, new RegExp(`^${status} +1$`, 'm'), `summary row ${status}`);
     t.match(stdout, /^total +10$/m);
     t.same(steam.keysReceived, order.slice(0, 9), 'each key sent once, in order; none after the one with no answer');
@@ -50,6 +50,8 @@ await redeemEndToEnd(t, async (t, python) => {
     t.same(readdirSync(out).sort(), ['activated.txt', 'invalid.txt', 'not-activated.txt', 'results.json'], 'no temporary files left');
     t.notMatch(run.screen.text, /hunter/, 'the password was not echoed');
     assertNoPassword(t, [stdout, run.stderr.text, run.screen.text], out);
+    assertAnswerTimes(t, steam, readResults(out).keys.filter((r) => r.status !== 'not-sent'));
+    assertNoKeyTwice(t, steam);
   });
 
   t.test('Steam Guard: a wrong code, then the right one; the progress bar on a terminal', async (t) => {
@@ -77,6 +79,7 @@ await redeemEndToEnd(t, async (t, python) => {
       'Steam saw the wrong code, then the right one',
     );
     assertNoPassword(t, [screen]);
+    assertNoKeyTwice(t, steam);
   });
 
   t.test('a rate limit: the key waits out a short cooldown and goes through; no terminal, STEAM_PASSWORD', async (t) => {
@@ -96,6 +99,7 @@ await redeemEndToEnd(t, async (t, python) => {
     t.match(stdout, new RegExp(`^\\[3/3\\] ${K.second}  activated`, 'm'));
     t.notMatch(stdout, /\x1b\[/, 'no bar when the output is not a terminal');
     t.same(steam.keysReceived, [K.activated, K.limited, K.limited, K.second], 'nothing sent during the cooldown; the limited key sent again');
+    assertNoKeyTwice(t, steam, { [K.limited]: 'Steam rate-limited it without using it: it waits out the cooldown and goes again' });
   });
 
   t.test('no terminal and no STEAM_PASSWORD: a clear error (2); a wrong password: sign-in failed (3)', async (t) => {
@@ -107,6 +111,44 @@ await redeemEndToEnd(t, async (t, python) => {
     t.equal(await wrong.exit, 3);
     t.match(wrong.stderr.text, /sign-in failed: Wrong account name or password/);
     t.same(steam.keysReceived, [], 'no key sent');
+  });
+
+  t.test('keys of digits only: asked about at a terminal, listed and kept back without one, sent with --include-digits-only', async (t) => {
+    const steam = await fakeSteam(t);
+    const order = '48213-99120-55871';
+    steam.setKey(order, { packages: [{ id: 106, name: 'Numbers' }] }); // a key after all
+    const text = `Your order ${order}:\n${K.activated}\nOrder ${order} again\n`;
+
+    const noTty = runDetached(redeemArgs(steam, '--account', 'alice'), childEnv(steam, { STEAM_PASSWORD: PASSWORD }), text);
+    t.equal(await noTty.exit, 0, 'everything sent activated; the held-back key does not count');
+    t.match(
+      noTty.stdout.text,
+      new RegExp(`^1 key found in standard input \\(1 ignored: .*\\)\\.\\n1 more key was found whose groups are digits only, like an order or phone number; not sent \\(--include-digits-only sends it\\):\\n  ${order}\\n`),
+    );
+    t.match(noTty.stdout.text, /\n1 key of digits only held back and not sent \(listed at the start; --include-digits-only sends it\)\.\n$/, 'said again at the end');
+    t.same(steam.keysReceived, [K.activated]);
+
+    const asked = runInPty(python, 'pipe', redeemArgs(steam, '--account', 'bob'), { env: childEnv(steam) });
+    asked.stdin.end(text);
+    await asked.screen.waitFor(/Send it to Steam too\? A wrong key counts as a failed activation\. \[y\/N\] $/);
+    t.match(asked.stdout.text, new RegExp(`whose groups are digits only, like an order or phone number:\\n  ${order}\\n$`));
+    asked.type('y\r');
+    await typePassword(asked);
+    await asked.screen.waitFor(/Steam Guard code: $/);
+    asked.type('GOOD7\r');
+    t.equal(await asked.exit, 0);
+    t.match(asked.stdout.text, new RegExp(`^\\[1/2\\] ${order}  activated +Activated: Numbers$`, 'm'), 'sent, in its place in the text');
+    t.same(steam.tally.slice(1).map((e) => [e.accountName, e.key]), [['bob', order], ['bob', K.activated]]);
+
+    const dir = tempDir(t);
+    const flag = runDetached(redeemArgs(steam, '--account', 'alice', '--include-digits-only', '--out', dir), childEnv(steam, { STEAM_PASSWORD: PASSWORD }), text);
+    t.equal(await flag.exit, 0);
+    t.notMatch(flag.stdout.text, /digits only/, 'nothing held back, nothing asked');
+    t.same(statuses(dir), { [order]: 'activated', [K.activated]: 'activated' });
+    assertNoKeyTwice(t, steam, {
+      [order]: 'a second account, then the user asked for it with --include-digits-only',
+      [K.activated]: 'sent once to each of two accounts and once more on a new --out: three separate runs asked for it',
+    });
   });
 
   t.test('--demo: the simulated Steam in the same process, no proxy needed', async (t) => {

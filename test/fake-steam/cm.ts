@@ -45,8 +45,12 @@ export interface KeyAnswer {
   delayMs?: number;
 }
 
-/** One scripted answer to a key: an answer, no answer at all, or the connection dropped on receipt. */
-export type KeyStep = KeyAnswer | 'no-answer' | 'drop';
+/**
+ * One scripted answer to a key: an answer, no answer at all, the connection
+ * dropped on receipt, or 'hold': no answer until the test gives one
+ * (answerHeld), so it can act while the key is with Steam.
+ */
+export type KeyStep = KeyAnswer | 'no-answer' | 'drop' | 'hold';
 
 /**
  * A scripted key: one step for every time it is sent, or a list of steps
@@ -65,7 +69,7 @@ export type FakeEvent =
   | { type: 'auth'; accountName: string; eresult: number }
   | { type: 'guard-code'; accountName: string; kind: 'email' | 'authenticator'; accepted: boolean }
   | { type: 'logon'; accountName: string; eresult: number }
-  | { type: 'register-key'; key: string; answer: 'answered' | 'no-answer' | 'drop' }
+  | { type: 'register-key'; key: string; answer: 'answered' | 'no-answer' | 'drop' | 'hold' }
   /** A key scripted with delayMs got its answer sent now. */
   | { type: 'late-answer'; key: string }
   | { type: 'logoff'; accountName: string }
@@ -115,6 +119,13 @@ function randomUint64(): string {
   return randomBytes(8).readBigUInt64LE(0).toString();
 }
 
+/** One key as it reached the fake: from which account, and when (epoch ms). */
+export interface TallyEntry {
+  accountName: string;
+  key: string;
+  at: number;
+}
+
 /** State shared by every connection: accounts, key scripts, issued tokens, the event log. */
 export class FakeWorld {
   readonly accounts = new Map<string, FakeAccount>();
@@ -127,6 +138,10 @@ export class FakeWorld {
   readonly log: FakeEvent[] = [];
   readonly connections = new Set<CmConnection>();
   #keyWaiters: { key: string; resolve: () => void }[] = [];
+  /** Every ClientRegisterKey from a signed-in client, in order: what a test counts to catch a key sent twice. */
+  readonly tally: TallyEntry[] = [];
+  /** Keys scripted 'hold' that wait for answerHeld(). */
+  readonly #held = new Map<string, (answer: KeyAnswer) => void>();
   readonly #steamIds = new Map<FakeAccount, string>();
   readonly #sessions = new Map<string, AuthSession>();
   readonly #refreshTokens = new Map<string, FakeAccount>();
@@ -409,16 +424,34 @@ export class FakeWorld {
       this.record({ type: 'unsupported', what: 'ClientRegisterKey before signing on' });
       return;
     }
+    this.tally.push({ accountName: connection.account.accountName, key, at: Date.now() });
     const script = this.keys.get(key) ?? this.unknownKey;
     const times = this.#sent.get(key) ?? 0;
     this.#sent.set(key, times + 1);
     const step: KeyStep = isStepList(script) ? script[Math.min(times, script.length - 1)]! : script;
+    if (step === 'hold') {
+      this.record({ type: 'register-key', key, answer: 'hold' });
+      this.#held.set(key, (answer) => this.#answerKey(connection, message, key, answer));
+      return;
+    }
     if (step === 'no-answer' || step === 'drop') {
       this.record({ type: 'register-key', key, answer: step });
       if (step === 'drop') connection.socket.destroy(); // no Close frame: the TCP connection just ends
       return;
     }
     this.record({ type: 'register-key', key, answer: 'answered' });
+    this.#answerKey(connection, message, key, step);
+  }
+
+  /** Steam answers a key that was scripted 'hold' now, with `answer`. False if no such key waits. */
+  answerHeld(key: string, answer: KeyAnswer): boolean {
+    const held = this.#held.get(key);
+    this.#held.delete(key);
+    held?.(answer);
+    return held !== undefined;
+  }
+
+  #answerKey(connection: CmConnection, message: CmMessage, key: string, step: KeyAnswer): void {
     const detail = step.detail ?? 0;
     const eresult = step.eresult ?? (detail === 0 ? EResult.OK : EResult.Fail);
     const packages = step.packages ?? [];

@@ -93,10 +93,27 @@ t.test('the unmodified steam-user signs in and redeems through its public API', 
   );
   t.match(owned, { eresult: 2, purchaseResultDetails: 9, packageList: { 100: 'Game' } });
 
+  // A key Steam answers only when the test says so; the same key twice is counted twice.
+  steam.setKey('GGGGG-HHHHH-IIIII', 'hold');
+  const held = user.redeemKey('GGGGG-HHHHH-IIIII');
+  await steam.keyReceived('GGGGG-HHHHH-IIIII');
+  t.notOk(steam.answerHeld('JJJJJ-KKKKK-LLLLL', {}), 'no such key waits');
+  t.ok(steam.answerHeld('GGGGG-HHHHH-IIIII', { packages: [{ id: 102, name: 'Late Game' }] }));
+  t.same(await held, { purchaseResultDetails: 0, packageList: { 102: 'Late Game' } });
+  t.same(steam.repeatedKeys(), [], 'no key reached Steam twice yet');
+  await user.redeemKey('AAAAA-BBBBB-CCCCC');
+  t.same(steam.repeatedKeys(), ['AAAAA-BBBBB-CCCCC']);
+  t.same(
+    steam.tally.map((e) => [e.accountName, e.key]),
+    [['Alice', 'AAAAA-BBBBB-CCCCC'], ['Alice', 'DDDDD-EEEEE-FFFFF'], ['Alice', 'GGGGG-HHHHH-IIIII'], ['Alice', 'AAAAA-BBBBB-CCCCC']],
+    'every key, in order, with its account',
+  );
+  t.ok(steam.tally.every((e, i) => i === 0 || e.at >= steam.tally[i - 1]!.at), 'and when it arrived');
+
   const disconnected = once(user as unknown as NodeJS.EventEmitter, 'disconnected');
   user.logOff();
   await disconnected;
-  t.same(steam.keysReceived, ['AAAAA-BBBBB-CCCCC', 'DDDDD-EEEEE-FFFFF']);
+  t.same(steam.keysReceived, ['AAAAA-BBBBB-CCCCC', 'DDDDD-EEEEE-FFFFF', 'GGGGG-HHHHH-IIIII', 'AAAAA-BBBBB-CCCCC']);
   t.ok(steam.log.some((event) => event.type === 'logoff'), 'the fake saw the logoff');
   t.notOk(steam.log.some((event) => event.type === 'unsupported'), 'steam-user sent nothing the fake does not know');
 });

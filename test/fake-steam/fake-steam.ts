@@ -11,12 +11,13 @@
  *       'JJJJJ-KKKKK-LLLLL': 'drop',                                  // the connection drops on receipt
  *       'MMMMM-NNNNN-OOOOO': [{ detail: 53 }, { packages: [...] }],   // RateLimited once, then activated
  *       'PPPPP-QQQQQ-RRRRR': { delayMs: 500, packages: [...] },        // answers late
+ *       'SSSSS-TTTTT-UUUUU': 'hold',                                  // answers on steam.answerHeld(key, answer)
  *     },
  *   });
  *   // In a process started with NODE_EXTRA_CA_CERTS=<steam.caPath>:
  *   new SteamUser({ httpProxy: steam.proxyUrl, protocol: SteamUser.EConnectionProtocol.WebSocket, ... });
  *   ...
- *   steam.keysReceived;  steam.log;  await steam.close();
+ *   steam.keysReceived;  steam.tally;  steam.repeatedKeys();  steam.log;  await steam.close();
  *
  * How it works. steam-user's `httpProxy` option sends every connection
  * through an HTTP CONNECT proxy (`proxyUrl`, on 127.0.0.1 with an ephemeral
@@ -41,9 +42,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { WebSocketRouter } from '../../lib/websocket/index.js';
-import { FakeWorld, type FakeAccount, type FakeEvent, type KeyScript } from './cm.js';
+import { FakeWorld, type FakeAccount, type FakeEvent, type KeyAnswer, type KeyScript, type TallyEntry } from './cm.js';
 
-export type { FakeAccount, FakeEvent, FakeGuard, KeyAnswer, KeyScript, KeyStep } from './cm.js';
+export type { FakeAccount, FakeEvent, FakeGuard, KeyAnswer, KeyScript, KeyStep, TallyEntry } from './cm.js';
 export type { FakePackage } from './receipt.js';
 
 export const API_HOST = 'api.steampowered.com';
@@ -72,6 +73,12 @@ export interface FakeSteam {
   readonly log: readonly FakeEvent[];
   /** The keys that reached the fake, in order. */
   readonly keysReceived: string[];
+  /** Every key that reached the fake from a signed-in client: account, key and time, in order. */
+  readonly tally: readonly TallyEntry[];
+  /** The keys that reached the fake more than once, from any accounts (each named once, in order of their second arrival). */
+  repeatedKeys(): string[];
+  /** Answers a key scripted 'hold' with `answer`; false if it is not waiting. */
+  answerHeld(key: string, answer: KeyAnswer): boolean;
   /** Resolves once `key` has reached the fake: a page sees "redeeming" before the request is on the wire. */
   keyReceived(key: string): Promise<void>;
   /** Open CM connections. */
@@ -176,6 +183,16 @@ export async function startFakeSteam(options: FakeSteamOptions = {}): Promise<Fa
     get keysReceived() {
       return world.keysReceived;
     },
+    get tally() {
+      return world.tally;
+    },
+    repeatedKeys: () => {
+      const seen = new Set<string>();
+      const repeated = new Set<string>();
+      for (const { key } of world.tally) (seen.has(key) ? repeated : seen).add(key);
+      return [...repeated];
+    },
+    answerHeld: (key, answer) => world.answerHeld(key, answer),
     get connectionCount() {
       return world.connections.size;
     },

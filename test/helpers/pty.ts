@@ -80,6 +80,10 @@ export interface PtyRun {
   stdin: Writable;
   /** Types on the terminal ('\r' is Enter, '\x03' is Ctrl-C). */
   type(text: string): void;
+  /** Closes the terminal, as closing its window does: the kernel sends the command SIGHUP. */
+  hangUp(): void;
+  /** Kills the command with SIGKILL: no handler runs, nothing is flushed (a crash, `kill -9`). */
+  kill9(): void;
   /** The command's exit status (128 + N after signal N). */
   exit: Promise<number>;
 }
@@ -109,5 +113,15 @@ export function runInPty(
       resolve(code ?? (signal ? 128 : 1));
     });
   });
-  return { child, screen, stdout, stderr, stdin: child.stdin!, type: (text) => void terminal.write(text), exit };
+  return {
+    child,
+    screen,
+    stdout,
+    stderr,
+    stdin: child.stdin!,
+    type: (text) => void terminal.write(text),
+    hangUp: () => void child.kill('SIGHUP'), // run-in-pty.py closes the terminal's master side
+    kill9: () => void child.kill('SIGUSR1'), // run-in-pty.py kills the command with SIGKILL
+    exit,
+  };
 }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type t from 'tap';
-import type { ResultsJson } from '../../lib/cli/results-dir.js';
+import type { KeyRecord, ResultsJson } from '../../lib/cli/results-dir.js';
 import { startFakeSteam, type FakeSteam, type FakeSteamOptions } from '../fake-steam/fake-steam.js';
 import { findPython, Transcript, type PtyRun } from './pty.js';
 import { peerTest } from '../interop/helpers.js';
@@ -126,6 +126,33 @@ export function keysIn(dir: string, file: string): string[] {
     .split('\n')
     .filter(Boolean)
     .map((line) => line.split('\t')[0]!);
+}
+
+/**
+ * How every test of the terminal ends: no key reached the fake Steam twice —
+ * each needless resend costs one of Steam's ~10 failed activations an hour, or
+ * worse. `sentAgain` names the keys sent again on purpose, and why.
+ */
+export function assertNoKeyTwice(t: Tap, steam: FakeSteam, sentAgain: Record<string, string> = {}): void {
+  for (const [key, why] of Object.entries(sentAgain)) t.ok(steam.repeatedKeys().includes(key), `${key} was sent again: ${why}`);
+  t.same(steam.repeatedKeys().filter((key) => !(key in sentAgain)), [], 'no other key reached Steam twice');
+}
+
+/**
+ * The times in DIR are Steam's, not the file's: each answered key was sent
+ * before the fake received it (sentAt) and answered after that, and before the
+ * fake received anything sent later (at). Checked against the fake's own
+ * clock readings, so the order is causal, not a matter of speed.
+ */
+export function assertAnswerTimes(t: Tap, steam: FakeSteam, records: readonly KeyRecord[]): void {
+  for (const record of records) {
+    const arrival = steam.tally.map((e) => e.key).lastIndexOf(record.key);
+    t.ok(arrival >= 0 && record.sentAt !== undefined, `${record.key} was sent, and says when`);
+    const received = steam.tally[arrival]!.at;
+    const next = steam.tally[arrival + 1]?.at ?? Infinity;
+    t.ok(Date.parse(record.sentAt!) <= received, `${record.key}: sentAt is when it was sent`);
+    t.ok(received <= Date.parse(record.at) && Date.parse(record.at) <= next, `${record.key}: at is when Steam answered, before the next key went`);
+  }
 }
 
 /** Nothing the run printed or wrote holds the password. */

@@ -149,6 +149,16 @@ t.test('keys pasted before signing in wait, then go one at a time with the pause
   t.same(session.addKeys('aaaaa-11111-bbbbb').dropped, [{ key: 'AAAAA-11111-BBBBB', reason: 'already-in-session' }]);
 });
 
+t.test('keys of digits only are held back unless the paste allows them', async (t) => {
+  const { session } = setup();
+  const held = session.addKeys('order 48213-99120-55871, key AAAAA-11111-BBBBB');
+  t.same(held.added.map((e) => e.key), ['AAAAA-11111-BBBBB']);
+  t.same(held.dropped, [{ key: '48213-99120-55871', reason: 'digits-only' }], 'reported, not queued');
+  const allowed = session.addKeys('order 48213–99120–55871, key AAAAA-11111-BBBBB', { digitsOnly: true });
+  t.same(allowed.added.map((e) => [e.n, e.key]), [[2, '48213-99120-55871']], 'sent once the user says it is a key');
+  t.same(allowed.dropped, [{ key: 'AAAAA-11111-BBBBB', reason: 'already-in-session' }]);
+});
+
 t.test('a paste that would pass the key limit is refused whole', async (t) => {
   const { session } = setup(3);
   session.addKeys('AAAAA-11111-BBBBB BBBBB-22222-CCCCC');
