@@ -169,14 +169,19 @@ t.test('too many sign-ins from this address (84) and a throttled account (87)', 
   t.match(throttled, { reason: 'throttled', eresult: 87 });
 });
 
-t.test('an unreachable Steam ends the sign-in after logOnTimeoutMs', async (t) => {
+t.test('an unreachable Steam ends the sign-in, and leaves no connection attempts behind', async (t) => {
   const steam = await fake(t);
-  steam.reachable.cm = false; // steam-user would retry the CM forever
+  steam.reachable.cm = false; // steam-user would retry the CM forever; steam-session's transport too (see stopTransport)
   const error = await loginError(
     port(t, steam, { logOnTimeoutMs: 400 }).logOn({ accountName: 'alice', password: ALICE.password }, { guard: noGuard }),
   );
   t.equal(error.reason, 'unreachable');
-  t.ok(steam.log.some((e) => e.type === 'proxy-connect' && !e.allowed), 'it did try the CM');
+  const attempts = (): number => steam.log.filter((e) => e.type === 'proxy-connect' && !e.allowed).length;
+  t.ok(attempts() > 0, 'it did try the CM');
+  const before = attempts();
+  // steam-session's transport would try again after 1 s, then 2 s, 4 s, ... for ever.
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  t.equal(attempts(), before, 'no attempt after the sign-in ended');
 });
 
 t.test('bad input to logOn', async (t) => {
