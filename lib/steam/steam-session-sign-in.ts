@@ -267,6 +267,9 @@ export class SteamSessionSignIn {
       } catch (error) {
         if (this.#settled) return;
         const eresult = eresultOf(error);
+        // No such sign-in waiting at Steam any more: approved in the app meanwhile, or denied or
+        // expired there. Polling goes on and tells which; the code does not matter now.
+        if (approvable && eresult === EResult.FileNotFound) return;
         if (eresult !== EResult.InvalidLoginAuthCode && eresult !== EResult.TwoFactorCodeMismatch) {
           return this.#fail(loginErrorFor(eresult, messageOf(error)));
         }

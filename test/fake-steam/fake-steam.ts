@@ -42,9 +42,11 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { WebSocketRouter } from '../../lib/websocket/index.js';
 import { FakeWorld, type FakeAccount, type FakeEvent, type KeyScript } from './cm.js';
+import type { FakeSteamApp } from './steam-app.js';
 
 export type { FakeAccount, FakeEvent, FakeGuard, KeyAnswer, KeyScript, KeyStep } from './cm.js';
 export type { FakePackage } from './receipt.js';
+export type { FakeSteamApp } from './steam-app.js';
 
 export const API_HOST = 'api.steampowered.com';
 export const CM_HOST = 'cm.fake-steam.test';
@@ -76,6 +78,10 @@ export interface FakeSteam {
   keyReceived(key: string): Promise<void>;
   /** Open CM connections. */
   readonly connectionCount: number;
+  /** The Steam mobile app, driven by the test: scans QR codes, approves and denies sign-ins (steam-app.ts). */
+  readonly app: FakeSteamApp;
+  /** Every refresh and access token the fake has issued (to look for where they must not be). */
+  readonly issuedTokens: readonly string[];
   addAccount(account: FakeAccount): void;
   setKey(key: string, script: KeyScript): void;
   /** Drops every CM connection at once, without a closing handshake. */
@@ -178,6 +184,10 @@ export async function startFakeSteam(options: FakeSteamOptions = {}): Promise<Fa
     },
     get connectionCount() {
       return world.connections.size;
+    },
+    app: world.app,
+    get issuedTokens() {
+      return world.issuedTokens;
     },
     keyReceived: (key) => world.keyReceived(key),
     addAccount: (account) => world.addAccount(account),
