@@ -14,7 +14,8 @@
  * and what this file does about it:
  * - A LoginSession made for the SteamClient platform talks to a CM over its
  *   own WebSocket (transports/WebSocketCMTransport.ts) through `httpProxy`,
- *   and closes it 2 s after the attempt ends (AuthenticationClient.close).
+ *   and closes it 2 s after the attempt ends (AuthenticationClient.close);
+ *   this file closes it at once (stopTransport).
  * - Its constructor hands its `debug` event to the `debug` package, and it
  *   emits the whole poll reply there, tokens included (LoginSession._doPoll:
  *   'poll response'), and the typed code ('submitting steam guard code'):
@@ -290,6 +291,7 @@ export class SteamSessionSignIn {
     if (!refreshToken || !steamId) return this.#fail(new LoginError('other', 'Steam approved the sign-in but sent no token.'));
     this.#settled = true;
     this.#session = null;
+    stopTransport(session); // its work is done: close its connection now, not 2 s later beside steam-user's
     this.#resolve({ accountName: accountName ?? '', steamId, refreshToken });
   }
 

@@ -78,6 +78,8 @@ export interface FakeSteam {
   keyReceived(key: string): Promise<void>;
   /** Open CM connections. */
   readonly connectionCount: number;
+  /** Open CM connections signed on to an account (not those that only sign in: a QR code, a password, a poll). */
+  readonly signedInCount: number;
   /** The Steam mobile app, driven by the test: scans QR codes, approves and denies sign-ins (steam-app.ts). */
   readonly app: FakeSteamApp;
   /** Every refresh and access token the fake has issued (to look for where they must not be). */
@@ -184,6 +186,9 @@ export async function startFakeSteam(options: FakeSteamOptions = {}): Promise<Fa
     },
     get connectionCount() {
       return world.connections.size;
+    },
+    get signedInCount() {
+      return [...world.connections].filter((c) => c.account !== null).length;
     },
     app: world.app,
     get issuedTokens() {
