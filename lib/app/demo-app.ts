@@ -13,7 +13,7 @@
  *
  * Plain HTML forms, no script at all: the strictest Content-Security-Policy
  * of the server (no script, styles from here, forms only to here), and a POST
- * from a page of another origin is refused.
+ * from a page of another origin (or an opaque one, "null") is refused.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { networkInterfaces } from 'node:os';
@@ -201,7 +201,7 @@ function html(title: string, body: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${title}</title>
 <link rel="stylesheet" href="${DEMO_APP_PATH}style.css">
 </head>
@@ -219,7 +219,8 @@ function send(res: ServerResponse, page: Page, head = false): void {
     'Content-Length': body.length,
     'Content-Security-Policy': DEMO_APP_CSP,
     'X-Content-Type-Options': 'nosniff',
-    'Referrer-Policy': 'no-referrer',
+    // Not no-referrer: under it a browser sends "Origin: null" with our own forms (Fetch, "serializing a request origin").
+    'Referrer-Policy': 'same-origin',
     'Cache-Control': 'no-store',
   });
   res.end(head ? undefined : body);

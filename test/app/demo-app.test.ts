@@ -11,6 +11,7 @@ import { DemoSteamApp } from '../../lib/steam/demo-app.js';
 import { demoPortFactory } from '../../lib/steam/demo-port.js';
 import { RedeemSession } from '../../lib/steam/session.js';
 import { startApp } from '../helpers/app.js';
+import { withBrowser } from '../helpers/browser.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -150,4 +151,23 @@ t.test('serve --demo serves the demo app and names it; without --demo there is n
   t.ok(demo.notes.some((l) => l.includes(`the demo's Steam app, which approves QR codes and demo-approve's sign-in, is at ${demo.url}demo-app/`)));
   const real = await serve(t, []);
   t.equal((await fetch(`${real.url}demo-app/`)).status, 404);
+});
+
+await withBrowser(t, 'the demo app page in Chromium', async (t, browser) => {
+  t.test('a phone-sized browser opens the QR link and taps Approve', async (t) => {
+    const { session } = await setup(t);
+    const done = session.login({ method: 'qr' });
+    const link = await qrLink(session);
+    const context = await browser.newContext({ viewport: { width: 375, height: 640 } });
+    t.teardown(() => context.close());
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => problems.push(m.text()));
+    await page.goto(link);
+    t.match(session.snapshot().login, { state: 'qr', qr: { scanned: true } });
+    await page.getByRole('button', { name: /Approve sign-in as demo/ }).click();
+    await page.getByText(/Approved: steam-key is signed in as/).waitFor();
+    t.equal(await done, true, 'the browser\'s own form was accepted (its Origin header names this server)');
+    t.same(problems, [], 'no CSP violation or failed request');
+  });
 });
