@@ -12,9 +12,20 @@ export class PromptInterrupted extends Error {
   override name = 'PromptInterrupted';
 }
 
+/** The question was withdrawn (its `signal` aborted): the answer is not needed any more. */
+export class PromptWithdrawn extends Error {
+  override name = 'PromptWithdrawn';
+}
+
+export interface PromptOptions {
+  echo: boolean;
+  /** Aborting it withdraws the question: the prompt ends, and rejects with PromptWithdrawn. */
+  signal?: AbortSignal;
+}
+
 export interface Terminal {
   /** Asks `question` and resolves with the line typed (without the newline). */
-  prompt(question: string, options: { echo: boolean }): Promise<string>;
+  prompt(question: string, options: PromptOptions): Promise<string>;
   /** Writes to the terminal (for messages that belong next to a prompt). */
   write(text: string): void;
   close(): void;
@@ -59,7 +70,8 @@ class TtyTerminal implements Terminal {
     if (!this.#closed) writeSync(this.#fd, text);
   }
 
-  prompt(question: string, options: { echo: boolean }): Promise<string> {
+  prompt(question: string, options: PromptOptions): Promise<string> {
+    if (options.signal?.aborted) return Promise.reject(new PromptWithdrawn('withdrawn'));
     if (this.#busy || this.#closed) return Promise.reject(new Error('terminal busy or closed'));
     this.#busy = true;
     const input = this.#input;
@@ -69,7 +81,9 @@ class TtyTerminal implements Terminal {
     this.write(question);
     return new Promise<string>((resolve, reject) => {
       let line = '';
+      const onAbort = (): void => finish(new PromptWithdrawn('withdrawn'));
       const finish = (error: Error | null): void => {
+        options.signal?.removeEventListener('abort', onAbort);
         input.off('data', onData);
         input.setRawMode(false);
         input.pause();
@@ -101,6 +115,7 @@ class TtyTerminal implements Terminal {
         }
       };
       input.on('data', onData);
+      options.signal?.addEventListener('abort', onAbort);
       input.resume();
     }).then((raw) => Buffer.from(raw, 'latin1').toString('utf8'));
   }
