@@ -11,7 +11,7 @@
  * Either way what is known is written and the session signs out of Steam.
  */
 import { readFileSync } from 'node:fs';
-import { DEMO_PASSWORD, demoPortFactory } from '../steam/demo-port.js';
+import { DEMO_PASSWORD } from '../steam/demo-port.js';
 import { extractKeys } from '../steam/keys.js';
 import type { SteamPortFactory } from '../steam/port.js';
 import type { KeyEntry } from '../steam/queue.js';
@@ -21,6 +21,8 @@ import { ignoreClosedPipe } from './pipe.js';
 import { formatClock, formatKeyLine, formatNotSent, formatSummary, plainView, ttyView, type ProgressState, type ProgressView } from './progress.js';
 import { isSettled, loadResults, RESULT_FILES, RESULTS_JSON, recordOf, writeResults, type KeyRecord } from './results-dir.js';
 import { checkProxy, DEMO_DEFAULTS, type RealSteamFactory } from './serve.js';
+import { startDemoSteam } from './demo-steam.js';
+import { SignInFailed, signInOnTerminal, type TerminalSignIn } from './sign-in.js';
 import { openTerminal, PromptInterrupted, type Terminal } from './terminal.js';
 
 const HOUR = 3_600_000;
@@ -29,14 +31,18 @@ const STOP_WAIT_MS = 10_000;
 
 export const EXIT = { ok: 0, notAllActivated: 1, usage: 2, loginFailed: 3, interrupted: 130 } as const;
 
-export const REDEEM_USAGE = `Usage: steam-key redeem [FILE|-] [--account NAME] [--out DIR] [--demo]
+export const REDEEM_USAGE = `Usage: steam-key redeem [FILE|-] [--account NAME | --qr] [--out DIR] [--demo]
                         [--steam-proxy URL] [--pause D] [--cooldown D] [--redeem-timeout D]
 
 Redeems the Steam keys found in FILE — any text: an e-mail, a bundle page, a
 list — or in standard input when FILE is '-' or absent. Asks for the password
-and the Steam Guard code on the terminal (/dev/tty), without echo.
+and the Steam Guard code on the terminal (/dev/tty), without echo; when Steam
+offers it, an approval in the Steam app does instead of the code.
 
   --account NAME        the Steam account name to sign in with (asked when absent)
+  --qr                  sign in with a QR code drawn in the terminal, scanned and
+                        approved in the Steam app: no password (with --account,
+                        only that account's approval is accepted)
   --out DIR             write activated.txt, not-activated.txt, invalid.txt and
                         results.json to DIR; a later run with the same DIR skips
                         the keys already settled there (resume)
@@ -62,6 +68,8 @@ export interface RedeemConfig {
   account?: string;
   out?: string;
   demo: boolean;
+  /** Sign in with a QR code (sign-in.ts) instead of the password. */
+  qr: boolean;
   steamProxy?: string;
   timers: SessionTimers;
 }
@@ -74,6 +82,7 @@ export function parseRedeemArgs(argv: string[], env: NodeJS.ProcessEnv = process
       account: { type: 'string' },
       out: { type: 'string' },
       demo: { type: 'boolean' },
+      qr: { type: 'boolean' },
       'steam-proxy': { type: 'string' },
       pause: { type: 'string' },
       cooldown: { type: 'string' },
@@ -99,6 +108,7 @@ export function parseRedeemArgs(argv: string[], env: NodeJS.ProcessEnv = process
   const config: RedeemConfig = {
     file: positionals[0] ?? '-',
     demo,
+    qr: values.qr === true,
     timers: {
       pauseMs: durationFlag('pause', values.pause, 0, HOUR) ?? defaults.pauseMs,
       // At least a second: a zero cooldown with a zero pause would retry a rate-limited key in a loop.
@@ -166,7 +176,8 @@ async function redeem(config: RedeemConfig, deps: RedeemDeps, env: NodeJS.Proces
       throw new Failure((error as Error).message, EXIT.usage);
     }
   }
-  const account = config.account ?? (await askAccount(terminal));
+  // A QR code signs in whichever account approves it: known only then (records and resume use '' until).
+  const account = config.qr ? (config.account ?? '') : (config.account ?? (await askAccount(terminal)));
   const toSend = found.keys.filter((key) => {
     const record = earlier.get(key);
     return !(record && isSettled(record, account));
@@ -184,8 +195,8 @@ async function redeem(config: RedeemConfig, deps: RedeemDeps, env: NodeJS.Proces
 
   let results = new Map<string, KeyRecord>();
   if (toSend.length > 0) {
-    const password = await askPassword(config, env, terminal);
-    results = await runSession(config, deps, terminal, account, password, toSend, out);
+    const signIn: TerminalSignIn = config.qr ? { method: 'qr' } : { method: 'password', accountName: account, password: await askPassword(config, env, terminal) };
+    results = await runSession(config, deps, terminal, signIn, toSend, out);
   }
 
   // Everything known: this run's outcomes over the earlier ones, earlier keys not in this input kept.
@@ -260,12 +271,14 @@ async function prompt(terminal: Terminal, question: string, echo: boolean): Prom
   }
 }
 
-async function portFactoryFor(config: RedeemConfig, deps: RedeemDeps): Promise<SteamPortFactory> {
-  if (config.demo) return demoPortFactory();
+/** The Steam to sign in to: the real one, or the demo's (with its Steam app page, demo-steam.ts). */
+async function steamFor(config: RedeemConfig, deps: RedeemDeps): Promise<{ factory: SteamPortFactory; demoAppUrl?: string; close(): Promise<void> }> {
+  if (config.demo) return startDemoSteam().then(({ factory, appUrl, close }) => ({ factory, demoAppUrl: appUrl, close }));
   if (!deps.realSteam) throw new Failure('this build has no real Steam adapter; try --demo', 1);
   const realSteam = await deps.realSteam();
   const { redeemTimeoutMs } = config.timers;
-  return realSteam(config.steamProxy === undefined ? { redeemTimeoutMs } : { httpProxy: config.steamProxy, redeemTimeoutMs });
+  const factory = await realSteam(config.steamProxy === undefined ? { redeemTimeoutMs } : { httpProxy: config.steamProxy, redeemTimeoutMs });
+  return { factory, close: async () => {} };
 }
 
 /** Signs in, redeems `keys`, signs out. Resolves with every key's record. */
@@ -273,15 +286,15 @@ async function runSession(
   config: RedeemConfig,
   deps: RedeemDeps,
   terminal: Terminal | null,
-  account: string,
-  password: string,
+  signIn: TerminalSignIn,
   keys: string[],
   out: (line: string) => void,
 ): Promise<Map<string, KeyRecord>> {
-  const session = new RedeemSession({ portFactory: await portFactoryFor(config, deps), timers: config.timers });
+  const steam = await steamFor(config, deps);
+  const session = new RedeemSession({ portFactory: steam.factory, timers: config.timers });
   const interrupts = new Interrupts();
   try {
-    await signIn(session, terminal, account, password, interrupts);
+    const account = await signInOrFail(config, session, terminal, signIn, interrupts, steam.demoAppUrl);
     const view: ProgressView = process.stdout.isTTY ? ttyView(process.stdout) : plainView(out);
     const run = new Run(session, keys, view, config.timers);
     interrupts.onInterrupt = (count) => run.interrupt(count);
@@ -295,6 +308,7 @@ async function runSession(
     const interrupted = new Promise<void>((resolve) => (interrupts.onInterrupt = () => resolve()));
     await Promise.race([session.close('logged-out'), interrupted, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     interrupts.dispose();
+    await steam.close();
     // steam-session (under steam-user) keeps a 2 s timer after signing out. Nothing is left to do
     // by the time this fires (after the results are written and bin has set process.exitCode;
     // stdout and files are written synchronously): do not make the user wait for it.
@@ -325,35 +339,34 @@ class Interrupts {
   }
 }
 
-async function signIn(session: RedeemSession, terminal: Terminal | null, account: string, password: string, interrupts: Interrupts): Promise<void> {
-  let why: Failure | null = null;
-  const stop = (failure: Failure): void => {
-    why ??= failure;
-    void session.close('shutdown');
-  };
-  interrupts.onInterrupt = () => stop(new Failure('interrupted', EXIT.interrupted));
-  const unsubscribe = session.subscribe((event) => {
-    if (event.type !== 'login' || event.state !== 'guard') return;
-    if (!terminal) {
-      stop(new Failure('Steam asks for a Steam Guard code and there is no terminal to type it on', EXIT.loginFailed));
-      return;
-    }
-    const message = event.message?.en ?? 'Enter the Steam Guard code.';
-    terminal.prompt(`${message}\nSteam Guard code: `, { echo: false }).then(
-      (code) => {
-        if (!session.closed && session.loginState === 'guard') session.answerGuard(code.trim());
-      },
-      (error: unknown) => stop(error instanceof PromptInterrupted ? new Failure('interrupted', EXIT.interrupted) : new Failure(String(error), EXIT.loginFailed)),
-    );
-  });
-  process.stderr.write(`Signing in to Steam as ${account}…\n`);
-  const ok = await session.login({ accountName: account, password });
-  unsubscribe();
-  if (why) throw why;
-  if (!ok) {
-    const message = session.snapshot().login.message?.en ?? 'Steam refused the sign-in.';
-    throw new Failure(`sign-in failed: ${message}`, EXIT.loginFailed);
+/**
+ * Signs in on the terminal (sign-in.ts); resolves with the account name the
+ * results are recorded under. With --qr and --account, another account's
+ * approval is refused: --out's resume chose the keys for that account.
+ */
+async function signInOrFail(
+  config: RedeemConfig,
+  session: RedeemSession,
+  terminal: Terminal | null,
+  signIn: TerminalSignIn,
+  interrupts: Interrupts,
+  demoAppUrl: string | undefined,
+): Promise<string> {
+  let accountName: string;
+  try {
+    accountName = (await signInOnTerminal(session, terminal, signIn, interrupts, demoAppUrl === undefined ? {} : { demoAppUrl })).accountName;
+  } catch (error) {
+    if (error instanceof SignInFailed) throw new Failure(error.message, error.interrupted ? EXIT.interrupted : EXIT.loginFailed);
+    throw error;
   }
+  if (signIn.method === 'qr') {
+    process.stderr.write(`Signed in as ${accountName}.\n`);
+    if (config.account !== undefined && config.account.toLowerCase() !== accountName.toLowerCase()) {
+      throw new Failure(`the QR code was approved for ${accountName}, not ${config.account} (--account): signed out again`, EXIT.loginFailed);
+    }
+    return accountName;
+  }
+  return signIn.accountName;
 }
 
 /** One batch through the signed-in session, watched until every key is settled. */
