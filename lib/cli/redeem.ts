@@ -13,7 +13,7 @@
  * before the next key is sent (journal.ts), so even a kill -9 loses nothing.
  */
 import { readFileSync } from 'node:fs';
-import { DEMO_PASSWORD, demoPortFactory } from '../steam/demo-port.js';
+import { DEMO_PASSWORD } from '../steam/demo-port.js';
 import { extractKeys } from '../steam/keys.js';
 import type { SteamPortFactory } from '../steam/port.js';
 import type { KeyEntry } from '../steam/queue.js';
@@ -24,6 +24,8 @@ import { formatClock, formatKeyLine, formatNotSent, formatSummary, plainView, tt
 import { Journal, planResume } from './journal.js';
 import { RESULT_FILES, RESULTS_JSON, recordOf, type KeyRecord } from './results-dir.js';
 import { checkProxy, DEMO_DEFAULTS, type RealSteamFactory } from './serve.js';
+import { startDemoSteam } from './demo-steam.js';
+import { SignInFailed, signInOnTerminal, type TerminalSignIn } from './sign-in.js';
 import { openTerminal, PromptInterrupted, releaseClosedTerminal, stdioOnTerminal, type Terminal } from './terminal.js';
 
 const HOUR = 3_600_000;
@@ -32,15 +34,19 @@ const STOP_WAIT_MS = 10_000;
 
 export const EXIT = { ok: 0, notAllActivated: 1, usage: 2, loginFailed: 3, interrupted: 130 } as const;
 
-export const REDEEM_USAGE = `Usage: steam-key redeem [FILE|-] [--account NAME] [--out DIR] [--demo]
+export const REDEEM_USAGE = `Usage: steam-key redeem [FILE|-] [--account NAME | --qr] [--out DIR] [--demo]
                         [--retry-unknown] [--include-digits-only]
                         [--steam-proxy URL] [--pause D] [--cooldown D] [--redeem-timeout D]
 
 Redeems the Steam keys found in FILE — any text: an e-mail, a bundle page, a
 list — or in standard input when FILE is '-' or absent. Asks for the password
-and the Steam Guard code on the terminal (/dev/tty), without echo.
+and the Steam Guard code on the terminal (/dev/tty), without echo; when Steam
+offers it, an approval in the Steam app does instead of the code.
 
   --account NAME        the Steam account name to sign in with (asked when absent)
+  --qr                  sign in with a QR code drawn in the terminal, scanned and
+                        approved in the Steam app: no password (with --account,
+                        only that account's approval is accepted)
   --out DIR             write activated.txt, not-activated.txt, invalid.txt and
                         results.json to DIR, each answer before the next key is
                         sent; a later run with the same DIR skips the keys
@@ -76,6 +82,8 @@ export interface RedeemConfig {
   retryUnknown: boolean;
   /** Send keys of digits only without asking. */
   includeDigitsOnly: boolean;
+  /** Sign in with a QR code (sign-in.ts) instead of the password. */
+  qr: boolean;
   steamProxy?: string;
   timers: SessionTimers;
 }
@@ -90,6 +98,7 @@ export function parseRedeemArgs(argv: string[], env: NodeJS.ProcessEnv = process
       demo: { type: 'boolean' },
       'retry-unknown': { type: 'boolean' },
       'include-digits-only': { type: 'boolean' },
+      qr: { type: 'boolean' },
       'steam-proxy': { type: 'string' },
       pause: { type: 'string' },
       cooldown: { type: 'string' },
@@ -117,6 +126,7 @@ export function parseRedeemArgs(argv: string[], env: NodeJS.ProcessEnv = process
     demo,
     retryUnknown: values['retry-unknown'] === true,
     includeDigitsOnly: values['include-digits-only'] === true,
+    qr: values.qr === true,
     timers: {
       pauseMs: durationFlag('pause', values.pause, 0, HOUR) ?? defaults.pauseMs,
       // At least a second: a zero cooldown with a zero pause would retry a rate-limited key in a loop.
@@ -191,7 +201,8 @@ async function redeem(config: RedeemConfig, deps: RedeemDeps, env: NodeJS.Proces
   } catch (error) {
     throw new Failure((error as Error).message, EXIT.usage);
   }
-  const account = config.account ?? (await askAccount(terminal));
+  // A QR code signs in whichever account approves it: known only then (resume plans with --account, or '').
+  const account = config.qr ? (config.account ?? '') : (config.account ?? (await askAccount(terminal)));
   // Keys of digits only are held back unless asked for — or sent by an earlier run into this DIR (confirmed then).
   const digitsOnly = found.dropped.filter((d) => d.reason === 'digits-only').map((d) => d.key);
   const held = new Set(config.includeDigitsOnly ? [] : digitsOnly.filter((key) => !wasSent(journal.get(key))));
@@ -225,8 +236,8 @@ async function redeem(config: RedeemConfig, deps: RedeemDeps, env: NodeJS.Proces
     } catch (error) {
       throw new Failure(`cannot write to ${config.out}: ${(error as Error).message}`, EXIT.usage);
     }
-    const password = await askPassword(config, env, terminal);
-    journalError = await runSession(config, deps, terminal, account, password, toSend, journal, out);
+    const signIn: TerminalSignIn = config.qr ? { method: 'qr' } : { method: 'password', accountName: account, password: await askPassword(config, env, terminal) };
+    journalError = await runSession(config, deps, terminal, signIn, toSend, journal, out);
   }
 
   const mine = keys.map((key) => journal.get(key)!); // every key this run took on has a record by now
@@ -340,12 +351,14 @@ async function prompt(terminal: Terminal, question: string, echo: boolean): Prom
   }
 }
 
-async function portFactoryFor(config: RedeemConfig, deps: RedeemDeps): Promise<SteamPortFactory> {
-  if (config.demo) return demoPortFactory();
+/** The Steam to sign in to: the real one, or the demo's (with its Steam app page, demo-steam.ts). */
+async function steamFor(config: RedeemConfig, deps: RedeemDeps): Promise<{ factory: SteamPortFactory; demoAppUrl?: string; close(): Promise<void> }> {
+  if (config.demo) return startDemoSteam().then(({ factory, appUrl, close }) => ({ factory, demoAppUrl: appUrl, close }));
   if (!deps.realSteam) throw new Failure('this build has no real Steam adapter; try --demo', 1);
   const realSteam = await deps.realSteam();
   const { redeemTimeoutMs } = config.timers;
-  return realSteam(config.steamProxy === undefined ? { redeemTimeoutMs } : { httpProxy: config.steamProxy, redeemTimeoutMs });
+  const factory = await realSteam(config.steamProxy === undefined ? { redeemTimeoutMs } : { httpProxy: config.steamProxy, redeemTimeoutMs });
+  return { factory, close: async () => {} };
 }
 
 /**
@@ -356,16 +369,16 @@ async function runSession(
   config: RedeemConfig,
   deps: RedeemDeps,
   terminal: Terminal | null,
-  account: string,
-  password: string,
+  signIn: TerminalSignIn,
   keys: string[],
   journal: Journal,
   out: (line: string) => void,
 ): Promise<Error | null> {
-  const session = new RedeemSession({ portFactory: await portFactoryFor(config, deps), timers: config.timers });
+  const steam = await steamFor(config, deps);
+  const session = new RedeemSession({ portFactory: steam.factory, timers: config.timers });
   const interrupts = new Interrupts();
   try {
-    await signIn(session, terminal, account, password, interrupts);
+    const account = await signInOrFail(config, session, terminal, signIn, interrupts, steam.demoAppUrl);
     const view: ProgressView = process.stdout.isTTY ? ttyView(process.stdout) : plainView(out);
     const run = new Run(session, keys, view, config.timers, journal, account);
     interrupts.onInterrupt = (count) => run.interrupt(count);
@@ -378,6 +391,7 @@ async function runSession(
     const interrupted = new Promise<void>((resolve) => (interrupts.onInterrupt = () => resolve()));
     await Promise.race([session.close('logged-out'), interrupted, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     interrupts.dispose();
+    await steam.close();
     // steam-session (under steam-user) keeps a 2 s timer after signing out. Nothing is left to do
     // by the time this fires (after the results are written and bin has set process.exitCode;
     // stdout and files are written synchronously): do not make the user wait for it.
@@ -414,35 +428,34 @@ class Interrupts {
   }
 }
 
-async function signIn(session: RedeemSession, terminal: Terminal | null, account: string, password: string, interrupts: Interrupts): Promise<void> {
-  let why: Failure | null = null;
-  const stop = (failure: Failure): void => {
-    why ??= failure;
-    void session.close('shutdown');
-  };
-  interrupts.onInterrupt = () => stop(new Failure('interrupted', EXIT.interrupted));
-  const unsubscribe = session.subscribe((event) => {
-    if (event.type !== 'login' || event.state !== 'guard') return;
-    if (!terminal) {
-      stop(new Failure('Steam asks for a Steam Guard code and there is no terminal to type it on', EXIT.loginFailed));
-      return;
-    }
-    const message = event.message?.en ?? 'Enter the Steam Guard code.';
-    terminal.prompt(`${message}\nSteam Guard code: `, { echo: false }).then(
-      (code) => {
-        if (!session.closed && session.loginState === 'guard') session.answerGuard(code.trim());
-      },
-      (error: unknown) => stop(error instanceof PromptInterrupted ? new Failure('interrupted', EXIT.interrupted) : new Failure(String(error), EXIT.loginFailed)),
-    );
-  });
-  process.stderr.write(`Signing in to Steam as ${account}…\n`);
-  const ok = await session.login({ accountName: account, password });
-  unsubscribe();
-  if (why) throw why;
-  if (!ok) {
-    const message = session.snapshot().login.message?.en ?? 'Steam refused the sign-in.';
-    throw new Failure(`sign-in failed: ${message}`, EXIT.loginFailed);
+/**
+ * Signs in on the terminal (sign-in.ts); resolves with the account name the
+ * results are recorded under. With --qr and --account, another account's
+ * approval is refused: --out's resume chose the keys for that account.
+ */
+async function signInOrFail(
+  config: RedeemConfig,
+  session: RedeemSession,
+  terminal: Terminal | null,
+  signIn: TerminalSignIn,
+  interrupts: Interrupts,
+  demoAppUrl: string | undefined,
+): Promise<string> {
+  let accountName: string;
+  try {
+    accountName = (await signInOnTerminal(session, terminal, signIn, interrupts, demoAppUrl === undefined ? {} : { demoAppUrl })).accountName;
+  } catch (error) {
+    if (error instanceof SignInFailed) throw new Failure(error.message, error.interrupted ? EXIT.interrupted : EXIT.loginFailed);
+    throw error;
   }
+  if (signIn.method === 'qr') {
+    process.stderr.write(`Signed in as ${accountName}.\n`);
+    if (config.account !== undefined && config.account.toLowerCase() !== accountName.toLowerCase()) {
+      throw new Failure(`the QR code was approved for ${accountName}, not ${config.account} (--account): signed out again`, EXIT.loginFailed);
+    }
+    return accountName;
+  }
+  return signIn.accountName;
 }
 
 /**

@@ -11,6 +11,8 @@ import { DEFAULT_POLICY, resolvePolicy, type ServerPolicy } from '../app/policy.
 import { formatRedactedTrace } from '../app/trace.js';
 import { pageHandler } from '../app/page.js';
 import { lineLogger, type Logger } from '../log.js';
+import { demoAppBaseUrl, demoAppHandler, firstOf } from '../app/demo-app.js';
+import { DemoSteamApp } from '../steam/demo-app.js';
 import { DEMO_KEYS, DEMO_PASSWORD, demoPortFactory } from '../steam/demo-port.js';
 import type { SteamPortFactory } from '../steam/port.js';
 import { DEFAULT_GRACE_MS } from '../steam/session-store.js';
@@ -337,7 +339,9 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<nu
     return 0;
   }
   let portFactory: SteamPortFactory;
-  if (config.demo) portFactory = demoPortFactory();
+  // The demo's Steam app: its QR codes link to a page of this server that approves them.
+  const demoApp = config.demo ? new DemoSteamApp() : null;
+  if (demoApp) portFactory = demoPortFactory({ app: demoApp });
   else if (deps.realSteam) {
     const redeemTimeoutMs = config.timers.redeemTimeoutMs;
     portFactory = await deps.realSteam(config.steamProxy === undefined ? { redeemTimeoutMs } : { httpProxy: config.steamProxy, redeemTimeoutMs });
@@ -352,7 +356,7 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<nu
     portFactory,
     timers: config.timers,
     log,
-    page: pageHandler(),
+    page: demoApp ? firstOf(demoAppHandler(demoApp), pageHandler()) : pageHandler(),
     allowOrigin: allowOrigins(config.origins),
     policy: config.policy,
     ...(config.trace ? { trace: (frame) => out(formatRedactedTrace(frame)) } : {}),
@@ -367,8 +371,10 @@ export async function runServe(argv: string[], deps: ServeDeps = {}): Promise<nu
       return 1;
     }
     log({ event: 'listening', url: `http://${address}/`, demo: config.demo });
-    if (config.demo) {
+    if (demoApp) {
+      demoApp.baseUrl = demoAppBaseUrl(address);
       err(`demo mode: sign in as "demo" with password "${DEMO_PASSWORD}"; try keys such as ${DEMO_KEYS.slice(0, 3).map((k) => k.key).join(', ')} (README, "Demo mode").`);
+      err(`demo mode: the demo's Steam app, which approves QR codes and demo-approve's sign-in, is at ${demoApp.homeUrl}`);
     }
     const signal = await (deps.until ?? signals!.nth(1));
     log({ event: 'shutdown', signal });

@@ -12,9 +12,20 @@ export class PromptInterrupted extends Error {
   override name = 'PromptInterrupted';
 }
 
+/** The question was withdrawn (its `signal` aborted): the answer is not needed any more. */
+export class PromptWithdrawn extends Error {
+  override name = 'PromptWithdrawn';
+}
+
+export interface PromptOptions {
+  echo: boolean;
+  /** Aborting it withdraws the question: the prompt ends, and rejects with PromptWithdrawn. */
+  signal?: AbortSignal;
+}
+
 export interface Terminal {
   /** Asks `question` and resolves with the line typed (without the newline). */
-  prompt(question: string, options: { echo: boolean }): Promise<string>;
+  prompt(question: string, options: PromptOptions): Promise<string>;
   /** Writes to the terminal (for messages that belong next to a prompt). */
   write(text: string): void;
   close(): void;
@@ -65,7 +76,8 @@ class TtyTerminal implements Terminal {
     }
   }
 
-  prompt(question: string, options: { echo: boolean }): Promise<string> {
+  prompt(question: string, options: PromptOptions): Promise<string> {
+    if (options.signal?.aborted) return Promise.reject(new PromptWithdrawn('withdrawn'));
     if (this.#busy || this.#closed) return Promise.reject(new Error('terminal busy or closed'));
     const input = this.#input;
     // Raw mode turns echo off and hands us Ctrl-C as a byte instead of a signal; set it
@@ -79,7 +91,9 @@ class TtyTerminal implements Terminal {
     this.write(question);
     return new Promise<string>((resolve, reject) => {
       let line = '';
+      const onAbort = (): void => finish(new PromptWithdrawn('withdrawn'));
       const finish = (error: Error | null): void => {
+        options.signal?.removeEventListener('abort', onAbort);
         input.off('data', onData);
         input.off('end', onGone);
         input.off('error', onGone);
@@ -117,6 +131,7 @@ class TtyTerminal implements Terminal {
       input.on('data', onData);
       input.on('end', onGone);
       input.on('error', onGone);
+      options.signal?.addEventListener('abort', onAbort);
       input.resume();
     }).then((raw) => Buffer.from(raw, 'latin1').toString('utf8'));
   }

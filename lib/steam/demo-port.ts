@@ -1,16 +1,20 @@
 /**
  * A simulated Steam for `steam-key serve --demo`: demo accounts that show
  * every sign-in path (Steam Guard by e-mail and by the mobile app, a wrong
- * code, each failure) and demo keys that produce every result status —
- * including a rate limit and a key that never gets an answer — so anyone can
- * try the whole flow offline. It answers as steam-user would, through the
- * same SteamPort, so the session cannot tell the difference.
+ * code, an approval in the app, each failure), a QR sign-in, and demo keys
+ * that produce every result status — including a rate limit and a key that
+ * never gets an answer — so anyone can try the whole flow offline. It answers
+ * as the steam-user adapter would, through the same SteamPort, so the session
+ * cannot tell the difference. The approvals come from the demo's Steam app
+ * (demo-app.ts), which the demo server shows as a page.
  */
 import { systemClock, type Clock } from './clock.js';
+import { DEMO_QR_ACCOUNT, DemoSteamApp, type WaitingApproval } from './demo-app.js';
 import {
   LoginError,
   RedeemError,
   type AccountInfo,
+  type GuardRequest,
   type SignIn,
   type SignInPrompts,
   type LoginFailure,
@@ -29,6 +33,8 @@ export const DEMO_EMAIL_DOMAIN = 'example.com';
 
 export interface DemoAccount {
   guard?: 'email' | 'authenticator';
+  /** The sign-in can also be approved (or denied) in the demo's Steam app, instead of typing the code. */
+  approvable?: boolean;
   /** Sign-in fails this way, whatever the password. */
   failure?: LoginFailure;
   what: string;
@@ -38,6 +44,11 @@ export const DEMO_ACCOUNTS: Readonly<Record<string, DemoAccount>> = Object.freez
   demo: { what: 'signs in at once' },
   'demo-mail': { guard: 'email', what: `asks for an e-mail code (sent to *@${DEMO_EMAIL_DOMAIN})` },
   'demo-app': { guard: 'authenticator', what: 'asks for a mobile authenticator code' },
+  'demo-approve': {
+    guard: 'authenticator',
+    approvable: true,
+    what: 'asks for a mobile authenticator code, or an approval on the demo Steam app page (/demo-app/)',
+  },
   'demo-throttled': { failure: 'throttled', what: 'fails: account throttled (EResult 87)' },
   'demo-limited': { failure: 'rate-limited', what: 'fails: too many sign-in attempts (EResult 84)' },
   'demo-offline': { failure: 'unreachable', what: 'fails: Steam unreachable' },
@@ -130,13 +141,23 @@ export interface DemoPortOptions {
   password?: string;
   /** The accepted Steam Guard code (default DEMO_GUARD_CODE). */
   guardCode?: string;
+  /** The demo's Steam app that approves QR codes and sign-ins (default: one per factory). */
+  app?: DemoSteamApp;
+  /** How long a QR code or an approval waits for the demo app (default 5 minutes, as the real adapter). */
+  approvalTimeoutMs?: number;
+  /** Steam changes the QR code this often while it waits (default: never). */
+  qrRenewMs?: number;
   clock?: Clock;
 }
 
-/** A factory of demo ports, one per sign-in like the real one. */
+/** A factory of demo ports, one per sign-in like the real one, sharing one demo app. */
 export function demoPortFactory(options: DemoPortOptions = {}): SteamPortFactory {
-  return () => new DemoPort(options);
+  const shared = { ...options, app: options.app ?? new DemoSteamApp() };
+  return () => new DemoPort(shared);
 }
+
+/** EResult 9 FileNotFound: how Steam ends a sign-in denied in the app, or not approved in time. */
+const DENIED_OR_EXPIRED = 9;
 
 export class DemoPort implements SteamPort {
   #loggedOn = false;
@@ -149,6 +170,9 @@ export class DemoPort implements SteamPort {
   readonly #timeout: number;
   readonly #password: string;
   readonly #guardCode: string;
+  readonly #app: DemoSteamApp;
+  readonly #approvalTimeout: number;
+  readonly #qrRenew: number | undefined;
   readonly #clock: Clock;
 
   constructor(options: DemoPortOptions = {}) {
@@ -156,6 +180,9 @@ export class DemoPort implements SteamPort {
     this.#timeout = options.timeoutMs ?? 3_000;
     this.#password = options.password ?? DEMO_PASSWORD;
     this.#guardCode = options.guardCode ?? DEMO_GUARD_CODE;
+    this.#app = options.app ?? new DemoSteamApp();
+    this.#approvalTimeout = options.approvalTimeoutMs ?? 5 * 60_000;
+    this.#qrRenew = options.qrRenewMs;
     this.#clock = options.clock ?? systemClock;
   }
 
@@ -166,36 +193,104 @@ export class DemoPort implements SteamPort {
   async logOn(signIn: SignIn, prompts: SignInPrompts): Promise<AccountInfo> {
     if (this.#signInUsed) throw new LoginError('other', 'one sign-in per port');
     this.#signInUsed = true;
-    if (signIn.method === 'qr') throw new LoginError('other', 'demo: QR sign-in is not simulated yet');
-    const credentials = signIn;
-    const guard = prompts.guard;
-    const cancelled = (): LoginError => new LoginError('cancelled', 'signed off during sign-in');
     if (!(await this.#sleep(this.#latency))) throw cancelled();
-    const name = credentials.accountName.trim().toLowerCase();
+    if (signIn.method === 'qr') {
+      await this.#waitForApp('qr', DEMO_QR_ACCOUNT, prompts);
+      return this.#signedIn(DEMO_QR_ACCOUNT);
+    }
+    const name = signIn.accountName.trim().toLowerCase();
     const account = DEMO_ACCOUNTS[name];
     if (account?.failure) throw new LoginError(account.failure, `demo: ${account.failure}`, FAILURE_ERESULT[account.failure]);
-    if (!account || credentials.password !== this.#password) {
+    if (!account || signIn.password !== this.#password) {
       throw new LoginError('invalid-password', 'InvalidPassword', EResult.InvalidPassword);
     }
-    if (account.guard) {
-      for (let attempt = 1; ; attempt++) {
-        let code: string;
-        try {
-          code = await guard({
-            kind: account.guard,
-            ...(account.guard === 'email' ? { domain: DEMO_EMAIL_DOMAIN } : {}),
-            lastCodeWrong: attempt > 1,
-          });
-        } catch {
-          throw cancelled();
-        }
-        if (!(await this.#sleep(this.#latency))) throw cancelled();
-        if (code.trim().toUpperCase() === this.#guardCode.toUpperCase()) break;
-        if (attempt === 3) throw new LoginError('guard-failed', 'TwoFactorCodeMismatch', EResult.TwoFactorCodeMismatch);
-      }
-    }
+    if (account.guard && account.approvable) await this.#waitForApp('password', name, prompts, account.guard);
+    else if (account.guard) await this.#askCode(account.guard, prompts, false);
+    return this.#signedIn(name);
+  }
+
+  #signedIn(accountName: string): AccountInfo {
     this.#loggedOn = true;
-    return { accountName: name, steamId: demoSteamId(name), country: 'US' };
+    return { accountName, steamId: demoSteamId(accountName), country: 'US' };
+  }
+
+  /** Asks for the Steam Guard code until it is right (the third wrong one fails); resolves once it is. */
+  async #askCode(kind: NonNullable<DemoAccount['guard']>, prompts: SignInPrompts, approvable: boolean, over = (): boolean => false): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const request: GuardRequest = {
+        kind,
+        ...(kind === 'email' ? { domain: DEMO_EMAIL_DOMAIN } : {}),
+        lastCodeWrong: attempt > 1,
+        ...(approvable ? { approvable: true } : {}),
+      };
+      let code: string;
+      try {
+        code = await prompts.guard(request);
+      } catch {
+        throw cancelled();
+      }
+      if (over()) return;
+      if (!(await this.#sleep(this.#latency))) throw cancelled();
+      if (code.trim().toUpperCase() === this.#guardCode.toUpperCase()) return;
+      if (attempt === 3) throw new LoginError('guard-failed', 'TwoFactorCodeMismatch', EResult.TwoFactorCodeMismatch);
+    }
+  }
+
+  /**
+   * Waits for the demo app: a QR code to scan and approve, or a password
+   * sign-in to approve there (while its code is asked for too: whichever
+   * comes first). A denial, and no decision within the approval timeout,
+   * fail as Steam's would.
+   */
+  #waitForApp(kind: 'qr' | 'password', accountName: string, prompts: SignInPrompts, guard?: NonNullable<DemoAccount['guard']>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let over = false;
+      const cleanups: (() => void)[] = [];
+      const finish = (error: LoginError | null): void => {
+        if (over) return;
+        over = true;
+        for (const cleanup of cleanups) cleanup();
+        if (error) reject(error);
+        else resolve();
+      };
+      let waiting: WaitingApproval;
+      try {
+        waiting = this.#app.request(kind, accountName, (state) => {
+          if (state === 'opened') prompts.remoteInteraction?.();
+          else if (state === 'approved') finish(null);
+          else finish(new LoginError('denied', 'demo: denied in the Steam app', DENIED_OR_EXPIRED));
+        });
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      cleanups.push(() => waiting.end());
+      cleanups.push(this.#clock.setTimeout(() => finish(new LoginError('expired', 'demo: not approved in time', DENIED_OR_EXPIRED)), this.#approvalTimeout));
+      const wake = (): void => finish(cancelled());
+      this.#sleepers.add(wake);
+      cleanups.push(() => this.#sleepers.delete(wake));
+      if (kind === 'qr') {
+        prompts.qrChallenge?.(waiting.url);
+        if (this.#qrRenew !== undefined) this.#renewEvery(this.#qrRenew, waiting, prompts, cleanups);
+      } else if (guard) {
+        this.#askCode(guard, prompts, true, () => over).then(
+          () => finish(null),
+          (error: LoginError) => finish(error),
+        );
+      }
+    });
+  }
+
+  /** Steam changes a waiting QR code now and then: a new link, shown again. */
+  #renewEvery(ms: number, waiting: WaitingApproval, prompts: SignInPrompts, cleanups: (() => void)[]): void {
+    let cancel = (): void => {};
+    const tick = (): void => {
+      waiting.renew();
+      prompts.qrChallenge?.(waiting.url);
+      cancel = this.#clock.setTimeout(tick, ms);
+    };
+    cancel = this.#clock.setTimeout(tick, ms);
+    cleanups.push(() => cancel());
   }
 
   async redeemKey(key: string): Promise<PurchaseReply> {
@@ -251,6 +346,10 @@ export class DemoPort implements SteamPort {
       this.#sleepers.add(wake);
     });
   }
+}
+
+function cancelled(): LoginError {
+  return new LoginError('cancelled', 'signed off during sign-in');
 }
 
 function copy(reply: PurchaseReply): PurchaseReply {

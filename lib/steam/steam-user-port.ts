@@ -1,24 +1,31 @@
 /**
- * The one adapter between the redemption domain and the npm package
- * steam-user (5.3.0, pinned): a SteamPort backed by one fresh SteamUser.
+ * The one adapter between the redemption domain and the npm packages
+ * steam-user (5.3.0, pinned) and steam-session (1.9.4, the version steam-user
+ * runs, pinned): a SteamPort backed by one fresh SteamUser.
  *
  *   const port = createSteamUserPort({ redeemTimeoutMs: 30_000 });
  *   await port.logOn({ accountName, password }, { guard: async (request) => askTheUser(request) });
+ *   // or: await port.logOn({ method: 'qr' }, { guard, qrChallenge: (url) => showQr(url), remoteInteraction: () => ... });
  *   const reply = await port.redeemKey('AAAAA-BBBBB-CCCCC');
  *   await port.logOff();
+ *
+ * Signing in takes two steps: steam-session-sign-in.ts proves the account to
+ * Steam (a password and perhaps a code or an approval in the Steam app, or a
+ * QR code) and gets a refresh token; steam-user then signs on with
+ * `logOn({ refreshToken })`. The token goes straight from one to the other:
+ * this file keeps no copy, and at logOff it also clears the one steam-user
+ * keeps for reconnecting (see #forgetToken). Nothing here logs.
  *
  * What steam-user does, read in its source (paths under node_modules/steam-user/),
  * and what this file does about it:
  * - Without a `steamGuard` listener it prompts on stdin, without an `error`
  *   listener an error kills the process: both are always attached, for the
- *   life of the SteamUser.
+ *   life of the SteamUser. (Signing on with a refresh token, Steam asks for
+ *   no code; a prompt then fails the sign-in.)
  * - With `autoRelogin: false` a dropped connection or a server-side logoff is
  *   reported as `error` (EResult 3 NoConnection, 6 LoggedInElsewhere, ...), not
  *   as `disconnected` (components/09-logon.js, _handleLogOff); `disconnected`
  *   follows only our own logOff. Both mean "disconnected" here once signed on.
- * - It reports `lastCodeWrong` only for authenticator codes; a wrong e-mail
- *   code just brings a new e-mail prompt (09-logon.js, _handleLogOnResponse),
- *   so a second prompt of one kind is reported as a wrong code.
  * - redeemKey() is not used. It parses the receipt inside the message handler,
  *   so an empty receipt throws (binarykvparser reads past the end) out of the
  *   WebSocket's data event: an uncaught exception that ends the whole server
@@ -29,8 +36,7 @@
  *   cannot throw.
  * - `_send` silently drops a message while not signed on, so the signed-on
  *   state is checked before each key.
- * Nothing here logs, and steam-user's `debug` events (which carry guard codes)
- * are never listened to.
+ * - steam-user's `debug` events (which carry guard codes) are never listened to.
  */
 /// <reference path="./steam-user.d.ts" />
 import SteamUser from 'steam-user';
@@ -38,37 +44,34 @@ import {
   LoginError,
   RedeemError,
   type AccountInfo,
-  type GuardHandler,
-  type GuardRequest,
   type PurchaseReply,
   type SignIn,
   type SignInPrompts,
   type SteamPort,
 } from './port.js';
 import { receiptPackages } from './receipt.js';
+import { EResult, loginErrorFor, SteamSessionSignIn } from './steam-session-sign-in.js';
 
 export interface SteamUserPortOptions {
   /** An HTTP proxy for every connection to Steam, e.g. "http://127.0.0.1:3128" (steam-user's `httpProxy`). */
   httpProxy?: string;
   /** How long to wait for Steam's answer to one key. Default 90 s, steam-user's own limit. */
   redeemTimeoutMs?: number;
-  /** How long signing in may take, not counting the wait for a guard code. Default 30 s. */
+  /** How long signing in may take, not counting the wait for a person (a code, a scan, an approval). Default 30 s. */
   logOnTimeoutMs?: number;
+  /**
+   * How long a person has to scan a QR code and approve it, or to approve a
+   * sign-in in the Steam app or type its code. Default 5 minutes
+   * (steam-session's own 30 s is too short to find a phone).
+   */
+  approvalTimeoutMs?: number;
 }
 
 const DEFAULT_REDEEM_TIMEOUT_MS = 90_000;
 const DEFAULT_LOGON_TIMEOUT_MS = 30_000;
-
-/** EResult values this file names. */
-const EResult = {
-  Fail: 2,
-  NoConnection: 3,
-  InvalidPassword: 5,
-  InvalidLoginAuthCode: 65,
-  RateLimitExceeded: 84,
-  AccountLoginDeniedThrottle: 87,
-  TwoFactorCodeMismatch: 88,
-} as const;
+const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
+/** EResult 2 Fail: what a purchase reply without one means. */
+const FAIL = 2;
 
 export function createSteamUserPort(options: SteamUserPortOptions = {}): SteamPort {
   return new SteamUserPort(options);
@@ -78,13 +81,13 @@ type State = 'new' | 'logging-on' | 'ready' | 'logging-off' | 'closed';
 
 /** A sign-in in progress. */
 interface Attempt {
+  /** The name typed for a password sign-in; for a QR code, the one Steam reports once approved. */
   accountName: string;
-  guard: GuardHandler;
+  /** Proving the account to Steam; null once steam-user signs on with the token. */
+  proof: SteamSessionSignIn | null;
   resolve(info: AccountInfo): void;
   reject(error: LoginError): void;
   timer: NodeJS.Timeout | null;
-  /** The kinds of guard code already given in this sign-in. */
-  answered: Set<GuardRequest['kind']>;
 }
 
 /** A key sent and not yet answered. */
@@ -105,6 +108,7 @@ class SteamUserPort implements SteamPort {
   readonly #httpProxy: string | undefined;
   readonly #redeemTimeoutMs: number;
   readonly #logOnTimeoutMs: number;
+  readonly #approvalTimeoutMs: number;
   #state: State = 'new';
   #user: SteamUser | null = null;
   #attempt: Attempt | null = null;
@@ -117,6 +121,7 @@ class SteamUserPort implements SteamPort {
     this.#httpProxy = options.httpProxy;
     this.#redeemTimeoutMs = positiveMs('redeemTimeoutMs', options.redeemTimeoutMs, DEFAULT_REDEEM_TIMEOUT_MS);
     this.#logOnTimeoutMs = positiveMs('logOnTimeoutMs', options.logOnTimeoutMs, DEFAULT_LOGON_TIMEOUT_MS);
+    this.#approvalTimeoutMs = positiveMs('approvalTimeoutMs', options.approvalTimeoutMs, DEFAULT_APPROVAL_TIMEOUT_MS);
   }
 
   get loggedOn(): boolean {
@@ -127,18 +132,48 @@ class SteamUserPort implements SteamPort {
     if (this.#state !== 'new') {
       return Promise.reject(new Error('logOn() can be called once per SteamPort: make a new port to sign in again'));
     }
-    if (signIn?.method === 'qr') return Promise.reject(new LoginError('other', 'QR sign-in is not supported yet.'));
-    const credentials = signIn;
-    const guard = prompts?.guard;
-    const accountName = typeof credentials?.accountName === 'string' ? credentials.accountName.trim() : '';
-    const password = credentials?.password;
-    // Without an account name steam-user would sign in anonymously.
-    if (accountName === '' || typeof password !== 'string' || password === '') {
-      return Promise.reject(new LoginError('other', 'An account name and a password are required.'));
+    let accountName = '';
+    if (signIn?.method !== 'qr') {
+      accountName = typeof signIn?.accountName === 'string' ? signIn.accountName.trim() : '';
+      // Without an account name Steam would be asked for an anonymous sign-in.
+      if (accountName === '' || typeof signIn?.password !== 'string' || signIn.password === '') {
+        return Promise.reject(new LoginError('other', 'An account name and a password are required.'));
+      }
     }
-    if (typeof guard !== 'function') return Promise.reject(new TypeError('logOn() needs a guard handler'));
+    if (typeof prompts?.guard !== 'function') return Promise.reject(new TypeError('logOn() needs a guard handler'));
 
     this.#state = 'logging-on';
+    const proof = new SteamSessionSignIn({
+      approvalTimeoutMs: this.#approvalTimeoutMs,
+      ...(this.#httpProxy ? { httpProxy: this.#httpProxy } : {}),
+    });
+    return new Promise<AccountInfo>((resolve, reject) => {
+      const attempt: Attempt = { accountName, proof, resolve, reject, timer: null };
+      this.#attempt = attempt;
+      this.#armLogOnTimer();
+      // The person may take their time: a code, a scan, an approval is not Steam being slow.
+      const waiting = (person: boolean): void => {
+        if (this.#attempt !== attempt) return;
+        if (person) this.#disarmLogOnTimer();
+        else this.#armLogOnTimer();
+      };
+      proof.run(signIn, prompts, waiting).then(
+        ({ accountName: steamName, refreshToken }) => {
+          if (this.#attempt !== attempt) return; // ended meanwhile (logOff, timeout)
+          if (signIn.method === 'qr') attempt.accountName = steamName;
+          attempt.proof = null;
+          this.#armLogOnTimer();
+          this.#signOn(refreshToken);
+        },
+        (error: unknown) => {
+          if (this.#attempt === attempt) this.#failLogOn(error instanceof LoginError ? error : new LoginError('other', String(error)));
+        },
+      );
+    });
+  }
+
+  /** Signs steam-user on with the refresh token Steam just issued; the token is not kept here. */
+  #signOn(refreshToken: string): void {
     const user = new SteamUser({
       dataDirectory: null,
       autoRelogin: false,
@@ -146,16 +181,11 @@ class SteamUserPort implements SteamPort {
       ...(this.#httpProxy ? { httpProxy: this.#httpProxy } : {}),
     });
     this.#user = user;
-    user.on('steamGuard', (domain, callback, lastCodeWrong) => this.#onSteamGuard(domain, callback, lastCodeWrong));
+    user.on('steamGuard', () => this.#onSteamGuard(user));
     user.on('loggedOn', (details) => this.#onLoggedOn(user, details));
-    user.on('error', (error) => this.#onError(error));
-    user.on('disconnected', (eresult, message) => this.#onDisconnected(eresult, message));
-
-    return new Promise<AccountInfo>((resolve, reject) => {
-      this.#attempt = { accountName, guard, resolve, reject, timer: null, answered: new Set() };
-      this.#armLogOnTimer();
-      user.logOn({ accountName, password });
-    });
+    user.on('error', (error) => this.#onError(user, error));
+    user.on('disconnected', (eresult, message) => this.#onDisconnected(user, eresult, message));
+    user.logOn({ refreshToken });
   }
 
   redeemKey(key: string): Promise<PurchaseReply> {
@@ -221,39 +251,17 @@ class SteamUserPort implements SteamPort {
 
   // ---- steam-user events --------------------------------------------------
 
-  #onSteamGuard(domain: string | null, callback: (code: string) => void, lastCodeWrong: boolean): void {
-    const attempt = this.#attempt;
-    // Never answered: steam-user has already closed its connection before asking.
-    if (this.#state !== 'logging-on' || !attempt) return;
-    this.#disarmLogOnTimer(); // the user may take their time to find the code
-    const kind = domain ? 'email' : 'authenticator';
-    const request: GuardRequest = {
-      kind,
-      lastCodeWrong: lastCodeWrong || attempt.answered.has(kind),
-      ...(domain ? { domain } : {}),
-    };
-    Promise.resolve()
-      .then(() => attempt.guard(request))
-      .then(
-        (code) => {
-          if (this.#attempt !== attempt) return; // the sign-in ended meanwhile
-          if (typeof code !== 'string') throw new TypeError('a guard code must be a string');
-          attempt.answered.add(kind);
-          this.#armLogOnTimer();
-          // Steam's codes are upper-case letters and digits (the authenticator's alphabet is
-          // 23456789BCDFGHJKMNPQRTVWXY, e-mailed codes likewise); a phone keyboard types lower case.
-          callback(code.trim().toUpperCase()); // steam-user connects again and sends the code
-        },
-      )
-      .catch(() => {
-        if (this.#attempt === attempt) this.#failLogOn(new LoginError('cancelled', 'The Steam Guard prompt was abandoned.'));
-      });
+  /** Steam accepted the token and still asks for a code: nothing a person could type now would help. */
+  #onSteamGuard(user: SteamUser): void {
+    if (this.#state !== 'logging-on' || user !== this.#user) return;
+    this.#failLogOn(new LoginError('other', 'Steam asked for a Steam Guard code after the sign-in was approved.'));
   }
 
   #onLoggedOn(user: SteamUser, details: SteamUser.LogOnResponse): void {
     const attempt = this.#attempt;
     if (this.#state !== 'logging-on' || !attempt || user !== this.#user || !user.steamID) {
-      // A SteamUser we gave up on got signed in after all (its own retry timers): sign it off.
+      // A SteamUser we gave up on got signed in after all: sign it off.
+      forgetToken(user);
       user.logOff();
       return;
     }
@@ -267,14 +275,15 @@ class SteamUserPort implements SteamPort {
     });
   }
 
-  #onError(error: SteamUser.SteamUserError): void {
-    if (this.#state === 'logging-on') this.#failLogOn(loginError(error));
+  #onError(user: SteamUser, error: SteamUser.SteamUserError): void {
+    if (user !== this.#user) return; // one we let go of: listening keeps it from crashing the process
+    if (this.#state === 'logging-on') this.#failLogOn(loginErrorFor(typeof error.eresult === 'number' ? error.eresult : undefined, error.message));
     else if (this.#state === 'ready') this.#dropped(error.eresult ?? EResult.NoConnection, error.message);
     else if (this.#state === 'logging-off') this.#loggedOffNow();
-    // 'closed': nothing waits for it; listening keeps it from crashing the process.
   }
 
-  #onDisconnected(eresult: number, message: string): void {
+  #onDisconnected(user: SteamUser, eresult: number, message: string): void {
+    if (user !== this.#user) return;
     if (this.#state === 'logging-off') this.#loggedOffNow();
     else if (this.#state === 'ready') this.#dropped(eresult, message);
   }
@@ -285,15 +294,20 @@ class SteamUserPort implements SteamPort {
     const attempt = this.#attempt;
     this.#endAttempt();
     this.#state = 'closed';
+    attempt?.proof?.cancel();
     const user = this.#user;
-    this.#user = null; // steam-user still holds the password until it signs in: let it go
-    user?.logOff(); // cancels its reconnect timers (02-connection.js, _cleanupClosedConnection)
+    this.#user = null;
+    if (user) {
+      forgetToken(user); // it holds the refresh token until it signs on: let both go
+      user.logOff(); // cancels its reconnect timers (02-connection.js, _cleanupClosedConnection)
+    }
     attempt?.reject(error);
   }
 
   /** Steam dropped a signed-in connection. */
   #dropped(eresult: number, message: string): void {
     this.#state = 'closed';
+    if (this.#user) forgetToken(this.#user);
     this.#user = null;
     this.#failPending('The connection to Steam dropped while waiting for an answer: the key may or may not have been activated.');
     const info = { eresult, message };
@@ -303,6 +317,7 @@ class SteamUserPort implements SteamPort {
 
   #loggedOffNow(): void {
     this.#state = 'closed';
+    if (this.#user) forgetToken(this.#user);
     this.#user = null;
     this.#finishLogOff?.();
     this.#finishLogOff = null;
@@ -335,35 +350,27 @@ class SteamUserPort implements SteamPort {
   }
 }
 
-/** What a sign-in error means to the person signing in. */
-function loginError(error: SteamUser.SteamUserError): LoginError {
-  const eresult = typeof error.eresult === 'number' ? error.eresult : undefined;
-  switch (eresult) {
-    case EResult.InvalidPassword:
-      return new LoginError('invalid-password', 'Steam did not accept the account name or password.', eresult);
-    case EResult.RateLimitExceeded:
-      return new LoginError(
-        'rate-limited',
-        'Too many sign-in attempts from this server: Steam refuses them for a while (30 minutes or more).',
-        eresult,
-      );
-    case EResult.AccountLoginDeniedThrottle:
-      return new LoginError('throttled', 'Steam is holding back sign-ins to this account: try again later.', eresult);
-    case EResult.InvalidLoginAuthCode:
-    case EResult.TwoFactorCodeMismatch:
-      return new LoginError('guard-failed', 'Steam did not accept the Steam Guard code.', eresult);
-    case undefined:
-      // No EResult: no server list, or the proxy/connection failed.
-      return new LoginError('unreachable', `Could not reach Steam: ${error.message}`);
-    default:
-      return new LoginError('other', `Steam refused the sign-in: ${error.message} (EResult ${eresult}).`, eresult);
+/**
+ * Clears what steam-user keeps of the refresh token to sign on again
+ * (`_logOnDetails.access_token`, 09-logon.js) and what its own LoginSession
+ * keeps after fetching web cookies (`_loginSession`, 03-messages.js): with
+ * autoRelogin off it never signs on again, and the token must not outlive
+ * the sign-in in memory. Internals of steam-user 5.3.0, as typed in
+ * steam-user.d.ts.
+ */
+function forgetToken(user: SteamUser): void {
+  if (user._logOnDetails) delete user._logOnDetails.access_token;
+  const session = user._loginSession;
+  if (session) {
+    session.refreshToken = '';
+    session.accessToken = '';
   }
 }
 
 /** Steam's answer to one key, as the port reports it. */
 function purchaseReply(body: SteamUser.PurchaseResponse): PurchaseReply {
   return {
-    eresult: typeof body.eresult === 'number' ? body.eresult : EResult.Fail,
+    eresult: typeof body.eresult === 'number' ? body.eresult : FAIL,
     detail: typeof body.purchase_result_details === 'number' ? body.purchase_result_details : 0,
     packages: receiptPackages(body.purchase_receipt_info),
   };

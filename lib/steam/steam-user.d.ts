@@ -14,9 +14,9 @@ declare module 'steam-user' {
       httpProxy?: string | null;
     }
 
+    /** A refresh token from steam-session (SteamClient platform) alone: the adapter signs on only this way. */
     interface LogOnDetails {
-      accountName: string;
-      password: string;
+      refreshToken: string;
     }
 
     interface SteamID {
@@ -51,6 +51,20 @@ declare module 'steam-user' {
     /** Starts signing on; the outcome arrives as a `loggedOn` or `error` event. */
     logOn(details: SteamUser.LogOnDetails): void;
     logOff(): void;
+
+    /**
+     * Internal (components/09-logon.js): what logOn() was given, kept to sign
+     * on again; `access_token` is the refresh token. Cleared by the adapter
+     * once it is no longer needed.
+     */
+    _logOnDetails?: { access_token?: string };
+
+    /**
+     * Internal (components/03-messages.js, _getLoginSession): steam-session's
+     * LoginSession that webLogOn() gives the refresh token to; its setters
+     * take an empty value to forget a token.
+     */
+    _loginSession?: { refreshToken: string; accessToken: string };
 
     /**
      * Internal (components/03-messages.js): encodes and sends one message; the

@@ -28,6 +28,7 @@ t.test('flags: defaults, every flag, the demo pace, STEAM_HTTP_PROXY', async (t)
     demo: false,
     retryUnknown: false,
     includeDigitsOnly: false,
+    qr: false,
     timers: { pauseMs: 5_000, cooldownMs: 3_600_000, redeemTimeoutMs: 100_000 },
   });
   t.same(
@@ -45,10 +46,12 @@ t.test('flags: defaults, every flag, the demo pace, STEAM_HTTP_PROXY', async (t)
       demo: false,
       retryUnknown: true,
       includeDigitsOnly: true,
+      qr: false,
       steamProxy: 'http://127.0.0.1:8080',
       timers: { pauseMs: 2_000, cooldownMs: 5_400_000, redeemTimeoutMs: 95_000 },
     },
   );
+  t.match(parseRedeemArgs(['--qr', '--account', 'alice'], {}), { qr: true, account: 'alice' }, '--qr, with an account to accept only');
   t.match(parseRedeemArgs(['--demo'], {}), { demo: true, timers: { pauseMs: 1_000, cooldownMs: 20_000 } }, 'the demo paces like serve --demo');
   t.equal(parseRedeemArgs([], { STEAM_HTTP_PROXY: 'http://proxy:3128' })?.steamProxy, 'http://proxy:3128');
   t.equal(parseRedeemArgs(['--demo'], { STEAM_HTTP_PROXY: 'http://proxy:3128' })?.steamProxy, undefined);

@@ -82,7 +82,7 @@ t.test('the page drops mid-batch and reconnects: every result is there, still si
   page.send({ type: 'add-keys', text: 'FOURT-HKEY0-00004' });
   t.match((await keyState(page, 4, 'done')).entry.result, { status: 'activated', packages: [{ id: 1004 }] });
   t.equal(steam.log.filter((e) => e.type === 'logon').length, 1, 'Steam saw one sign-on in all');
-  t.equal(steam.connectionCount, 1);
+  t.equal(steam.signedInCount, 1);
 });
 
 t.test('the page comes back while a key is still with Steam: its answer arrives on the new connection', async (t) => {
@@ -274,7 +274,7 @@ t.test('the server shuts down: every page is told, every session signs out of St
   const second = await run.connect();
   await second.hello();
   await login(second, 'bob', 'pw');
-  t.equal(steam.connectionCount, 2);
+  t.equal(steam.signedInCount, 2, 'two Steam clients signed on');
   await run.app.close();
   for (const page of [first, second]) {
     t.match(await page.until('bye'), { reason: 'shutdown' });

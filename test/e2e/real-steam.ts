@@ -7,7 +7,7 @@
 import { createSteamUserPort } from '../../lib/steam/steam-user-port.js';
 import { startFakeSteam, type FakeSteam, type FakeSteamOptions } from '../fake-steam/fake-steam.js';
 import { startApp, type Running, type TestClient } from '../helpers/app.js';
-import type { AppTimers } from '../../lib/app/server.js';
+import type { AppOptions, AppTimers } from '../../lib/app/server.js';
 import type { ServerMessage } from '../../lib/app/protocol.js';
 
 /** Short timers: each case takes well under a second of them. */
@@ -28,6 +28,7 @@ export async function startE2E(
   fake: FakeSteamOptions,
   timers: Partial<AppTimers> = {},
   logOnTimeoutMs = 5_000,
+  app: Partial<AppOptions> = {},
 ): Promise<E2E> {
   const steam = await startFakeSteam(fake);
   const all = { ...E2E_TIMERS, ...timers };
@@ -35,6 +36,7 @@ export async function startE2E(
   const run = await startApp({
     portFactory: () => createSteamUserPort({ httpProxy: steam.proxyUrl, redeemTimeoutMs: all.redeemTimeoutMs, logOnTimeoutMs }),
     timers: all,
+    ...app,
   });
   // Last registered runs first: the app signs out of Steam while the fake still answers.
   t.teardown(() => steam.close());

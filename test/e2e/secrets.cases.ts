@@ -1,12 +1,17 @@
 /**
  * No password or guard code in any log line, any message to the page, or
  * anything printed by the process — with the real steam-user in the loop
- * (test/app/secrets.test.ts covers the demo port). Run by secrets.test.ts in
+ * (test/app/secrets.test.ts covers the demo port) — and no refresh or access
+ * token there or in a trace line, with steam-session's debug output on. Run by secrets.test.ts in
  * a process that trusts the fake's test CA.
  */
 import t from 'tap';
-import { guardCode, keyState, login, startE2E } from './real-steam.js';
-import { capturePrinted, secretPieces } from '../helpers/secrets.js';
+import { formatRedactedTrace } from '../../lib/app/trace.js';
+import { lineLogger } from '../../lib/log.js';
+import { RedeemSession } from '../../lib/steam/session.js';
+import { createSteamUserPort } from '../../lib/steam/steam-user-port.js';
+import { guardCode, keyState, login, startE2E, type E2E } from './real-steam.js';
+import { capturePrinted, secretPieces, tokenPieces } from '../helpers/secrets.js';
 
 // Distinctive values, so that finding one anywhere is not a coincidence.
 const PASSWORD = 'Tr0ub4dor&3-secret';
@@ -81,5 +86,70 @@ t.test('no log line, page message or printed text holds a password or guard code
   for (const [name, secret] of Object.entries(SECRETS)) {
     const leaks = secretPieces(secret).filter((piece) => printed.includes(piece)).length;
     t.equal(leaks, 0, `no part of the ${name} printed by the process`);
+  }
+});
+
+t.test('no log line, page message, trace line or printed text holds a refresh or access token', async (t) => {
+  const stop = capturePrinted();
+  let printed = '';
+  const trace: string[] = [];
+  let steam!: E2E['steam'];
+  let logs: string[] = [];
+  let frames: string[] = [];
+  try {
+    const started = await startE2E(
+      t,
+      {
+        accounts: [
+          { accountName: 'alice', password: PASSWORD },
+          { accountName: 'carol', password: PASSWORD, guard: { type: 'authenticator', codes: [CODE], approvable: true } },
+        ],
+        keys: { 'ACTIV-ATED1-ONEPK': { packages: [{ id: 1, name: 'One' }] } },
+      },
+      {},
+      5_000,
+      { trace: (frame) => trace.push(formatRedactedTrace(frame)) },
+    );
+    steam = started.steam;
+    const { run } = started;
+
+    // A password sign-in approved in the Steam app, over /ws as the page does it; keys; sign out.
+    const client = await run.connect();
+    await client.hello();
+    t.match((await login(client, 'carol', PASSWORD)).at(-1), { state: 'guard', guard: { approvable: true } });
+    await steam.app.confirmationFor('carol');
+    steam.app.approve('carol');
+    await client.until('login', (m) => m.state === 'signed-in');
+    client.send({ type: 'add-keys', text: 'ACTIV-ATED1-ONEPK' });
+    await keyState(client, 1, 'done');
+    client.send({ type: 'logout' });
+    await client.closed;
+
+    // A QR sign-in through a session with the real adapter (the page's messages for it come later).
+    const session = new RedeemSession({
+      portFactory: () => createSteamUserPort({ httpProxy: steam.proxyUrl }),
+      log: lineLogger((line) => run.logs.push(line)),
+    });
+    const signingIn = session.login({ method: 'qr' });
+    const url = await steam.app.nextChallenge();
+    steam.app.approve(url, 'alice');
+    t.equal(await signingIn, true);
+    session.addKeys('ACTIV-ATED1-ONEPK');
+    while (session.snapshot().keys[0]?.state !== 'done') await new Promise((resolve) => setTimeout(resolve, 5));
+    await session.close('logged-out');
+    await run.logged(/session-closed/);
+    logs = run.logs;
+    frames = client.frames;
+  } finally {
+    printed = stop();
+  }
+  t.equal(steam.log.filter((e) => e.type === 'tokens').length, 2, 'Steam issued tokens for both sign-ins');
+  t.ok(steam.issuedTokens.length >= 4, 'refresh and access tokens, and those steam-user fetched');
+  t.ok(trace.length > 10 && logs.length > 5 && frames.length > 5, 'there was plenty to look at');
+  t.match(printed, /steam-session:WebSocketCMTransport/, 'steam-session\'s debug output was on (DEBUG), and captured');
+  const places = { 'log lines': logs.join('\n'), 'page messages': frames.join('\n'), 'trace lines': trace.join('\n'), 'printed text': printed };
+  for (const [where, text] of Object.entries(places)) {
+    const leaks = steam.issuedTokens.flatMap(tokenPieces).filter((piece) => text.includes(piece)).length;
+    t.equal(leaks, 0, `no piece of a token in the ${where}`);
   }
 });

@@ -2,4 +2,6 @@
 // trusts the fake Steam's test CA.
 import { runWithTestCa } from '../fake-steam/run-with-test-ca.js';
 
-runWithTestCa(new URL('./secrets.cases.ts', import.meta.url));
+// DEBUG turns on steam-session's own debug output (the `debug` package reads it at start-up),
+// which would print Steam's poll replies, tokens and all, if the adapter let it.
+runWithTestCa(new URL('./secrets.cases.ts', import.meta.url), { DEBUG: 'steam-session:*' });

@@ -1,8 +1,10 @@
 /**
  * The fake connection manager: what happens on one `/cmsocket/` WebSocket.
- * It answers the messages steam-user 5.3.0 sends to sign in with a password
- * (Authentication service calls, then ClientLogon) and to redeem keys
- * (ClientRegisterKey), as scripted in the shared FakeWorld.
+ * It answers the messages steam-user 5.3.0 and steam-session 1.9.4 send to
+ * sign in (Authentication service calls with a password or for a QR code —
+ * steam-app.ts keeps those sessions and the test-side Steam app —, then
+ * ClientLogon with the refresh token) and to redeem keys (ClientRegisterKey),
+ * as scripted in the shared FakeWorld.
  */
 import { constants, generateKeyPairSync, privateDecrypt, randomBytes, randomInt, type KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -10,12 +12,14 @@ import type { Socket } from 'node:net';
 import type { Channel } from '../../lib/websocket/index.js';
 import { decodeProto, EMsg, emsgName, encodeMessage, encodeProto, JOBID_NONE, parseMessage, proto, type CmMessage, type Header } from './messages.js';
 import { encodeReceipt, type FakePackage } from './receipt.js';
+import { AuthSessions, FakeSteamApp, GuardType, type AppEvent } from './steam-app.js';
 
 /** How a guarded account asks for a code, and which codes it accepts. */
 export type FakeGuard =
   | { type: 'none' }
   | { type: 'email'; domain: string; codes: string[] }
-  | { type: 'authenticator'; codes: string[] };
+  /** `approvable`: Steam also offers an approval in the Steam app (DeviceConfirmation), which test code gives through `app`. */
+  | { type: 'authenticator'; codes: string[]; approvable?: boolean };
 
 export interface FakeAccount {
   /** The sign-in name (matched case-insensitively, as Steam does). */
@@ -67,6 +71,11 @@ export type FakeEvent =
   | { type: 'cm-closed' }
   | { type: 'message'; emsg: string; job?: string }
   | { type: 'auth'; accountName: string; eresult: number }
+  /** BeginAuthSessionViaQR: a QR code to show. */
+  | { type: 'auth-qr' }
+  /** A poll got the refresh and access tokens: one per sign-in proved. */
+  | { type: 'tokens'; accountName: string }
+  | AppEvent
   | { type: 'guard-code'; accountName: string; kind: 'email' | 'authenticator'; accepted: boolean }
   | { type: 'logon'; accountName: string; eresult: number }
   | { type: 'register-key'; key: string; answer: 'answered' | 'no-answer' | 'drop' | 'hold' }
@@ -74,13 +83,6 @@ export type FakeEvent =
   | { type: 'late-answer'; key: string }
   | { type: 'logoff'; accountName: string }
   | { type: 'unsupported'; what: string };
-
-interface AuthSession {
-  account: FakeAccount;
-  steamId: string;
-  requestId: Buffer;
-  approved: boolean;
-}
 
 interface CmConnection {
   channel: Channel;
@@ -98,13 +100,11 @@ const EResult = {
   Fail: 2,
   InvalidPassword: 5,
   InvalidParam: 8,
-  FileNotFound: 9,
+  FileNotFound: 9, // also a denied or expired sign-in, as Steam answers both
   AccessDenied: 15,
   InvalidLoginAuthCode: 65,
   TwoFactorCodeMismatch: 88,
 } as const;
-
-const GuardType = { None: 1, EmailCode: 2, DeviceCode: 3 } as const;
 
 function base64url(data: string | Buffer): string {
   return Buffer.from(data).toString('base64url');
@@ -143,8 +143,13 @@ export class FakeWorld {
   /** Keys scripted 'hold' that wait for answerHeld(). */
   readonly #held = new Map<string, (answer: KeyAnswer) => void>();
   readonly #steamIds = new Map<FakeAccount, string>();
-  readonly #sessions = new Map<string, AuthSession>();
+  /** Authentication sessions in progress (password or QR). */
+  readonly auth = new AuthSessions((event) => this.record(event));
+  /** The test-side Steam mobile app: scans, approves, denies (steam-app.ts). */
+  readonly app = new FakeSteamApp(this.auth, (name) => this.accounts.get(name.toLowerCase()));
   readonly #refreshTokens = new Map<string, FakeAccount>();
+  /** Every refresh and access token handed out, for tests that look for them where they must not be. */
+  readonly issuedTokens: string[] = [];
   readonly #rsa: { privateKey: KeyObject; modulusHex: string; exponentHex: string; timestamp: string };
 
   constructor() {
@@ -304,53 +309,78 @@ export class FakeWorld {
     if (eresult !== EResult.OK || !account) return { eresult };
 
     const guard = account.guard ?? { type: 'none' };
-    const clientId = randomUint64();
-    const session: AuthSession = { account, steamId: this.steamIdOf(account), requestId: randomBytes(16), approved: guard.type === 'none' };
-    this.#sessions.set(clientId, session);
-    const confirmation =
+    const approvable = guard.type === 'authenticator' && guard.approvable === true;
+    const { clientId, session } = this.auth.begin('password', account, approvable, guard.type === 'none');
+    const confirmations =
       guard.type === 'email'
-        ? { confirmation_type: GuardType.EmailCode, associated_message: guard.domain }
+        ? [{ confirmation_type: GuardType.EmailCode, associated_message: guard.domain }]
         : guard.type === 'authenticator'
-          ? { confirmation_type: GuardType.DeviceCode }
-          : { confirmation_type: GuardType.None };
+          ? [{ confirmation_type: GuardType.DeviceCode }, ...(approvable ? [{ confirmation_type: GuardType.DeviceConfirmation }] : [])]
+          : [{ confirmation_type: GuardType.None }];
     return {
       eresult,
       body: {
         client_id: clientId,
         request_id: session.requestId,
         interval: 0.1,
-        allowed_confirmations: [confirmation],
-        steamid: session.steamId,
+        allowed_confirmations: confirmations,
+        steamid: this.steamIdOf(account),
+      },
+    };
+  }
+
+  /** A QR code to show: approved (or denied) by whichever account's app scans it. */
+  beginQr(): { eresult: number; body: Record<string, unknown> } {
+    const { clientId, session } = this.auth.begin('qr', null, true);
+    this.record({ type: 'auth-qr' });
+    return {
+      eresult: EResult.OK,
+      body: {
+        client_id: clientId,
+        challenge_url: session.challengeUrl,
+        request_id: session.requestId,
+        interval: 0.1,
+        allowed_confirmations: [{ confirmation_type: GuardType.DeviceConfirmation }],
+        version: 1,
       },
     };
   }
 
   submitGuardCode(request: Record<string, unknown>): { eresult: number } {
-    const session = this.#sessions.get(String(request['client_id']));
-    if (!session) return { eresult: EResult.FileNotFound };
+    const session = this.auth.get(String(request['client_id']));
+    if (!session || session.state !== 'waiting' || !session.account) return { eresult: EResult.FileNotFound };
     const guard = session.account.guard ?? { type: 'none' };
     const kind = request['code_type'] === GuardType.EmailCode ? 'email' : 'authenticator';
     if (guard.type !== kind) return { eresult: EResult.InvalidParam };
     const accepted = guard.codes.includes(String(request['code'] ?? ''));
     this.record({ type: 'guard-code', accountName: session.account.accountName, kind, accepted });
     if (!accepted) return { eresult: kind === 'email' ? EResult.InvalidLoginAuthCode : EResult.TwoFactorCodeMismatch };
-    session.approved = true;
+    session.state = 'approved';
     return { eresult: EResult.OK };
   }
 
   poll(request: Record<string, unknown>): { eresult: number; body?: Record<string, unknown> } {
-    const clientId = String(request['client_id']);
-    const session = this.#sessions.get(clientId);
-    const requestId = request['request_id'];
-    if (!session || !Buffer.isBuffer(requestId) || !requestId.equals(session.requestId)) return { eresult: EResult.FileNotFound };
-    if (!session.approved) return { eresult: EResult.OK, body: {} }; // not yet: the client polls again
-    this.#sessions.delete(clientId);
+    const outcome = this.auth.poll(String(request['client_id']), request['request_id']);
+    if (outcome.state === 'unknown' || outcome.state === 'denied' || outcome.state === 'expired') return { eresult: EResult.FileNotFound };
+    if (outcome.state === 'waiting') {
+      // Not yet: the client polls again.
+      return {
+        eresult: EResult.OK,
+        body: {
+          had_remote_interaction: outcome.remoteInteraction,
+          ...(outcome.newChallengeUrl ? { new_client_id: outcome.newClientId, new_challenge_url: outcome.newChallengeUrl } : {}),
+        },
+      };
+    }
+    const account = outcome.account;
+    const steamId = this.steamIdOf(account);
+    this.record({ type: 'tokens', accountName: account.accountName });
     const now = Math.floor(Date.now() / 1000);
     const jti = randomUint64();
     // steam-user requires a refresh token whose audience includes "client" and "derive".
     const refreshToken = token({
       iss: 'steam',
-      sub: session.steamId,
+      sub: steamId,
       aud: ['client', 'web', 'derive'],
       exp: now + 200 * 86400,
       nbf: now,
@@ -359,10 +389,12 @@ export class FakeWorld {
       oat: now,
       per: 1,
     });
-    this.#refreshTokens.set(refreshToken, session.account);
+    this.#refreshTokens.set(refreshToken, account);
+    const accessToken = this.accessToken(steamId, jti);
+    this.issuedTokens.push(refreshToken, accessToken);
     return {
       eresult: EResult.OK,
-      body: { refresh_token: refreshToken, access_token: this.accessToken(session.steamId, jti), account_name: session.account.accountName },
+      body: { refresh_token: refreshToken, access_token: accessToken, account_name: account.accountName },
     };
   }
 
@@ -374,7 +406,9 @@ export class FakeWorld {
   generateAccessToken(request: Record<string, unknown>): { eresult: number; body?: Record<string, unknown> } {
     const account = this.#refreshTokens.get(String(request['refresh_token'] ?? ''));
     if (!account) return { eresult: EResult.AccessDenied };
-    return { eresult: EResult.OK, body: { access_token: this.accessToken(this.steamIdOf(account), randomUint64()) } };
+    const accessToken = this.accessToken(this.steamIdOf(account), randomUint64());
+    this.issuedTokens.push(accessToken);
+    return { eresult: EResult.OK, body: { access_token: accessToken } };
   }
 
   // ---- signing on, keys ---------------------------------------------------
@@ -504,7 +538,7 @@ interface Service {
   handle(world: FakeWorld, request: Record<string, unknown>): { eresult: number; body?: Record<string, unknown> };
 }
 
-/** The Authentication service methods a password sign-in uses. */
+/** The Authentication service methods a sign-in uses (with a password or a QR code). */
 const SERVICES: Record<string, Service | undefined> = {
   'Authentication.GetPasswordRSAPublicKey#1': {
     request: 'CAuthentication_GetPasswordRSAPublicKey_Request',
@@ -515,6 +549,11 @@ const SERVICES: Record<string, Service | undefined> = {
     request: 'CAuthentication_BeginAuthSessionViaCredentials_Request',
     response: 'CAuthentication_BeginAuthSessionViaCredentials_Response',
     handle: (world, request) => world.beginAuth(request),
+  },
+  'Authentication.BeginAuthSessionViaQR#1': {
+    request: 'CAuthentication_BeginAuthSessionViaQR_Request',
+    response: 'CAuthentication_BeginAuthSessionViaQR_Response',
+    handle: (world) => world.beginQr(),
   },
   'Authentication.UpdateAuthSessionWithSteamGuardCode#1': {
     request: 'CAuthentication_UpdateAuthSessionWithSteamGuardCode_Request',

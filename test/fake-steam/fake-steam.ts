@@ -43,9 +43,11 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { WebSocketRouter } from '../../lib/websocket/index.js';
 import { FakeWorld, type FakeAccount, type FakeEvent, type KeyAnswer, type KeyScript, type TallyEntry } from './cm.js';
+import type { FakeSteamApp } from './steam-app.js';
 
 export type { FakeAccount, FakeEvent, FakeGuard, KeyAnswer, KeyScript, KeyStep, TallyEntry } from './cm.js';
 export type { FakePackage } from './receipt.js';
+export type { FakeSteamApp } from './steam-app.js';
 
 export const API_HOST = 'api.steampowered.com';
 export const CM_HOST = 'cm.fake-steam.test';
@@ -83,6 +85,12 @@ export interface FakeSteam {
   keyReceived(key: string): Promise<void>;
   /** Open CM connections. */
   readonly connectionCount: number;
+  /** Open CM connections signed on to an account (not those that only sign in: a QR code, a password, a poll). */
+  readonly signedInCount: number;
+  /** The Steam mobile app, driven by the test: scans QR codes, approves and denies sign-ins (steam-app.ts). */
+  readonly app: FakeSteamApp;
+  /** Every refresh and access token the fake has issued (to look for where they must not be). */
+  readonly issuedTokens: readonly string[];
   addAccount(account: FakeAccount): void;
   setKey(key: string, script: KeyScript): void;
   /** Drops every CM connection at once, without a closing handshake. */
@@ -195,6 +203,13 @@ export async function startFakeSteam(options: FakeSteamOptions = {}): Promise<Fa
     answerHeld: (key, answer) => world.answerHeld(key, answer),
     get connectionCount() {
       return world.connections.size;
+    },
+    get signedInCount() {
+      return [...world.connections].filter((c) => c.account !== null).length;
+    },
+    app: world.app,
+    get issuedTokens() {
+      return world.issuedTokens;
     },
     keyReceived: (key) => world.keyReceived(key),
     addAccount: (account) => world.addAccount(account),

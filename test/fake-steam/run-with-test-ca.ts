@@ -8,16 +8,17 @@
  *
  *   // test/x/thing.test.ts
  *   runWithTestCa(new URL('./thing.cases.ts', import.meta.url));
+ *   runWithTestCa(new URL('./thing.cases.ts', import.meta.url), { DEBUG: 'x:*' });  // more environment
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CA_PATH } from './fake-steam.js';
 
-export function runWithTestCa(casesFile: URL): void {
+export function runWithTestCa(casesFile: URL, env: NodeJS.ProcessEnv = {}): void {
   // process.execArgv carries tap's TypeScript loader.
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(casesFile)], {
     stdio: 'inherit',
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: CA_PATH },
+    env: { ...process.env, ...env, NODE_EXTRA_CA_CERTS: CA_PATH },
   });
   // If the runner stops this process (a timeout), stop the child too.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => child.kill(signal));

@@ -7,6 +7,18 @@ export function secretPieces(secret: string): string[] {
 }
 
 /**
+ * What to look for of a refresh or access token (a JWT: header.payload.signature):
+ * the token, its payload and its signature, and every 12-character piece of
+ * those two — the header is the same in every JWT, and shorter pieces of
+ * random base64url could turn up by chance in other random text (resume tokens).
+ */
+export function tokenPieces(token: string): string[] {
+  const [, payload = '', signature = ''] = token.split('.');
+  const windows = (part: string): string[] => Array.from({ length: Math.max(0, part.length - 11) }, (_, i) => part.slice(i, i + 12));
+  return [token, payload, signature, ...windows(payload), ...windows(signature)].filter((piece) => piece.length >= 12);
+}
+
+/**
  * Records everything this process writes to stdout and stderr (and its
  * warnings) until the returned function is called; that returns the text.
  */

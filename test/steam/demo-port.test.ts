@@ -1,5 +1,6 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
+import { DemoSteamApp } from '../../lib/steam/demo-app.js';
 import { DEMO_ACCOUNTS, DEMO_GUARD_CODE, DEMO_KEYS, DEMO_PASSWORD, DemoPort, demoPortFactory } from '../../lib/steam/demo-port.js';
 import { isKey } from '../../lib/steam/keys.js';
 import { RedeemError } from '../../lib/steam/port.js';
@@ -173,4 +174,141 @@ t.test('the port keeps the SteamPort contract', async (t) => {
   t.match(await cancelled.catch((e: unknown) => e), { name: 'LoginError', reason: 'cancelled' }, 'logOff during sign-in');
   await settle();
   t.equal(late.loggedOn, false);
+});
+
+// ---- without the password: the demo's Steam app ------------------------------
+
+const APPROVAL = 60_000;
+
+function appSetup(options: { qrRenewMs?: number } = {}) {
+  const clock = new ManualClock();
+  const app = new DemoSteamApp();
+  app.baseUrl = 'http://192.0.2.10:3999';
+  const session = new RedeemSession({
+    portFactory: demoPortFactory({ clock, latencyMs: LATENCY, timeoutMs: TIMEOUT, app, approvalTimeoutMs: APPROVAL, ...options }),
+    clock,
+    timers: TIMERS,
+  });
+  return { clock, app, session };
+}
+
+/** The id at the end of a demo QR link. */
+function idOf(url: string | undefined): string {
+  const match = /^http:\/\/192\.0\.2\.10:3999\/demo-app\/r\/([\w-]{22})$/.exec(url ?? '');
+  if (!match) throw new Error(`not a demo app link: ${url}`);
+  return match[1]!;
+}
+
+t.test('QR: the code links to the demo app page; scanned, then approved, it signs in as demo', async (t) => {
+  const { clock, app, session } = appSetup();
+  const done = session.login({ method: 'qr' });
+  await clock.advance(LATENCY);
+  const login = session.snapshot().login;
+  t.match(login, { state: 'qr', qr: { scanned: false } });
+  const id = idOf(login.qr?.url);
+  t.match(app.find(id), { kind: 'qr', accountName: 'demo', state: 'waiting' });
+  t.ok(app.open(id), 'a phone opened the link');
+  t.match(session.snapshot().login, { state: 'qr', qr: { url: login.qr?.url, scanned: true }, message: { en: /^Scanned/ } });
+  t.ok(app.approve(id));
+  t.equal(await done, true);
+  t.match(session.snapshot().login, { state: 'signed-in', account: { accountName: 'demo' } });
+  t.match(app.find(id), { state: 'approved' }, 'the page goes on saying it was approved');
+  t.notOk(app.approve(id), 'a second approval does nothing');
+  await session.close('logged-out');
+});
+
+t.test('QR: denied on the page, or not approved in time; a new sign-in gets a new code', async (t) => {
+  const { clock, app, session } = appSetup();
+  let done = session.login({ method: 'qr' });
+  await clock.advance(LATENCY);
+  const first = idOf(session.snapshot().login.qr?.url);
+  app.open(first);
+  t.ok(app.deny(first));
+  t.equal(await done, false);
+  t.match(session.snapshot().login, { state: 'signed-out', reason: 'denied' });
+
+  done = session.login({ method: 'qr' });
+  await clock.advance(LATENCY);
+  const second = idOf(session.snapshot().login.qr?.url);
+  t.not(second, first, 'a fresh code');
+  await clock.advance(APPROVAL);
+  t.equal(await done, false);
+  t.match(session.snapshot().login, { state: 'signed-out', reason: 'expired' });
+  t.match(app.find(second), { state: 'ended' }, 'the page says the sign-in is over');
+  t.notOk(app.approve(second), 'and it cannot be approved any more');
+  t.equal(app.waitingCount, 0);
+});
+
+t.test('QR: a code Steam changes while it waits is followed; the old link stops working', async (t) => {
+  const { clock, app, session } = appSetup({ qrRenewMs: 1_000 });
+  const urls: string[] = [];
+  session.subscribe((e) => {
+    if (e.type === 'login' && e.state === 'qr' && e.qr && !urls.includes(e.qr.url)) urls.push(e.qr.url);
+  });
+  const done = session.login({ method: 'qr' });
+  await clock.advance(LATENCY + 2_000);
+  t.equal(urls.length, 3, 'the first code and two new ones');
+  t.equal(new Set(urls).size, 3);
+  t.notOk(app.approve(idOf(urls[0])), 'the first link no longer approves');
+  t.ok(app.approve(idOf(urls[2])));
+  t.equal(await done, true);
+  await session.close('logged-out');
+});
+
+t.test('QR: signing out while the code waits ends it', async (t) => {
+  const { clock, app, session } = appSetup();
+  void session.login({ method: 'qr' });
+  await clock.advance(LATENCY);
+  const id = idOf(session.snapshot().login.qr?.url);
+  await session.close('logged-out');
+  t.match(app.find(id), { state: 'ended' });
+  t.equal(clock.pending, 0, 'no timer left behind');
+});
+
+t.test('demo-approve: approved on the page while the code is asked for, or the code typed, or denied', async (t) => {
+  {
+    const { clock, app, session } = appSetup();
+    const done = session.login({ accountName: 'demo-approve', password: 'demo' });
+    await clock.advance(LATENCY);
+    t.match(session.snapshot().login, { state: 'guard', guard: { kind: 'authenticator', approvable: true, lastCodeWrong: false } });
+    t.match(session.snapshot().login.message?.en, /^Approve this sign-in in the Steam app — or type the code\./);
+    const [waiting] = app.waitingPasswordSignIns;
+    t.match(waiting, { kind: 'password', accountName: 'demo-approve', state: 'waiting' }, 'the app page lists it');
+    app.open(waiting!.id);
+    t.match(session.snapshot().login, { state: 'guard', guard: { scanned: true } });
+    app.approve(waiting!.id);
+    t.equal(await done, true, 'approved: signed in without the code');
+    t.match(session.snapshot().login, { state: 'signed-in', account: { accountName: 'demo-approve' } });
+    t.same(app.waitingPasswordSignIns, []);
+    await session.close('logged-out');
+  }
+  {
+    const { clock, app, session } = appSetup();
+    const done = session.login({ accountName: 'demo-approve', password: 'demo' });
+    await clock.advance(LATENCY);
+    session.answerGuard('12345');
+    await clock.advance(LATENCY);
+    t.equal(await done, true, 'the code typed instead');
+    const id = session.snapshot().login.state === 'signed-in' ? app.waitingPasswordSignIns : null;
+    t.same(id, [], 'the page no longer offers it');
+    await session.close('logged-out');
+  }
+  {
+    const { clock, app, session } = appSetup();
+    const done = session.login({ accountName: 'demo-approve', password: 'demo' });
+    await clock.advance(LATENCY);
+    app.deny(app.waitingPasswordSignIns[0]!.id);
+    t.equal(await done, false);
+    t.match(session.snapshot().login, { state: 'signed-out', reason: 'denied' });
+  }
+});
+
+t.test('the other guarded demo accounts cannot be approved on the page', async (t) => {
+  const { clock, app, session } = appSetup();
+  void session.login({ accountName: 'demo-app', password: 'demo' });
+  await clock.advance(LATENCY);
+  t.match(session.snapshot().login, { state: 'guard' });
+  t.notOk(session.snapshot().login.guard?.approvable);
+  t.same(app.waitingPasswordSignIns, []);
+  await session.close('logged-out');
 });

@@ -9,10 +9,12 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { LoginError, RedeemError, type GuardHandler, type GuardRequest, type SteamPort } from '../../lib/steam/port.js';
+import { LoginError, RedeemError, type GuardHandler, type GuardRequest, type SignInPrompts, type SteamPort } from '../../lib/steam/port.js';
 import { createSteamUserPort, type SteamUserPortOptions } from '../../lib/steam/steam-user-port.js';
 import { startFakeSteam, type FakeAccount, type FakeSteam, type FakeSteamOptions } from '../fake-steam/fake-steam.js';
 import { capturePrinted } from '../helpers/secrets.js';
+
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
 
 /** What the helpers need of a tap test. */
 interface Scope {
@@ -53,6 +55,11 @@ async function signedIn(t: Scope, steam: FakeSteam, options: SteamUserPortOption
   const signedInPort = port(t, steam, options);
   await signedInPort.logOn({ accountName: ALICE.accountName, password: ALICE.password }, { guard: noGuard });
   return signedInPort;
+}
+
+/** Polls `done` each millisecond or so (the port's callbacks come from steam-session's own polling). */
+async function waitFor(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 async function loginError(promise: Promise<unknown>): Promise<LoginError> {
@@ -169,14 +176,19 @@ t.test('too many sign-ins from this address (84) and a throttled account (87)', 
   t.match(throttled, { reason: 'throttled', eresult: 87 });
 });
 
-t.test('an unreachable Steam ends the sign-in after logOnTimeoutMs', async (t) => {
+t.test('an unreachable Steam ends the sign-in, and leaves no connection attempts behind', async (t) => {
   const steam = await fake(t);
-  steam.reachable.cm = false; // steam-user would retry the CM forever
+  steam.reachable.cm = false; // steam-user would retry the CM forever; steam-session's transport too (see stopTransport)
   const error = await loginError(
     port(t, steam, { logOnTimeoutMs: 400 }).logOn({ accountName: 'alice', password: ALICE.password }, { guard: noGuard }),
   );
   t.equal(error.reason, 'unreachable');
-  t.ok(steam.log.some((e) => e.type === 'proxy-connect' && !e.allowed), 'it did try the CM');
+  const attempts = (): number => steam.log.filter((e) => e.type === 'proxy-connect' && !e.allowed).length;
+  t.ok(attempts() > 0, 'it did try the CM');
+  const before = attempts();
+  // steam-session's transport would try again after 1 s, then 2 s, 4 s, ... for ever.
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  t.equal(attempts(), before, 'no attempt after the sign-in ended');
 });
 
 t.test('bad input to logOn', async (t) => {
@@ -188,6 +200,231 @@ t.test('bad input to logOn', async (t) => {
   await once.logOn({ accountName: 'alice', password: ALICE.password }, { guard: noGuard });
   await t.rejects(once.logOn({ accountName: 'alice', password: ALICE.password }, { guard: noGuard }), /once per SteamPort/);
   t.throws(() => createSteamUserPort({ redeemTimeoutMs: 0 }), RangeError);
+});
+
+// ---- without the password: a QR code, an approval in the Steam app ---------
+
+/** Prompts for a QR sign-in that record every challenge and remote interaction, and let a test wait for the next challenge. */
+function qrPrompts(): SignInPrompts & { urls: string[]; interactions: number; nextUrl(): Promise<string> } {
+  const urls: string[] = [];
+  let waiter: ((url: string) => void) | null = null;
+  let seen = 0;
+  const prompts = {
+    urls,
+    interactions: 0,
+    guard: noGuard,
+    qrChallenge(url: string) {
+      urls.push(url);
+      waiter?.(url);
+      waiter = null;
+    },
+    remoteInteraction() {
+      prompts.interactions++;
+    },
+    /** The first challenge not yet returned by nextUrl. */
+    nextUrl(): Promise<string> {
+      if (urls.length > seen) return Promise.resolve(urls[seen++]!);
+      return new Promise<string>((resolve) => (waiter = resolve)).then((url) => (seen++, url));
+    },
+  };
+  return prompts;
+}
+
+/** Signs out and checks that Steam saw it. */
+async function signOut(t: Tap, steam: FakeSteam, steamPort: SteamPort): Promise<void> {
+  await steamPort.logOff();
+  t.ok(steam.log.some((e) => e.type === 'logoff'), 'signed out of Steam (ClientLogOff)');
+}
+
+const count = (steam: FakeSteam, type: string): number => steam.log.filter((e) => e.type === type).length;
+
+t.test('QR code: scanned, then approved in the app; then signed out', async (t) => {
+  const steam = await fake(t);
+  const steamPort = port(t, steam);
+  const prompts = qrPrompts();
+  const signingIn = steamPort.logOn({ method: 'qr' }, prompts);
+  const url = await prompts.nextUrl();
+  t.match(url, /^https:\/\/s\.team\/q\/1\/\d+$/, 'the challenge is the URL Steam gave');
+  t.same(steam.app.challenges, [url], 'and it waits at Steam');
+  t.ok(steam.app.scan(url, 'alice'));
+  await waitFor(() => prompts.interactions === 1);
+  t.equal(steamPort.loggedOn, false, 'scanned is not signed in');
+  t.ok(steam.app.approve(url));
+  const info = await signingIn;
+  t.match(info, { accountName: 'alice', country: 'DE' }, 'the account is the one that approved, as Steam names it');
+  t.match(info.steamId, /^7656119\d{10}$/);
+  t.equal(prompts.interactions, 1, 'one remote interaction');
+  t.same(prompts.urls, [url], 'one challenge');
+  t.equal(count(steam, 'tokens'), 1, 'Steam issued one pair of tokens');
+  t.match(steam.log.filter((e) => e.type === 'logon'), [{ accountName: 'alice', eresult: 1 }], 'and steam-user signed on once with them');
+  t.notOk(steam.log.some((e) => e.type === 'auth'), 'no password sign-in');
+  await signOut(t, steam, steamPort);
+});
+
+t.test('QR code: denied in the app', async (t) => {
+  const steam = await fake(t);
+  const steamPort = port(t, steam);
+  const prompts = qrPrompts();
+  const signingIn = loginError(steamPort.logOn({ method: 'qr' }, prompts));
+  const url = await prompts.nextUrl();
+  steam.app.scan(url, 'alice');
+  await waitFor(() => prompts.interactions === 1);
+  t.ok(steam.app.deny(url));
+  t.match(await signingIn, { reason: 'denied', eresult: 9 });
+  t.equal(steamPort.loggedOn, false);
+  t.equal(count(steam, 'tokens') + count(steam, 'logon'), 0, 'no tokens, no sign-on');
+  await steamPort.logOff(); // harmless after a failed sign-in
+});
+
+t.test('QR code: expired before anyone scanned it; a new sign-in gets a new code, approved', async (t) => {
+  const steam = await fake(t);
+  const first = port(t, steam);
+  const firstPrompts = qrPrompts();
+  const expiring = loginError(first.logOn({ method: 'qr' }, firstPrompts));
+  const oldUrl = await firstPrompts.nextUrl();
+  t.ok(steam.app.expire(oldUrl));
+  t.match(await expiring, { reason: 'expired', eresult: 9 }, 'EResult 9 without a remote interaction: expired, not denied');
+  t.notOk(steam.app.approve(oldUrl, 'alice'), 'the old code cannot be approved any more');
+
+  const second = port(t, steam);
+  const prompts = qrPrompts();
+  const signingIn = second.logOn({ method: 'qr' }, prompts);
+  const url = await prompts.nextUrl();
+  t.not(url, oldUrl, 'a fresh code');
+  t.ok(steam.app.approve(url, 'alice'));
+  t.match(await signingIn, { accountName: 'alice' });
+  t.equal(count(steam, 'logon'), 1);
+  await signOut(t, steam, second);
+});
+
+t.test('QR code: the port gives up after approvalTimeoutMs ("expired")', async (t) => {
+  const steam = await fake(t);
+  const steamPort = port(t, steam, { approvalTimeoutMs: 300 });
+  const prompts = qrPrompts();
+  const error = await loginError(steamPort.logOn({ method: 'qr' }, prompts));
+  t.equal(error.reason, 'expired');
+  t.equal(prompts.urls.length, 1, 'the code had been shown');
+  t.same(steam.app.challenges.length, 1, 'Steam still had it: the port stopped waiting on its own');
+});
+
+t.test('QR code: Steam changes the challenge while the code waits; the new one is shown and approved', async (t) => {
+  const steam = await fake(t);
+  const steamPort = port(t, steam);
+  const prompts = qrPrompts();
+  const signingIn = steamPort.logOn({ method: 'qr' }, prompts);
+  const first = await prompts.nextUrl();
+  const changed = steam.app.newChallenge(first)!;
+  t.not(changed, first);
+  t.equal(await prompts.nextUrl(), changed, 'qrChallenge is called again with the new URL (seen only in steam-session\'s debug event)');
+  const third = steam.app.newChallenge(changed)!;
+  t.equal(await prompts.nextUrl(), third, 'and again');
+  t.ok(steam.app.approve(third, 'alice'));
+  t.match(await signingIn, { accountName: 'alice' });
+  t.same(prompts.urls, [first, changed, third], 'each challenge once');
+  await signOut(t, steam, steamPort);
+});
+
+t.test('QR code: logOff while it waits cancels the sign-in', async (t) => {
+  const steam = await fake(t);
+  const steamPort = port(t, steam);
+  const prompts = qrPrompts();
+  const signingIn = loginError(steamPort.logOn({ method: 'qr' }, prompts));
+  const url = await prompts.nextUrl();
+  await steamPort.logOff();
+  t.equal((await signingIn).reason, 'cancelled');
+  t.same(steam.app.challenges, [url], 'Steam still has the code, but nobody polls for it:');
+  await waitFor(() => steam.connectionCount === 0);
+  t.pass('the sign-in\'s connection to Steam is closed');
+});
+
+const APPROVER: FakeAccount = { ...ALICE, guard: { type: 'authenticator', codes: ['7QX2K'], approvable: true } };
+
+t.test('password, then an approval in the app while the code is asked for', async (t) => {
+  const steam = await fake(t, { accounts: [APPROVER] });
+  const steamPort = port(t, steam);
+  const requests: GuardRequest[] = [];
+  let interactions = 0;
+  const signingIn = steamPort.logOn(
+    { accountName: 'alice', password: ALICE.password },
+    {
+      guard: (request) => {
+        requests.push(request);
+        return new Promise<string>(() => {}); // the person never types the code
+      },
+      remoteInteraction: () => void interactions++,
+    },
+  );
+  await steam.app.confirmationFor('alice');
+  await waitFor(() => requests.length === 1);
+  t.same(requests, [{ kind: 'authenticator', lastCodeWrong: false, approvable: true }], 'a code, or an approval in the app');
+  t.ok(steam.app.open('alice'));
+  await waitFor(() => interactions === 1);
+  t.ok(steam.app.approve('alice'));
+  t.match(await signingIn, { accountName: 'alice', country: 'DE' });
+  t.equal(count(steam, 'guard-code'), 0, 'no code was sent');
+  t.equal(count(steam, 'tokens'), 1);
+  t.equal(count(steam, 'logon'), 1);
+  await signOut(t, steam, steamPort);
+});
+
+t.test('password, then a typed code while an approval is also possible: the code wins, one sign-in', async (t) => {
+  const steam = await fake(t, { accounts: [APPROVER] });
+  const steamPort = port(t, steam);
+  const guard = answering('WRONG', '7qx2k');
+  const info = await steamPort.logOn({ accountName: 'alice', password: ALICE.password }, { guard });
+  t.equal(info.accountName, 'alice');
+  t.same(guard.requests, [
+    { kind: 'authenticator', lastCodeWrong: false, approvable: true },
+    { kind: 'authenticator', lastCodeWrong: true, approvable: true },
+  ]);
+  t.same(steam.log.flatMap((e) => (e.type === 'guard-code' ? [e.accepted] : [])), [false, true]);
+  t.notOk(steam.app.approve('alice'), 'an approval in the app now finds nothing to approve');
+  t.equal(count(steam, 'tokens'), 1, 'one pair of tokens');
+  t.equal(count(steam, 'logon'), 1, 'one sign-on');
+  await signOut(t, steam, steamPort);
+});
+
+t.test('password, then an approval in the app and the code at the same moment: still one sign-in', async (t) => {
+  const steam = await fake(t, { accounts: [APPROVER] });
+  const steamPort = port(t, steam);
+  const info = await steamPort.logOn(
+    { accountName: 'alice', password: ALICE.password },
+    {
+      guard: async () => {
+        steam.app.approve('alice'); // the person taps Approve, and types the code too
+        return '7QX2K'; // Steam answers it with 9: no such sign-in waiting; the next poll brings the tokens
+      },
+    },
+  );
+  t.equal(info.accountName, 'alice');
+  t.equal(count(steam, 'tokens'), 1);
+  t.equal(count(steam, 'logon'), 1);
+  await signOut(t, steam, steamPort);
+});
+
+t.test('password, then the sign-in denied in the app', async (t) => {
+  const steam = await fake(t, { accounts: [APPROVER] });
+  const steamPort = port(t, steam);
+  let interactions = 0;
+  const signingIn = loginError(
+    steamPort.logOn(
+      { accountName: 'alice', password: ALICE.password },
+      { guard: () => new Promise(() => {}), remoteInteraction: () => void interactions++ },
+    ),
+  );
+  await steam.app.confirmationFor('alice');
+  steam.app.open('alice'); // a person opens the prompt, and a poll sees that, before they tap Deny
+  await waitFor(() => interactions === 1);
+  t.ok(steam.app.deny('alice'));
+  t.match(await signingIn, { reason: 'denied', eresult: 9 });
+  t.equal(count(steam, 'logon'), 0);
+});
+
+t.test('an e-mail code account cannot be approved in the app', async (t) => {
+  const steam = await fake(t, { accounts: [{ ...ALICE, guard: { type: 'email', domain: 'example.com', codes: ['GOOD1'] } }] });
+  const guard = answering('GOOD1');
+  await port(t, steam).logOn({ accountName: 'alice', password: ALICE.password }, { guard });
+  t.same(guard.requests, [{ kind: 'email', domain: 'example.com', lastCodeWrong: false }], 'no approvable: Steam offered no approval');
 });
 
 // ---- redeeming -------------------------------------------------------------
