@@ -28,7 +28,7 @@ await withBrowser(t, 'the page in Chromium: languages, phones, a server gone', a
     t.ok(await page.isHidden('#sign-in-error'), 'the error is gone');
 
     await page.fill('#keys-text', 'DEMO1-ACTIV-ATED1 DEMO3-ALREA-DYOWN DEMO4-INVAL-IDKEY DEMO4-INVAL-IDKEY');
-    t.equal(await textOf(page, '#key-count', /找到/), '找到 3 个新激活码 · 已忽略：1 个在文本中重复');
+    t.equal(await textOf(page, '#key-count', /找到/), '找到 3 个新激活码 · 不发送：1 个在文本中重复');
     await page.click('#redeem');
     await allDone(page, 3);
     let rows = await tableRows(page);
@@ -73,7 +73,7 @@ await withBrowser(t, 'the page in Chromium: languages, phones, a server gone', a
     await run.close();
     t.match(await textOf(page, '#connection', /Cannot reach/), /^Cannot reach the server\. Trying again in \d+ s…$/);
     t.equal(await page.getAttribute('#connection', 'data-state'), 'offline');
-    t.match(await textOf(page, '#notice', /./), /shutting down|stopp/i, "the server's goodbye is shown");
+    t.match(await textOf(page, '#notice-text', /./), /shutting down|stopp/i, "the server's goodbye is shown");
     t.ok(await page.isDisabled('#sign-out'), 'actions that need the server are disabled');
     t.equal((await tableRows(page)).length, 4, 'the results stay on the page');
   });

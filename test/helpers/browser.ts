@@ -119,6 +119,15 @@ export async function tableRows(page: Page): Promise<{ n: string; key: string; s
   }))`)) as { n: string; key: string; status: string; badge: string; details: string }[];
 }
 
+/** "Keys not activated" as the page shows it: each group's keys (none when the group is hidden). */
+export async function leftGroups(page: Page): Promise<Record<'not-sent' | 'usable' | 'check' | 'refused' | 'dead', string[]>> {
+  return (await page.evaluate(`Object.fromEntries(['not-sent', 'usable', 'check', 'refused', 'dead'].map((g) => {
+    const box = document.querySelector('#group-' + g);
+    const shown = !box.hidden && !document.querySelector('#left-section').hidden;
+    return [g, shown ? box.querySelector('textarea').value.split('\\n').filter(Boolean) : []];
+  }))`)) as Record<'not-sent' | 'usable' | 'check' | 'refused' | 'dead', string[]>;
+}
+
 /** Waits until every key in the table is done (the progress line says so). */
 export async function allDone(page: Page, total: number): Promise<void> {
   await until(page, `document.querySelector('#progress').dataset.done === '${total}' && document.querySelector('#progress').dataset.total === '${total}'`);

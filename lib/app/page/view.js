@@ -249,7 +249,7 @@ export function createView(page) {
     setText(el.otherAccounts, others.length ? t('otherAccounts', others) : '');
     el.forget.disabled = rows.length === 0 && record.all().length === 0 && state.token === null;
     show(el.forgetAsk, state.asking === 'forget');
-    if (state.asking === 'forget') setText(el.forgetAskText, t('forgetAsk', record.all().length, state.login.state === 'signed-in'));
+    if (state.asking === 'forget') setText(el.forgetAskText, t('forgetAsk', record.all().length, state.login.state === 'signed-in' && link.online));
   }
 
   function renderLeftovers(rows) {
