@@ -40,6 +40,14 @@ interface KeyRecord {
   leftOut(key: string, account: string | null): 'settled' | 'unknown' | null;
   forget(): void;
 }
+/** What the record uses of the browser's Storage (Node has no DOM types here). */
+interface Storage {
+  readonly length: number;
+  key(i: number): string | null;
+  getItem(name: string): string | null;
+  setItem(name: string, value: string): void;
+  removeItem(name: string): void;
+}
 interface Groups {
   notSent: string[];
   usable: string[];
@@ -77,9 +85,6 @@ class MemoryStorage implements Storage {
   }
   removeItem(name: string): void {
     this.items.delete(name);
-  }
-  clear(): void {
-    this.items.clear();
   }
 }
 
