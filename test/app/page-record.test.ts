@@ -30,7 +30,7 @@ interface Entry {
 interface KeyRecord {
   full: boolean;
   load(): void;
-  changed(name: string | null, value: string | null): boolean;
+  changed(name: string | null): boolean;
   all(): Row[];
   rows(account: string | null): Row[];
   otherAccounts(account: string | null): { account: string; count: number }[];
@@ -255,15 +255,35 @@ t.test('another tab: its writes and its "forget" reach this page through the sto
   there.note({ key: 'AAAAA-BBBBB-CCCCC', state: 'queued' }, 'alice');
   const name = `${ROW_PREFIX}alice/AAAAA-BBBBB-CCCCC`;
   t.same(here.rows('alice'), [], 'not yet read');
-  t.ok(here.changed(name, storage.getItem(name)));
+  t.ok(here.changed(name));
   t.equal(here.rows('alice')[0]!.state, 'queued');
-  t.notOk(here.changed('steam-key.lang', 'zh'), 'not the record');
-  t.ok(here.changed(name, '{"not": "a row"}'), 'an item that is no row (damaged, another version)…');
+  t.notOk(here.changed('steam-key.lang'), 'not the record');
+  storage.setItem(name, '{"not": "a row"}');
+  t.ok(here.changed(name), 'an item that is no row (damaged, another version)…');
   t.same(here.rows('alice'), [], '…is not shown');
   there.forget();
   t.equal(storage.length, 0, 'forget removes every row');
-  t.ok(here.changed(null, null), 'a cleared storage');
+  t.ok(here.changed(null), 'a cleared storage');
   t.same(here.all(), []);
+});
+
+t.test("another tab's late event does not take this page's newer state back", async (t) => {
+  const storage = new MemoryStorage();
+  const clock = new Clock();
+  const here = open(storage, clock).record;
+  const there = open(storage, clock).record;
+  const name = `${ROW_PREFIX}alice/AAAAA-BBBBB-CCCCC`;
+  there.note({ key: 'AAAAA-BBBBB-CCCCC', state: 'redeeming' }, 'alice'); // its event is on the way to this page…
+  clock.advance(5);
+  here.note({ key: 'AAAAA-BBBBB-CCCCC', state: 'redeeming' }, 'alice');
+  clock.advance(5);
+  here.note({ key: 'AAAAA-BBBBB-CCCCC', state: 'done', result: result('activated') }, 'alice');
+  storage.setItem(name, JSON.stringify({ ...there.rows('alice')[0] })); // …and the other tab writes late
+  t.ok(here.changed(name));
+  t.equal(here.rows('alice')[0]!.state, 'done', 'this page keeps the newer state');
+  there.note({ key: 'AAAAA-BBBBB-CCCCC', state: 'done', result: result('activated') }, 'alice');
+  t.ok(here.changed(name));
+  t.equal(here.rows('alice')[0]!.state, 'done');
 });
 
 t.test('forget removes every row of every account, and nothing else', async (t) => {

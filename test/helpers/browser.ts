@@ -4,7 +4,7 @@
  * when Chromium is missing — or failed, under CI=true.
  */
 import { constants } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import { peerTest, type Tap } from '../interop/helpers.js';
@@ -126,6 +126,43 @@ export async function leftGroups(page: Page): Promise<Record<'not-sent' | 'usabl
     const shown = !box.hidden && !document.querySelector('#left-section').hidden;
     return [g, shown ? box.querySelector('textarea').value.split('\\n').filter(Boolean) : []];
   }))`)) as Record<'not-sent' | 'usable' | 'check' | 'refused' | 'dead', string[]>;
+}
+
+/** The fields of one CSV line, read as RFC 4180 writes them (quoted fields, doubled quotes). */
+export function csvFields(line: string): string[] {
+  const fields: string[] = [];
+  let i = 0;
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      let value = '';
+      for (i++; i < line.length; ) {
+        if (line[i] === '"' && line[i + 1] === '"') {
+          value += '"';
+          i += 2;
+        } else if (line[i] === '"') {
+          i++;
+          break;
+        } else value += line[i++];
+      }
+      fields.push(value);
+      i++; // the comma
+    } else {
+      const end = line.indexOf(',', i);
+      fields.push(line.slice(i, end === -1 ? line.length : end));
+      i = end === -1 ? line.length + 1 : end + 1;
+    }
+  }
+  return fields;
+}
+
+/** What the page's two downloads say: the CSV's records by column name, and the JSON. */
+export async function downloads(page: Page): Promise<{ csv: Record<string, string>[]; json: { keys: { key: string; account: string | null; state: string; status: string | null; history: { state: string; status?: string }[] }[] } }> {
+  const [csvFile] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+  const lines = (await readFile(await csvFile.path(), 'utf8')).replace(/^\uFEFF/, '').split('\r\n').filter(Boolean);
+  const header = csvFields(lines[0]!);
+  const csv = lines.slice(1).map((line) => Object.fromEntries(csvFields(line).map((value, i) => [header[i]!, value])));
+  const [jsonFile] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+  return { csv, json: JSON.parse(await readFile(await jsonFile.path(), 'utf8')) };
 }
 
 /** Waits until every key in the table is done (the progress line says so). */

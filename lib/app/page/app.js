@@ -297,10 +297,13 @@ function onKeysAdded(m) {
   if (m.id === undefined) {
     // Keys another tab of this session added, or — right after joining — the keys this page brought along.
     if (state.joining) {
+      // Keys the joined session had already: done, queued, or sent without an answer.
       state.joining = false;
-      const listed = m.dropped.filter((d) => d.reason === 'already-in-session').map((d) => d.key);
-      const already = [...listed, ...Array(Math.max(0, (counts['already-in-session'] ?? 0) - listed.length)).fill('')];
-      const brought = text('joinedBrought', m.added.length, already);
+      const there = (d) => d.reason === 'already-in-session' || d.reason === 'unknown-result';
+      const listed = m.dropped.filter(there).map((d) => d.key);
+      const count = (counts['already-in-session'] ?? 0) + (counts['unknown-result'] ?? 0);
+      const already = [...listed, ...Array(Math.max(0, count - listed.length)).fill('')];
+      const brought = text('joinedBrought', m.added.length, already, counts['session-full'] ?? 0);
       state.notice = { en: `${state.notice?.en ?? ''} ${brought.en}`.trim(), zh: `${state.notice?.zh ?? ''}${brought.zh}` };
     }
     return render();
@@ -612,7 +615,7 @@ window.addEventListener('storage', (event) => {
     }
     return;
   }
-  if (record.changed(event.key, event.newValue)) render();
+  if (record.changed(event.key)) render();
 });
 
 // ---- start -------------------------------------------------------------------

@@ -154,8 +154,8 @@ export const MESSAGES = {
     outdated: 'This page is older than the server. Reload it.',
     reload: 'Reload',
     joined: 'This account already had a session on this server (in another tab, browser or device): its keys and results are below.',
-    joinedBrought: (added, already) =>
-      `Of the keys you pasted before signing in, ${added === 0 ? 'none was new' : `${keys(added)} ${added === 1 ? 'was' : 'were'} added`}${already.length ? `; ${list(already, (n) => `and ${n} more`)} ${already.length === 1 ? 'was' : 'were'} there already` : ''}.`,
+    joinedBrought: (added, already, full) =>
+      `Of the keys you pasted before signing in, ${added === 0 ? 'none was new' : `${keys(added)} ${added === 1 ? 'was' : 'were'} added`}${already.length ? `; ${list(already, (n) => `and ${n} more`)} ${already.length === 1 ? 'was' : 'were'} there already` : ''}${full ? `; ${keys(full)} did not fit, as the session holds as many keys as it may: paste ${full === 1 ? 'it' : 'them'} again later` : ''}.`,
     otherAccount: (name) => `This session is signed in to the Steam account ${name} and has keys waiting for it. Sign in as ${name}, or sign out first to use another account.`,
     tooManyKeys: 'That would take this session past its limit of keys; nothing was added. Paste fewer keys.',
     pasteTooLarge: 'This text is too large to send, even just the keys in it; nothing was sent. Paste it in smaller parts.',
@@ -295,8 +295,8 @@ export const MESSAGES = {
     outdated: '此页面比服务器旧，请重新加载。',
     reload: '重新加载',
     joined: '此账户在本服务器上已有一个会话（在其他标签页、浏览器或设备中）：它的激活码和结果显示在下方。',
-    joinedBrought: (added, already) =>
-      `你登录前粘贴的激活码中，${added === 0 ? '没有新的' : `${added} 个已添加`}${already.length ? `；${listZh(already)} 已在其中` : ''}。`,
+    joinedBrought: (added, already, full) =>
+      `你登录前粘贴的激活码中，${added === 0 ? '没有新的' : `${added} 个已添加`}${already.length ? `；${listZh(already)} 已在其中` : ''}${full ? `；${full} 个因会话的激活码已达上限而未加入，请稍后重新粘贴` : ''}。`,
     otherAccount: (name) => `此会话登录的是 Steam 账户 ${name}，并有激活码在等待。请以 ${name} 登录，或先退出登录再使用其他账户。`,
     tooManyKeys: '这会超过本会话的激活码上限，未添加任何激活码。请减少粘贴的数量。',
     pasteTooLarge: '文本太大，即使只发送其中的激活码也超出限制，因此没有发送。请分成几部分粘贴。',

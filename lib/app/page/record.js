@@ -97,14 +97,23 @@ export class KeyRecord {
     for (const name of names) if (name?.startsWith(ROW_PREFIX)) this.#read(name, this.#storage.getItem(name));
   }
 
-  /** Another tab changed storage (the `storage` event): true when it was the record. A null name: all cleared. */
-  changed(name, value) {
+  /**
+   * Another tab changed storage (the `storage` event): true when it was the
+   * record. A null name: all cleared. The event may come late, after this
+   * page heard of a newer change itself (both tabs get every event of their
+   * session): the item is read again, and a row older than this page's stays
+   * as this page has it.
+   */
+  changed(name) {
     if (name === null) {
       this.load();
       return true;
     }
     if (!name.startsWith(ROW_PREFIX)) return false;
-    this.#read(name, value);
+    const mine = this.#rows.get(name);
+    this.#read(name, this.#storage.getItem(name));
+    const theirs = this.#rows.get(name);
+    if (mine && theirs && theirs.at < mine.at) this.#rows.set(name, mine);
     return true;
   }
 
