@@ -13,13 +13,13 @@
 import t from 'tap';
 import type { Tap } from '../interop/helpers.js';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startFakeSteam, type KeyScript } from '../fake-steam/fake-steam.js';
+import { startFakeSteam, type KeyAnswer, type KeyScript } from '../fake-steam/fake-steam.js';
 import { startServe, type Serving } from '../helpers/binary.js';
 import { allDone, downloads, leftGroups, openPage, submitSignIn, tableRows, textOf, until, withBrowser } from '../helpers/browser.js';
 
 const PASSWORD = 'hunter2 but longer';
 const ACCOUNTS = ['alice', 'anna', 'bob', 'carol', 'dave', 'erin'];
-const game = (id: number): KeyScript => ({ packages: [{ id, name: `Game ${id}` }] });
+const game = (id: number): KeyAnswer => ({ packages: [{ id, name: `Game ${id}` }] });
 const owned: KeyScript = { detail: 9, packages: [{ id: 7, name: 'Owned Game' }] };
 
 const steam = await startFakeSteam({
