@@ -155,14 +155,25 @@ export function csvFields(line: string): string[] {
   return fields;
 }
 
+/** One key in the JSON download. */
+export interface DownloadedKey {
+  key: string;
+  account: string | null;
+  state: string;
+  status: string | null;
+  result: { packages: { id: number; name: string }[] } | null;
+  history: { state: string; status?: string }[];
+}
+
 /** What the page's two downloads say: the CSV's records by column name, and the JSON. */
-export async function downloads(page: Page): Promise<{ csv: Record<string, string>[]; json: { keys: { key: string; account: string | null; state: string; status: string | null; history: { state: string; status?: string }[] }[] } }> {
+export async function downloads(page: Page): Promise<{ raw: string; csv: Record<string, string>[]; json: { keys: DownloadedKey[] } }> {
   const [csvFile] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
-  const lines = (await readFile(await csvFile.path(), 'utf8')).replace(/^\uFEFF/, '').split('\r\n').filter(Boolean);
+  const raw = await readFile(await csvFile.path(), 'utf8');
+  const lines = raw.replace(/^\uFEFF/, '').split('\r\n').filter(Boolean);
   const header = csvFields(lines[0]!);
   const csv = lines.slice(1).map((line) => Object.fromEntries(csvFields(line).map((value, i) => [header[i]!, value])));
   const [jsonFile] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
-  return { csv, json: JSON.parse(await readFile(await jsonFile.path(), 'utf8')) };
+  return { raw, csv, json: JSON.parse(await readFile(await jsonFile.path(), 'utf8')) as { keys: DownloadedKey[] } };
 }
 
 /** Waits until every key in the table is done (the progress line says so). */
