@@ -197,6 +197,23 @@ await withBrowser(t, 'the page in Chromium: its own record of keys and results',
     t.equal((await tableRows(page)).length, 0, 'and after a reload, still nothing');
   });
 
+  t.test('"Forget" in one tab of a session: the other tab forgets too, and the session ends for both', async (t) => {
+    const { page } = await batchWithDemoaAtSteam(t, browser, 'DEMO1-ACTIV-ATED1 DEMOA-TIMES-OUT00 DEMO3-ALREA-DYOWN');
+    const other = await page.context().newPage();
+    await other.goto(page.url());
+    await textOf(other, '#account', /demo/);
+    t.equal((await tableRows(other)).length, 3);
+    await page.click('#forget');
+    t.match(await textOf(page, '#forget-ask-text', /./), /, and sign out\?/, 'signed in: forgetting signs out');
+    await page.click('#forget-yes');
+    await until(other, `!document.querySelector('#sign-in').hidden`, 'the other tab signed out');
+    await until(other, `document.querySelectorAll('#results tbody tr').length === 0`, "the other tab's list empty");
+    t.equal(await textOf(page, '#notice-text', /Forgotten/), 'Forgotten: this browser keeps no keys or results of this page any more.');
+    const kept = (await page.evaluate(`Object.keys(localStorage).filter((k) => k !== 'steam-key.lang')`)) as string[];
+    t.same(kept, [], 'nothing came back: not the key Steam had, whose end the session still sent');
+    t.equal((await tableRows(page)).length, 0);
+  });
+
   t.test('another account: its own list; the other account\'s results wait for it', async (t) => {
     const run = await startApp({ page: pageHandler() }, { latencyMs: 5 });
     t.teardown(run.close);

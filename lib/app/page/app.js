@@ -19,6 +19,11 @@ import { createView, el, entries, stateNote, waitingKeys } from './view.js';
 const TOKEN_KEY = 'steam-key.session';
 const ACCOUNT_KEY = 'steam-key.account';
 const LANG_KEY = 'steam-key.lang';
+/**
+ * Set (to the token of the session it ends, or '') and removed at once by a tab that forgets the
+ * record: the storage event tells the other tabs of that session to keep out what it still sends.
+ */
+const FORGET_KEY = 'steam-key.forget';
 /** What one add-keys message may carry (docs/protocol.md, "Limits"; the server generates /keys.js). */
 const ADD_KEYS_LIMITS = { maxMessageBytes: MAX_MESSAGE_BYTES, maxTextLength: MAX_ADD_KEYS_TEXT };
 /** RFC 6455 §7.4.1: the server closed because a message was larger than it takes. */
@@ -67,8 +72,6 @@ const state = {
   /** Sign in again once the new session greets (the old one was bound to another account and had nothing waiting). */
   relogin: false,
   requestSeq: 0,
-  /** The field to focus after the next render. */
-  focus: null,
 };
 
 // ---- words -----------------------------------------------------------------
@@ -131,11 +134,15 @@ const link = new ServerLink({
   onChange: () => render(),
 });
 
-/** A session token to resume with (null: none), kept where a new tab finds it. */
+/**
+ * A session token to resume with (null: none), kept where a new tab finds it.
+ * Dropping ours leaves alone a token another tab has stored since.
+ */
 function keepToken(token) {
+  const mine = state.token;
   state.token = token;
-  if (token === null) localStorage.removeItem(TOKEN_KEY);
-  else localStorage.setItem(TOKEN_KEY, token);
+  if (token !== null) localStorage.setItem(TOKEN_KEY, token);
+  else if (mine !== null && localStorage.getItem(TOKEN_KEY) === mine) localStorage.removeItem(TOKEN_KEY);
 }
 
 // ---- messages from the server ---------------------------------------------
@@ -482,6 +489,9 @@ el.forgetYes.addEventListener('click', () => {
   state.asking = null;
   record.forget();
   localStorage.removeItem(ACCOUNT_KEY);
+  localStorage.removeItem(TOKEN_KEY);
+  localStorage.setItem(FORGET_KEY, state.token ?? '');
+  localStorage.removeItem(FORGET_KEY);
   state.held = { digits: [], unknown: [] };
   state.lastAdded = null;
   state.notice = text('forgotten');
@@ -607,6 +617,14 @@ el.refill.addEventListener('click', () => {
 // Another tab wrote the record or the token (the storage event fires in the other tabs only).
 window.addEventListener('storage', (event) => {
   if (event.storageArea !== localStorage) return;
+  if (event.key === FORGET_KEY) {
+    // Forgotten in another tab, which ends this tab's session too: what it still sends stays out.
+    if (event.newValue === null || event.newValue !== state.token) return undefined;
+    state.forgotten = true;
+    state.held = { digits: [], unknown: [] };
+    state.lastAdded = null;
+    return render();
+  }
   if (event.key === TOKEN_KEY) {
     // A session begun in another tab, while this one has none: take it up here too.
     if (event.newValue !== null && state.token === null && link.state !== 'stopped') {
