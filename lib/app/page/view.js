@@ -238,7 +238,7 @@ export function createView(page) {
     show(el.noKeys, rows.length === 0);
     show(el.tableWrap, rows.length > 0);
     const counts = outcomes(rows);
-    const parts = Object.entries(counts).map(([outcome, n]) => `${n} ${outcomeWords(state.lang, outcome)}`);
+    const parts = Object.entries(counts).map(([outcome, n]) => `${n}${state.lang === 'zh' ? ' 个' : ' '}${outcomeWords(state.lang, outcome)}`);
     setText(el.summary, rows.length ? t('summary', rows.length, parts) : '');
     el.summary.dataset.total = String(rows.length);
     el.exportCsv.disabled = rows.length === 0;
