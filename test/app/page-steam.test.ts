@@ -56,16 +56,29 @@ await withBrowser(t, 'the page of the built binary, against the fake Steam', asy
   await page.fill('#password', PASSWORD);
   await page.press('#password', 'Enter');
   t.match(await textOf(page, '#guard-message', /example\.org/), /e-mailed to your address at \*@example\.org/, 'steam-user asked for the e-mailed code');
-  await page.fill('#guard-code', 'WRONG');
+  const codeAsked = `!document.querySelector('#guard-button').disabled && document.querySelector('#guard-code').value === ''`;
+  for (const wrong of ['WRONG1', 'WRONG2']) {
+    await page.fill('#guard-code', wrong);
+    await page.press('#guard-code', 'Enter');
+    await until(page, codeAsked, 'the code asked again');
+    t.match(await textOf(page, '#guard-message', /wrong/), /^That code was wrong\./, 'a wrong code is called wrong');
+  }
+  // The third wrong code ends the sign-in through the real steam-user too, as the README says.
+  await page.fill('#guard-code', 'WRONG3');
   await page.press('#guard-code', 'Enter');
-  t.match(await textOf(page, '#guard-message', /wrong/), /^That code was wrong\./, 'the wrong code is called wrong');
+  t.equal(await textOf(page, '#sign-in-error', /./), 'The Steam Guard code was wrong or has expired. Sign in again to get a new one.');
+  t.ok(await page.isHidden('#guard'), 'the sign-in form is back');
+  t.equal(await page.evaluate('document.activeElement.id'), 'password', 'at the password, still filled in: Enter signs in again');
+  await page.press('#password', 'Enter');
+  await textOf(page, '#guard-message', /example\.org/);
+  await until(page, codeAsked, 'a new code asked');
   await page.fill('#guard-code', 'GOOD1');
   await page.press('#guard-code', 'Enter');
   t.equal(await textOf(page, '#account', /alice/), 'Signed in as alice');
   t.same(
     steam.log.flatMap((e) => (e.type === 'guard-code' ? [e.accepted] : [])),
-    [false, true],
-    'the fake Steam checked both codes',
+    [false, false, false, true],
+    'the fake Steam checked every code',
   );
 
   await page.fill('#keys-text', 'From the shop: aaaaa-bbbbb-ccccc and DDDDD-EEEEE-FFFFF.');
