@@ -52,14 +52,16 @@ export function foundLine(lang, scan) {
 }
 
 /**
- * The line after a paste went: how many keys were added and what was left out
- * (`left`: counts by reason, the page's and the server's); `waiting`: keys of
- * it still wait for a sign-in.
+ * The line after a paste went: how many keys were added, what was left out
+ * (`left`: counts by reason, the page's and the server's) and what is held
+ * back (`held`, the keys shown below the box); `waiting`: keys of it still
+ * wait for a sign-in.
  */
-export function addedLine(lang, { added, left }, waiting) {
-  const out = leftOutWords(lang, left);
+export function addedLine(lang, { added, left }, held, waiting) {
   const zh = lang === 'zh';
-  let line = `${added || !out ? say(lang, 'added', added) : say(lang, 'nothingAdded')}${out ? `${zh ? '；' : '; '}${out}` : ''}${zh ? '。' : '.'}`;
+  const rest = [leftOutWords(lang, left), heldWords(lang, held)].filter(Boolean);
+  const first = added || rest.length === 0 ? say(lang, 'added', added) : say(lang, 'nothingAdded');
+  let line = `${[first, ...rest].join(zh ? '；' : '; ')}${zh ? '。' : '.'}`;
   if (waiting && added > 0) line += `${zh ? '' : ' '}${say(lang, 'notSignedInYet', added)}`;
   return line;
 }

@@ -177,7 +177,7 @@ export function createView(page) {
     if (state.lastAdded && !value.trim()) {
       // "Once you sign in" only while keys of it still wait for one.
       const waiting = state.login.state !== 'signed-in' && entries(state).some((e) => e.state === 'queued');
-      line = addedLine(state.lang, state.lastAdded, waiting);
+      line = addedLine(state.lang, state.lastAdded, state.held, waiting);
     } else if (value.trim()) line = foundLine(state.lang, scan);
     setText(el.keyCount, line);
     el.keyCount.dataset.found = String(scan.keys.length);
