@@ -618,9 +618,12 @@ el.refill.addEventListener('click', () => {
 window.addEventListener('storage', (event) => {
   if (event.storageArea !== localStorage) return;
   if (event.key === FORGET_KEY) {
-    // Forgotten in another tab, which ends this tab's session too: what it still sends stays out.
-    if (event.newValue === null || event.newValue !== state.token) return undefined;
-    state.forgotten = true;
+    // Forgotten in another tab. What this tab wrote before the word came (the end of the session that
+    // tab ended, which may have reached this one first) goes too; if that session is this tab's, what
+    // it still sends stays out.
+    if (event.newValue === null) return undefined;
+    record.forget();
+    if (event.newValue === state.token) state.forgotten = true;
     state.held = { digits: [], unknown: [] };
     state.lastAdded = null;
     return render();
