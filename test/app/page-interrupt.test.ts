@@ -186,7 +186,7 @@ await withBrowser(t, 'the page of the built binary against the fake Steam: inter
     await textOf(there, '#key-count', /Added 3 keys/);
     await signIn(there, 'carol');
     t.equal(
-      await textOf(there, '#notice-text', /already had a session/),
+      await textOf(there, '#notice-text', /there already\./),
       'This account already had a session on this server (in another tab, browser or device): its keys and results are below. ' +
         `Of the keys you pasted before signing in, none was new; ${keys[0]}, ${keys[1]} and ${keys[2]} were there already.`,
     );

@@ -280,7 +280,7 @@ await withBrowser(t, 'the page in Chromium: its own record of keys and results',
     await textOf(page, '#key-count', /Added 2 keys/);
     await submitSignIn(page, 'demo');
     t.equal(
-      await textOf(page, '#notice-text', /already had a session/),
+      await textOf(page, '#notice-text', /there already\./),
       'This account already had a session on this server (in another tab, browser or device): its keys and results are below. ' +
         'Of the keys you pasted before signing in, 1 key was added; DEMO3-ALREA-DYOWN was there already.',
     );

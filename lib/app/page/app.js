@@ -54,6 +54,8 @@ const state = {
   noticeAction: null,
   /** The notice was set by a bye that ends the session: the next welcome keeps it. */
   noticeAfterBye: false,
+  /** The notice speaks of a session that ended ("sign in again"): signing in ends it too. */
+  noticeUntilSignIn: false,
   /** Text under the sign-in form (a failed sign-in). */
   signInError: null,
   /** The add-keys request in flight: its id, the text in the box, its keys, what the page left out, the close code if its connection dropped. */
@@ -145,9 +147,22 @@ function keepToken(token) {
   else if (mine !== null && localStorage.getItem(TOKEN_KEY) === mine) localStorage.removeItem(TOKEN_KEY);
 }
 
+/**
+ * The message above everything (a Text, or null for none); `action`: what its
+ * button does ('reconnect', 'reload'); `untilSignIn`: it speaks of a session
+ * that ended, and goes once signed in again.
+ */
+function notify(message, { action = null, untilSignIn = false } = {}) {
+  state.notice = message;
+  state.noticeAction = message === null ? null : action;
+  state.noticeUntilSignIn = message !== null && untilSignIn;
+}
+
 // ---- messages from the server ---------------------------------------------
 
 function handle(m) {
+  // The keys a join brought come right after its `session`, or not at all.
+  if (m.type !== 'keys-added' && m.type !== 'session') state.joining = false;
   switch (m.type) {
     case 'welcome':
       return onWelcome(m);
@@ -187,11 +202,9 @@ function onWelcome(m) {
   if (lost) {
     const { withSteam, notSent } = record.sessionEnded(shownAccount(), lostWithSteam());
     state.lastAdded = null; // "Added N keys" spoke of the session that ended
-    state.notice = text('sessionLost', withSteam, notSent);
-    state.noticeAction = null;
+    notify(text('sessionLost', withSteam, notSent), { untilSignIn: true });
   } else if (!state.noticeAfterBye) {
-    state.notice = null; // whatever it said about the connection is over
-    state.noticeAction = null;
+    notify(null); // whatever it said about the connection is over
   }
   state.noticeAfterBye = false;
   state.forgotten = false;
@@ -231,8 +244,7 @@ function onSession(m) {
   keepToken(m.session);
   applySnapshot(m.snapshot);
   if (m.joined) {
-    state.notice = text('joined');
-    state.noticeAction = null;
+    notify(text('joined'));
     state.joining = true;
     state.signInError = null;
     el.password.value = '';
@@ -267,8 +279,8 @@ function onLogin(m) {
     el.password.value = '';
     state.signInError = null;
     state.guardSent = false;
-    // What the notice said (sign in again, the session was lost) is over.
-    if (!state.joining) state.notice = null;
+    // What the notice said of a session that ended (sign in again) is over.
+    if (state.noticeUntilSignIn) notify(null);
     if (before !== 'signed-in') focusLater(el.keysText);
   } else if (m.state === 'guard') {
     state.guardSent = false;
@@ -357,10 +369,7 @@ function onError(m) {
   }
   // Said once: under the sign-in form when it answers a sign-in, else above everything.
   if (aboutSignIn || m.code === 'other-account') state.signInError = message;
-  else {
-    state.notice = message;
-    state.noticeAction = m.code === 'unsupported-version' ? 'reload' : null;
-  }
+  else notify(message, { action: m.code === 'unsupported-version' ? 'reload' : null });
   render();
 }
 
@@ -381,11 +390,10 @@ function onBye(m) {
     state.asking = null;
     link.againOnClose();
     const ended = withSteam.length > 0 || notSent > 0;
-    if (state.forgotten) state.notice = text('forgotten');
-    else if (m.reason === 'not-signed-in') state.notice = text('notSignedIn');
-    else if (m.reason === 'expired') state.notice = m.message;
-    else state.notice = ended && !state.relogin ? text('signedOutKept', withSteam, notSent) : null;
-    state.noticeAction = null;
+    if (state.forgotten) notify(text('forgotten'));
+    else if (m.reason === 'not-signed-in') notify(text('notSignedIn'), { untilSignIn: true });
+    else if (m.reason === 'expired') notify(m.message, { untilSignIn: true });
+    else notify(ended && !state.relogin ? text('signedOutKept', withSteam, notSent) : null, { untilSignIn: true });
     state.noticeAfterBye = state.notice !== null;
     // The sign-out button goes away with the session: the focus goes to the sign-in form.
     if (m.reason === 'logged-out' && (!document.activeElement || document.activeElement === document.body || el.signOutAsk.contains(document.activeElement) || document.activeElement === el.signOut)) {
@@ -393,14 +401,11 @@ function onBye(m) {
     }
   } else if (m.reason === 'replaced') {
     link.stop();
-    state.notice = text('replaced');
-    state.noticeAction = 'reconnect';
+    notify(text('replaced'), { action: 'reconnect' });
   } else if (m.reason === 'too-many-connections') {
-    state.notice = text('tooManyConnections'); // the close that follows schedules a retry with backoff
-    state.noticeAction = null;
+    notify(text('tooManyConnections')); // the close that follows schedules a retry with backoff
   } else {
-    state.notice = m.message; // shutdown: reconnect with backoff; the server may come back
-    state.noticeAction = null;
+    notify(m.message); // shutdown: reconnect with backoff; the server may come back
   }
   render();
 }
@@ -494,8 +499,7 @@ el.forgetYes.addEventListener('click', () => {
   localStorage.removeItem(FORGET_KEY);
   state.held = { digits: [], unknown: [] };
   state.lastAdded = null;
-  state.notice = text('forgotten');
-  state.noticeAction = null;
+  notify(text('forgotten'));
   if (state.token !== null) {
     // The session would bring its keys back: it ends too.
     state.forgotten = true;
@@ -509,8 +513,7 @@ el.forgetYes.addEventListener('click', () => {
 el.noticeAction.addEventListener('click', () => {
   if (state.noticeAction === 'reload') return location.reload();
   if (state.noticeAction === 'reconnect') {
-    state.notice = null;
-    state.noticeAction = null;
+    notify(null);
     link.restart();
   }
 });
@@ -564,11 +567,10 @@ function redeem() {
   // Only the keys: what the page leaves out stays out, and any text fits (docs/protocol.md, "Limits").
   const message = addKeysMessage(id, scan.keys.join(' '), KEY, ADD_KEYS_LIMITS);
   if (message === null) {
-    state.notice = text('pasteTooLarge'); // nothing sent; the text stays in the box
-    state.noticeAction = null;
+    notify(text('pasteTooLarge')); // nothing sent; the text stays in the box
   } else if (send(message)) {
     state.pendingAdd = { id, kind: 'paste', text: value, keys: scan.keys, leftOut: scan.left, held: scan.held, closeCode: null };
-    state.notice = null;
+    notify(null);
     // The button disables itself until the server answers: the focus would drop to nowhere.
     if (document.activeElement === el.redeem) focusLater(el.keysText);
   }
