@@ -71,6 +71,8 @@ export class KeyRecord {
   #now;
   /** Storage key → row. */
   #rows = new Map();
+  /** Key → the storage keys of its rows (one per account): a paste asks of thousands of keys. */
+  #byKey = new Map();
   /** The order of the last row made: rows show in the order their keys were first seen. */
   #order = 0;
   /** Set when the browser refused to write (its storage for this site is full): the page says so. */
@@ -92,6 +94,7 @@ export class KeyRecord {
   /** (Re)reads every row from storage. */
   load() {
     this.#rows.clear();
+    this.#byKey.clear();
     const names = [];
     for (let i = 0; i < this.#storage.length; i++) names.push(this.#storage.key(i));
     for (const name of names) if (name?.startsWith(ROW_PREFIX)) this.#read(name, this.#storage.getItem(name));
@@ -113,21 +116,37 @@ export class KeyRecord {
     const mine = this.#rows.get(name);
     this.#read(name, this.#storage.getItem(name));
     const theirs = this.#rows.get(name);
-    if (mine && theirs && theirs.at < mine.at) this.#rows.set(name, mine);
+    if (mine && theirs && theirs.at < mine.at) this.#set(name, mine);
     return true;
   }
 
   #read(name, value) {
     const row = value === null ? null : parseRow(value);
     if (row && storageKey(row) === name) {
-      this.#rows.set(name, row);
+      this.#set(name, row);
       this.#order = Math.max(this.#order, row.order ?? 0);
-    } else this.#rows.delete(name);
+    } else this.#delete(name);
+  }
+
+  #set(name, row) {
+    this.#rows.set(name, row);
+    let names = this.#byKey.get(row.key);
+    if (!names) this.#byKey.set(row.key, (names = new Set()));
+    names.add(name);
+  }
+
+  #delete(name) {
+    const row = this.#rows.get(name);
+    if (!row) return;
+    this.#rows.delete(name);
+    const names = this.#byKey.get(row.key);
+    names?.delete(name);
+    if (names?.size === 0) this.#byKey.delete(row.key);
   }
 
   #write(row) {
     const name = storageKey(row);
-    this.#rows.set(name, row);
+    this.#set(name, row);
     try {
       this.#storage.setItem(name, JSON.stringify(row));
     } catch {
@@ -137,7 +156,7 @@ export class KeyRecord {
 
   #remove(row) {
     const name = storageKey(row);
-    this.#rows.delete(name);
+    this.#delete(name);
     this.#storage.removeItem(name);
   }
 
@@ -254,8 +273,8 @@ export class KeyRecord {
    */
   leftOut(key, account) {
     let unknown = false;
-    for (const row of this.#rows.values()) {
-      if (row.key !== key) continue;
+    for (const name of this.#byKey.get(key) ?? []) {
+      const row = this.#rows.get(name);
       const status = statusOf(row);
       if (this.#final.has(status)) return 'settled';
       if (this.#finalForAccount.has(status) && account && bucketOf(row.account) === bucketOf(account)) return 'settled';
