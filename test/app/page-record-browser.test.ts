@@ -138,6 +138,26 @@ await withBrowser(t, 'the page in Chromium: its own record of keys and results',
     t.equal(second.logs.filter((l) => /key-result .*key=DEMOA/.test(l)).length, 1, 'once');
   });
 
+  t.test('a "key" of digits only is held back, and sent once the user says it is a key', async (t) => {
+    const run = await startApp({ page: pageHandler() }, { latencyMs: 5 });
+    t.teardown(run.close);
+    const page = await openPage(t, browser, run.url);
+    await submitSignIn(page, 'demo');
+    await textOf(page, '#account', /demo/);
+    await page.fill('#keys-text', 'Order 48213-99120-55871, your key: DEMO1-ACTIV-ATED1');
+    t.equal(await textOf(page, '#key-count', /found/), '1 new key found · held back: 1 of digits only', 'the order number held back');
+    await page.click('#redeem');
+    t.equal(await textOf(page, '#key-count', /Added/), 'Added 1 key; held back: 1 of digits only.');
+    t.equal(await page.textContent('#held-digits .keys'), '48213-99120-55871');
+    await until(page, `document.querySelector('#progress').dataset.done === '1'`, 'DEMO1 answered');
+    t.same((await tableRows(page)).map((r) => r.key), ['DEMO1-ACTIV-ATED1'], 'only the key was sent');
+    t.notMatch(run.logs.join('\n'), /key=48213/, 'the server never had the order number');
+    await page.click('#send-digits');
+    await until(page, `document.querySelector('tr[data-key="48213-99120-55871"]')?.dataset.status === 'invalid-key'`, 'sent on request');
+    t.ok(await page.isHidden('#held-digits'), 'nothing held back any more');
+    t.equal(await textOf(page, '#key-count', /Added/), 'Added 1 key.');
+  });
+
   t.test('signing out mid-batch asks first; the keys stay, the one with Steam unknown, the rest not sent', async (t) => {
     const { page } = await batchWithDemoaAtSteam(t, browser, 'DEMO1-ACTIV-ATED1 DEMOA-TIMES-OUT00 DEMO3-ALREA-DYOWN');
     await page.click('#sign-out');

@@ -17,11 +17,14 @@ const LEFT_OUT = ['repeated-in-paste', 'placeholder', 'already-in-session', 'set
  */
 export function scanPaste(value, inSession, leftOut) {
   const scan = scanKeys(value, inSession, (key) => leftOut(key) === 'settled', { includeDigitsOnly: false });
+  // keys-scan.js lists keys of digits only apart (the server's rule, lib/steam/keys.ts); a scanner
+  // that does not, leaves them among the keys: they are held back all the same.
+  const digits = scan.digitsOnly ?? scan.keys.filter((key) => /^[0-9-]+$/.test(key));
   const unknown = scan.keys.filter((key) => leftOut(key) === 'unknown');
-  const keys = scan.keys.filter((key) => !unknown.includes(key));
+  const keys = scan.keys.filter((key) => !unknown.includes(key) && !digits.includes(key));
   const left = {};
   for (const reason of LEFT_OUT) if (scan.dropped[reason]) left[reason] = scan.dropped[reason];
-  return { keys, left, held: { digits: scan.digitsOnly ?? [], unknown } };
+  return { keys, left, held: { digits, unknown } };
 }
 
 const joined = (lang, parts) => parts.join(lang === 'zh' ? '，' : ', ');
