@@ -184,6 +184,10 @@ const DETAIL_MESSAGES: Partial<Record<number, Text>> = {
     en: 'The shop never activated this retail key; ask the seller.',
     zh: '该零售激活码尚未被商家激活，请联系卖家。',
   },
+  [PurchaseDetail.ContactSupport]: {
+    en: 'Steam refused this key and asks you to contact Steam Support about it.',
+    zh: 'Steam 拒绝了该激活码，并请你就此联系 Steam 客服。',
+  },
   [PurchaseDetail.ExceededSteamLimit]: {
     en: 'Steam says this account has reached a limit for this product.',
     zh: 'Steam 提示该账户已达到此产品的限制。',
@@ -247,8 +251,12 @@ export function resultFromReply(reply: PurchaseReply): KeyResult {
   const meaning = MEANINGS[status];
   let message = DETAIL_MESSAGES[detail] ?? meaning.message;
   if (status === 'failed' && !DETAIL_MESSAGES[detail]) {
+    // Said for people; the codes are for Steam Support, should they ask.
     const codes = `EResult ${eresult}, detail ${detail}`;
-    message = { en: `${message.en} (${codes})`, zh: `${message.zh}（${codes}）` };
+    message = {
+      en: `Steam refused this key without saying why. If you ask Steam Support, give them these codes: ${codes}.`,
+      zh: `Steam 拒绝了该激活码，但没有说明原因。如需联系 Steam 客服，请提供以下代码：${codes}。`,
+    };
   }
   return { status, keyUnused: meaning.keyUnused, eresult, detail, packages, message };
 }
@@ -264,12 +272,12 @@ export type NoAnswer = 'timeout' | 'disconnected' | 'error' | 'stopped';
 
 /** A key sent to Steam that got no answer: "unknown", never "failed" (steam-user issue #367). */
 export function unknownResult(why: NoAnswer): KeyResult {
-  const { message } = MEANINGS.unknown;
+  // Why there was no answer, then what it means, once (not "No answer in time. Steam did not answer: …").
   const cause: Record<NoAnswer, Text> = {
-    timeout: { en: 'No answer in time.', zh: '等待超时。' },
-    disconnected: { en: 'The connection to Steam dropped.', zh: '与 Steam 的连接已断开。' },
-    error: { en: 'Something went wrong while waiting.', zh: '等待时出错。' },
-    stopped: { en: 'The session ended while waiting for Steam.', zh: '等待 Steam 回应时会话已结束。' },
+    timeout: { en: 'No answer in time', zh: '等待超时' },
+    disconnected: { en: 'The connection to Steam dropped before it answered', zh: '与 Steam 的连接在回应前断开' },
+    error: { en: 'Something went wrong while waiting for Steam', zh: '等待 Steam 回应时出错' },
+    stopped: { en: 'The session ended while waiting for Steam', zh: '等待 Steam 回应时会话已结束' },
   };
   return {
     status: 'unknown',
@@ -277,7 +285,10 @@ export function unknownResult(why: NoAnswer): KeyResult {
     eresult: null,
     detail: null,
     packages: [],
-    message: { en: `${cause[why].en} ${message.en}`, zh: `${cause[why].zh}${message.zh}` },
+    message: {
+      en: `${cause[why].en}: the key may have been activated — check your library.`,
+      zh: `${cause[why].zh}：该激活码可能已激活，请检查你的游戏库。`,
+    },
   };
 }
 
@@ -315,9 +326,10 @@ const SIGNED_OUT: Record<SignedOutReason, Text> = {
     zh: '未在时限内批准登录，请重新开始以获取新的验证码。',
   },
   other: { en: 'Steam refused the sign-in.', zh: 'Steam 拒绝了登录。' },
+  // Whether keys wait is the queue's to say (queueText), only when some do.
   'steam-disconnected': {
-    en: 'Steam closed the connection. Sign in again to go on; queued keys wait.',
-    zh: 'Steam 断开了连接。请重新登录以继续，队列中的激活码会等待。',
+    en: 'Steam closed the connection. Sign in again to go on.',
+    zh: 'Steam 断开了连接。请重新登录以继续。',
   },
   'logged-out': { en: 'Signed out.', zh: '已退出登录。' },
   'other-account': {
@@ -330,8 +342,8 @@ const SIGNED_OUT: Record<SignedOutReason, Text> = {
 const SIGNED_IN_ELSEWHERE = new Set([6 /* LoggedInElsewhere */, 34 /* LogonSessionReplaced */]);
 
 const ELSEWHERE: Text = {
-  en: 'Steam signed this session out: the account signed in somewhere else (the Steam client, another device). Sign in again to go on; queued keys wait.',
-  zh: 'Steam 结束了此会话：该账户在其他地方（Steam 客户端或其他设备）登录了。请重新登录以继续，队列中的激活码会等待。',
+  en: 'Steam signed this session out: the account signed in somewhere else (the Steam client, another device). Sign in again to go on.',
+  zh: 'Steam 结束了此会话：该账户在其他地方（Steam 客户端或其他设备）登录了。请重新登录以继续。',
 };
 
 /**

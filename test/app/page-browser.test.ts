@@ -9,7 +9,7 @@ import t from 'tap';
 import { pageHandler } from '../../lib/app/page.js';
 import { extractKeys } from '../../lib/steam/keys.js';
 import { startApp } from '../helpers/app.js';
-import { allDone, openPage, screenshot, submitSignIn, tableRows, textOf, until, withBrowser } from '../helpers/browser.js';
+import { allDone, leftGroups, openPage, screenshot, submitSignIn, tableRows, textOf, until, withBrowser } from '../helpers/browser.js';
 
 /** Every demo key with a final result of its own (README, "Demo mode"), in a messy paste. */
 const PASTE = `Thanks for your order!
@@ -59,7 +59,7 @@ await withBrowser(t, 'the page in Chromium, demo mode', async (t, browser) => {
     // The live count: what the server will find, before anything is sent.
     await page.fill('#keys-text', PASTE);
     const count = await textOf(page, '#key-count', /found/);
-    t.equal(count, '9 new keys found · dropped: 1 repeated in the text, 1 format mask (like XXXXX-XXXXX-XXXXX)');
+    t.equal(count, '9 new keys found · left out: 1 repeated in the text, 1 format mask (like XXXXX-XXXXX-XXXXX)');
     const server = extractKeys(PASTE);
     t.equal(server.keys.length, 9, "the server's own extraction finds as many");
     t.equal(server.dropped.length, 2);
@@ -86,11 +86,23 @@ await withBrowser(t, 'the page in Chromium, demo mode', async (t, browser) => {
       t.equal(rel, 'noopener noreferrer');
     }
 
-    const notActivated = EXPECTED.filter(([, status]) => status !== 'activated').map(([key]) => key);
-    t.equal(await page.inputValue('#unused'), notActivated.join('\n'), '"Keys not activated" lists the seven others');
-    await page.click('#copy-unused');
-    t.equal(await textOf(page, '#copied', /Copied/), 'Copied.');
-    t.equal(await page.evaluate('navigator.clipboard.readText()'), notActivated.join('\n'), 'the copy button put them on the clipboard');
+    t.same(await leftGroups(page), {
+      'not-sent': [],
+      usable: ['DEMO3-ALREA-DYOWN', 'DEMO6-REGIO-NLOCK', 'DEMO7-NEEDS-BASEG', 'DEMO8-WALLE-TCODE'],
+      check: [],
+      refused: ['DEMOC-OTHER-FAILS'],
+      dead: ['DEMO4-INVAL-IDKEY', 'DEMO5-ALREA-DYUSE'],
+    }, '"Keys not activated": the seven others, by what they are good for');
+    await page.click('#group-usable button.copy');
+    t.equal(await textOf(page, '#group-usable .copied', /Copied/), 'Copied.');
+    t.equal(
+      await page.evaluate('navigator.clipboard.readText()'),
+      'DEMO3-ALREA-DYOWN\nDEMO6-REGIO-NLOCK\nDEMO7-NEEDS-BASEG\nDEMO8-WALLE-TCODE',
+      'the copy button put the keys someone else can use on the clipboard, and only those',
+    );
+    t.equal(await textOf(page, '#summary'), '9 keys in this list: 2 activated, 1 already owned, 1 invalid key, 1 already used, 1 region-locked, 1 needs the base game, 1 wallet code, 1 failed.');
+    const wallet = (await page.evaluate(`[...document.querySelectorAll('tr[data-key="DEMO8-WALLE-TCODE"] a.url')].map((a) => a.href)`)) as string[];
+    t.same(wallet, ['https://store.steampowered.com/account/redeemwalletcode'], "the wallet page's address is a link");
 
     await screenshot(page, 'results-en');
 
@@ -99,33 +111,37 @@ await withBrowser(t, 'the page in Chromium, demo mode', async (t, browser) => {
     const csv = await readFile(await csvDownload.path(), 'utf8');
     t.ok(csv.startsWith('\uFEFF'), 'a byte-order mark, for spreadsheets');
     const lines = csv.slice(1).split('\r\n');
-    t.equal(lines[0], 'number,key,state,status,message,packages,eresult,detail,session');
+    t.equal(lines[0], 'number,key,account,state,status,message,packages,eresult,detail,first_seen,updated');
     t.equal(lines.length, 11, 'a header, nine keys and the final line end');
-    t.equal(lines[1], '1,DEMO1-ACTIV-ATED1,done,activated,Activated: Demo Game: Starter Edition,900001 Demo Game: Starter Edition,1,0,current');
-    t.equal(lines[3], '3,DEMO3-ALREA-DYOWN,done,already-owned,You already own this; the key was not used.,900001 Demo Game: Starter Edition,2,9,current');
-    t.equal(
+    const TIME = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z';
+    t.match(lines[1], new RegExp(`^1,DEMO1-ACTIV-ATED1,demo-mail,done,activated,Activated: Demo Game: Starter Edition,900001 Demo Game: Starter Edition,1,0,${TIME},${TIME}$`));
+    t.match(lines[3], new RegExp(`^3,DEMO3-ALREA-DYOWN,demo-mail,done,already-owned,"You already own this; the key was not used\\.",900001 Demo Game: Starter Edition,2,9,${TIME},${TIME}$`));
+    t.match(
       lines[2],
-      '2,DEMO2-ACTIV-ATED3,done,activated,"Activated: Demo Bundle: Base Game, Demo Bundle: Soundtrack, Demo Bundle: Art Book",' +
-        '900010 Demo Bundle: Base Game; 900011 Demo Bundle: Soundtrack; 900012 Demo Bundle: Art Book,1,0,current',
-      'a field with commas is quoted (RFC 4180)',
+      new RegExp(
+        '^2,DEMO2-ACTIV-ATED3,demo-mail,done,activated,"Activated: Demo Bundle: Base Game, Demo Bundle: Soundtrack, Demo Bundle: Art Book",' +
+          `"900010 Demo Bundle: Base Game; 900011 Demo Bundle: Soundtrack; 900012 Demo Bundle: Art Book",1,0,${TIME},${TIME}$`,
+      ),
+      'a field with commas or semicolons is quoted (RFC 4180)',
     );
-    t.same(lines.slice(1, 10).map((l) => l.split(',')[3]), EXPECTED.map(([, status]) => status));
+    t.same(lines.slice(1, 10).map((l) => l.split(',')[4]), EXPECTED.map(([, status]) => status));
 
     const [jsonDownload] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
-    const json = JSON.parse(await readFile(await jsonDownload.path(), 'utf8')) as { account: string; keys: { n: number; key: string; result: { status: string; packages: unknown[] } }[] };
-    t.equal(json.account, 'demo-mail');
-    t.same(json.keys.map((k) => [k.key, k.result.status]), EXPECTED.map(([key, status]) => [key, status]), 'the JSON has every result');
+    const json = JSON.parse(await readFile(await jsonDownload.path(), 'utf8')) as { keys: { key: string; account: string; status: string; result: { packages: unknown[] }; history: { state: string }[] }[] };
+    t.same(json.keys.map((k) => [k.key, k.account, k.status]), EXPECTED.map(([key, status]) => [key, 'demo-mail', status]), 'the JSON has every result, with its account');
     t.equal(json.keys[1]!.result.packages.length, 3);
+    t.same(json.keys[0]!.history.map((h) => h.state), ['queued', 'redeeming', 'done'], 'and the history of each key');
 
     // Pasting the same again: the count says they are all in the list already.
     await page.fill('#keys-text', 'demo1-activ-ated1 DEMO4-INVAL-IDKEY');
-    t.equal(await textOf(page, '#key-count', /found/), '0 new keys found · dropped: 2 already in the list');
+    t.equal(await textOf(page, '#key-count', /found/), '0 new keys found · left out: 2 already in the list');
     t.ok(await page.isDisabled('#redeem'), 'nothing to redeem');
 
     await page.click('#sign-out');
     await textOf(page, '#sign-in-title');
-    await until(page, `!document.querySelector('#sign-in').hidden && document.querySelectorAll('#results tbody tr').length === 0`);
-    t.pass('signed out: a fresh session, the sign-in form again, an empty table');
+    await until(page, `!document.querySelector('#sign-in').hidden`, 'the sign-in form');
+    t.equal((await tableRows(page)).length, 9, 'signed out: the sign-in form again, and the results stay (the page keeps them)');
+    t.ok(await page.isHidden('#notice'), 'nothing was waiting: nothing to say');
   });
 
   t.test('a reload mid-batch finds every key and result again; no password in storage', async (t) => {
@@ -141,8 +157,8 @@ await withBrowser(t, 'the page in Chromium, demo mode', async (t, browser) => {
     await page.fill('#keys-text', keys.join('\n'));
     await page.click('#redeem');
     await until(page, `Number(document.querySelector('#progress').dataset.done) >= 2`);
-    const token = (await page.evaluate(`sessionStorage.getItem('steam-key.session')`)) as string;
-    t.match(token, /^[A-Za-z0-9_-]{43}$/, 'the session token is in sessionStorage');
+    const token = (await page.evaluate(`localStorage.getItem('steam-key.session')`)) as string;
+    t.match(token, /^[A-Za-z0-9_-]{43}$/, 'the session token is in localStorage, where a new tab finds it');
 
     await page.reload();
     await textOf(page, '#account', /demo/);
@@ -155,17 +171,14 @@ await withBrowser(t, 'the page in Chromium, demo mode', async (t, browser) => {
       ['activated', 'activated', 'already-owned', 'invalid-key', 'key-used', 'region-locked'],
       'and the rest arrive live',
     );
-    t.equal(await page.evaluate(`sessionStorage.getItem('steam-key.session')`), token, 'the same session');
+    t.equal(await page.evaluate(`localStorage.getItem('steam-key.session')`), token, 'the same session');
     const storage = (await page.evaluate(`JSON.stringify([Object.entries(sessionStorage), Object.entries(localStorage)])`)) as string;
     t.notMatch(storage, password, 'the password is in neither sessionStorage nor localStorage');
     t.equal(await page.inputValue('#password'), '', 'nor in the form');
 
-    // A duplicated tab carries the token along: both tabs hold the session and see what either adds.
+    // A second tab finds the token: both tabs hold the session and see what either adds.
     const second = await page.context().newPage();
     await second.goto(run.url);
-    await textOf(second, '#sign-in-title');
-    await second.evaluate(`sessionStorage.setItem('steam-key.session', ${JSON.stringify(token)})`);
-    await second.reload();
     await allDone(second, keys.length);
     t.equal(await textOf(second, '#account', /demo/), 'Signed in as demo', 'the second tab resumed the session');
     await second.fill('#keys-text', 'DEMO7-NEEDS-BASEG');

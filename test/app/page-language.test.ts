@@ -28,7 +28,7 @@ await withBrowser(t, 'the page in Chromium: languages, phones, a server gone', a
     t.ok(await page.isHidden('#sign-in-error'), 'the error is gone');
 
     await page.fill('#keys-text', 'DEMO1-ACTIV-ATED1 DEMO3-ALREA-DYOWN DEMO4-INVAL-IDKEY DEMO4-INVAL-IDKEY');
-    t.equal(await textOf(page, '#key-count', /找到/), '找到 3 个新激活码 · 已忽略：1 个在文本中重复');
+    t.equal(await textOf(page, '#key-count', /找到/), '找到 3 个新激活码 · 不发送：1 个在文本中重复');
     await page.click('#redeem');
     await allDone(page, 3);
     let rows = await tableRows(page);
@@ -52,7 +52,7 @@ await withBrowser(t, 'the page in Chromium: languages, phones, a server gone', a
 
   t.test("a phone's width; the server goes away and the page says so", async (t) => {
     const run = await startApp({ page: pageHandler() }, { latencyMs: 5 });
-    const page = await openPage(t, browser, run.url, { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+    const page = await openPage(t, browser, run.url, { viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
     await submitSignIn(page, 'demo');
     await textOf(page, '#account', /demo/);
     // A wallet code's message holds a long link; a key of five groups is the widest key.
@@ -68,12 +68,20 @@ await withBrowser(t, 'the page in Chromium: languages, phones, a server gone', a
     );
     t.same(keyLines, [1, 1, 1, 1], 'every key on one line, not broken into pieces');
     t.equal(await page.getAttribute('#results tbody tr', 'role'), 'row', 'rows laid out as cards are still table rows to a screen reader');
+    const edges = (await page.evaluate(`(() => {
+      const section = document.querySelector('#progress-section');
+      const inner = section.getBoundingClientRect().right - parseFloat(getComputedStyle(section).paddingRight);
+      return [...document.querySelectorAll('#results tbody tr, #results td, #results a')].map((n) => inner - n.getBoundingClientRect().right);
+    })()`)) as number[];
+    t.ok(edges.every((gap) => gap >= 0), `no card, cell or link reaches into the section's right padding: ${Math.min(...edges)} px to spare`);
+    const wallet = (await page.evaluate(`(() => { const a = document.querySelector('tr[data-key="DEMO8-WALLE-TCODE"] a.url'); return [a.href, a.querySelectorAll('wbr').length, a.textContent]; })()`)) as [string, number, string];
+    t.same(wallet, ['https://store.steampowered.com/account/redeemwalletcode', 4, 'https://store.steampowered.com/account/redeemwalletcode'], 'the wallet page is a link, which may break only after a "/"');
     t.equal(await textOf(page, '#connection'), 'Connected');
 
     await run.close();
     t.match(await textOf(page, '#connection', /Cannot reach/), /^Cannot reach the server\. Trying again in \d+ s…$/);
     t.equal(await page.getAttribute('#connection', 'data-state'), 'offline');
-    t.match(await textOf(page, '#notice', /./), /shutting down|stopp/i, "the server's goodbye is shown");
+    t.match(await textOf(page, '#notice-text', /./), /shutting down|stopp/i, "the server's goodbye is shown");
     t.ok(await page.isDisabled('#sign-out'), 'actions that need the server are disabled');
     t.equal((await tableRows(page)).length, 4, 'the results stay on the page');
   });

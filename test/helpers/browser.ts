@@ -4,7 +4,7 @@
  * when Chromium is missing — or failed, under CI=true.
  */
 import { constants } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import { peerTest, type Tap } from '../interop/helpers.js';
@@ -117,6 +117,63 @@ export async function tableRows(page: Page): Promise<{ n: string; key: string; s
     n: tr.cells[0].textContent, key: tr.cells[1].textContent, status: tr.dataset.status,
     badge: tr.cells[2].textContent, details: tr.cells[3].textContent,
   }))`)) as { n: string; key: string; status: string; badge: string; details: string }[];
+}
+
+/** "Keys not activated" as the page shows it: each group's keys (none when the group is hidden). */
+export async function leftGroups(page: Page): Promise<Record<'not-sent' | 'usable' | 'check' | 'refused' | 'dead', string[]>> {
+  return (await page.evaluate(`Object.fromEntries(['not-sent', 'usable', 'check', 'refused', 'dead'].map((g) => {
+    const box = document.querySelector('#group-' + g);
+    const shown = !box.hidden && !document.querySelector('#left-section').hidden;
+    return [g, shown ? box.querySelector('textarea').value.split('\\n').filter(Boolean) : []];
+  }))`)) as Record<'not-sent' | 'usable' | 'check' | 'refused' | 'dead', string[]>;
+}
+
+/** The fields of one CSV line, read as RFC 4180 writes them (quoted fields, doubled quotes). */
+export function csvFields(line: string): string[] {
+  const fields: string[] = [];
+  let i = 0;
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      let value = '';
+      for (i++; i < line.length; ) {
+        if (line[i] === '"' && line[i + 1] === '"') {
+          value += '"';
+          i += 2;
+        } else if (line[i] === '"') {
+          i++;
+          break;
+        } else value += line[i++];
+      }
+      fields.push(value);
+      i++; // the comma
+    } else {
+      const end = line.indexOf(',', i);
+      fields.push(line.slice(i, end === -1 ? line.length : end));
+      i = end === -1 ? line.length + 1 : end + 1;
+    }
+  }
+  return fields;
+}
+
+/** One key in the JSON download. */
+export interface DownloadedKey {
+  key: string;
+  account: string | null;
+  state: string;
+  status: string | null;
+  result: { packages: { id: number; name: string }[] } | null;
+  history: { state: string; status?: string }[];
+}
+
+/** What the page's two downloads say: the CSV's records by column name, and the JSON. */
+export async function downloads(page: Page): Promise<{ raw: string; csv: Record<string, string>[]; json: { keys: DownloadedKey[] } }> {
+  const [csvFile] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+  const raw = await readFile(await csvFile.path(), 'utf8');
+  const lines = raw.replace(/^\uFEFF/, '').split('\r\n').filter(Boolean);
+  const header = csvFields(lines[0]!);
+  const csv = lines.slice(1).map((line) => Object.fromEntries(csvFields(line).map((value, i) => [header[i]!, value])));
+  const [jsonFile] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+  return { raw, csv, json: JSON.parse(await readFile(await jsonFile.path(), 'utf8')) as { keys: DownloadedKey[] } };
 }
 
 /** Waits until every key in the table is done (the progress line says so). */

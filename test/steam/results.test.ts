@@ -78,11 +78,14 @@ t.test('a failed reply keeps the packages Steam named (e.g. the one already owne
   t.same(result.packages, [{ id: 7, name: 'Owned' }]);
 });
 
-t.test('other failures name the codes so they can be looked up', async (t) => {
+t.test('other failures are said for people, with the codes for Steam Support', async (t) => {
   const result = resultFromReply({ eresult: FAIL, detail: 42, packages: [] });
   t.equal(result.status, 'failed');
-  t.match(result.message.en, /EResult 2, detail 42/);
-  t.match(result.message.zh, /EResult 2, detail 42/);
+  t.equal(result.message.en, 'Steam refused this key without saying why. If you ask Steam Support, give them these codes: EResult 2, detail 42.');
+  t.match(result.message.zh, /^Steam 拒绝了该激活码，但没有说明原因。.*EResult 2, detail 42/);
+  t.notMatch(result.message.en, /\(EResult/, 'not the raw "(EResult 2, detail 42)"');
+  const support = resultFromReply({ eresult: FAIL, detail: PurchaseDetail.ContactSupport, packages: [] });
+  t.match(support, { status: 'failed', message: { en: /contact Steam Support/, zh: /Steam 客服/ } }, 'detail 3: what Steam asks');
 });
 
 t.test('no answer is "unknown — check your library", never "failed"', async (t) => {
@@ -94,6 +97,10 @@ t.test('no answer is "unknown — check your library", never "failed"', async (t
     t.match(result.message.en, /may have been activated — check your library/);
     t.match(result.message.zh, /游戏库/);
   }
+  for (const why of ['timeout', 'disconnected', 'error', 'stopped'] as const) {
+    t.equal(unknownResult(why).message.en.match(/answer/g)?.length ?? 0, why === 'disconnected' ? 1 : why === 'timeout' ? 1 : 0, `${why}: says it once`);
+  }
+  t.equal(unknownResult('timeout').message.en, 'No answer in time: the key may have been activated — check your library.');
   t.match(unknownResult('timeout').message.en, /in time/);
   t.match(unknownResult('disconnected').message.en, /dropped/);
   t.match(unknownResult('stopped').message.en, /session ended/);
@@ -103,6 +110,7 @@ t.test('sign-in failures in words', async (t) => {
   t.match(signedOutText('invalid-password').en, /Wrong account name or password/);
   t.match(signedOutText('rate-limited').en, /Wait at least 30 minutes/);
   t.match(signedOutText('throttled').en, /holding back/);
+  t.notMatch(signedOutText('steam-disconnected').en, /queued keys/, 'whether keys wait is the queue message\'s to say');
   t.match(signedOutText('unreachable').en, /Could not reach Steam/);
   t.match(signedOutText('other', 63).en, /EResult 63/);
   t.notMatch(signedOutText('invalid-password', 5).en, /EResult/);
