@@ -9,10 +9,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { httpServerOptions, WebSocketRouter, type Limits, type TraceFn } from '../websocket/index.js';
 import { limitClientWarnings, silentLogger, type Logger } from '../log.js';
 import { systemClock, type Clock } from '../steam/clock.js';
-import { clientLogAddress, fromThisMachine, trustedProxySet } from './client-address.js';
+import { clientAddress, clientLogAddress, fromThisMachine, trustedProxySet } from './client-address.js';
 import { hostAllowlist } from './host-check.js';
 import { sameOrigin, type OriginCheck } from './origin-check.js';
 import { resolvePolicy, type ServerPolicy } from './policy.js';
+import { Quota } from './quota.js';
+import { SignInLimiter } from './sign-in-limits.js';
 import type { SteamPortFactory } from '../steam/port.js';
 import { SessionStore, type SessionQuota } from '../steam/session-store.js';
 import { RedeemSession, resolveSessionTimers, type SessionTimers } from '../steam/session.js';
@@ -97,7 +99,19 @@ export function createApp(options: AppOptions): App {
     log({ event: 'host-refused', host: req.headers.host ?? '', client: clientLogAddress(req, trusted) });
     return { status: 421, reason: MISDIRECTED };
   };
-  const { graceMs, anonymousGraceMs, signInDeadlineMs, helloTimeoutMs, ...sessionTimers } = options.timers ?? {};
+  // The policy's limits, unless a caller (a test) hands in its own.
+  const addressOf = options.addressOf ?? ((req: IncomingMessage) => clientAddress(req, trusted));
+  const connectionQuota = options.connectionQuota ?? new Quota({ perAddress: policy.maxConnectionsPerAddress, total: policy.maxConnections });
+  const maxSessions = options.maxSessions ?? policy.maxSessions;
+  const sessionQuota = options.sessionQuota ?? new Quota({ perAddress: policy.maxSessionsPerAddress, total: maxSessions });
+  const signIns = options.signIns ?? new SignInLimiter(policy, clock);
+  const {
+    graceMs,
+    anonymousGraceMs = policy.anonymousGraceMs,
+    signInDeadlineMs = policy.signInDeadlineMs,
+    helloTimeoutMs = policy.firstMessageTimeoutMs,
+    ...sessionTimers
+  } = options.timers ?? {};
   const store = new SessionStore({
     createSession: (claim) =>
       new RedeemSession({
@@ -110,11 +124,10 @@ export function createApp(options: AppOptions): App {
       }),
     log,
     ...(graceMs === undefined ? {} : { graceMs }),
-    ...(anonymousGraceMs === undefined ? {} : { anonymousGraceMs }),
-    ...(signInDeadlineMs === undefined ? {} : { signInDeadlineMs }),
-    ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
-    ...(options.sessionQuota ? { quota: options.sessionQuota } : {}),
-    ...(options.maxConnectionsPerSession === undefined ? {} : { maxHolders: options.maxConnectionsPerSession }),
+    anonymousGraceMs,
+    signInDeadlineMs,
+    quota: sessionQuota,
+    maxHolders: options.maxConnectionsPerSession ?? policy.connectionsPerSession,
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const { pauseMs, cooldownMs } = resolveSessionTimers(sessionTimers);
@@ -138,10 +151,10 @@ export function createApp(options: AppOptions): App {
       store,
       settings: { pauseMs, cooldownMs },
       log,
-      ...(options.addressOf ? { addressOf: options.addressOf } : {}),
-      ...(options.connectionQuota ? { connections: options.connectionQuota } : {}),
-      ...(options.signIns ? { signIns: options.signIns } : {}),
-      ...(helloTimeoutMs === undefined ? {} : { helloTimeoutMs }),
+      addressOf,
+      connections: connectionQuota,
+      signIns,
+      helloTimeoutMs,
       ...(options.clock ? { clock: options.clock } : {}),
     }),
   );

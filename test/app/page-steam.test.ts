@@ -26,7 +26,7 @@ const steam = await startFakeSteam({
 });
 t.teardown(() => steam.close());
 
-const child = spawn(process.execPath, [BINARY, 'serve', '--port', '0', '--pause', '0', '--steam-proxy', steam.proxyUrl], {
+const child = spawn(process.execPath, [BINARY, 'serve', '--port', '0', '--pause', '0', '--sign-in-backoff', '0', '--steam-proxy', steam.proxyUrl], {
   stdio: ['ignore', 'pipe', 'pipe'],
   env: { ...process.env, NODE_EXTRA_CA_CERTS: steam.caPath },
 });

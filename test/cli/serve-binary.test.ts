@@ -160,7 +160,7 @@ const PASSWORD = 'Tr0ub4dor&3-secret';
 const CODE = 'K9QZ4';
 
 t.test('--trace prints every frame, and no password, guard code, token or key (the log shows keys masked: secrets.test.ts)', async (t) => {
-  const served = await startServe(['--demo', '--port', '0', '--pause', '0'], { STEAM_KEY_TRACE: '1' }, t.teardown);
+  const served = await startServe(['--demo', '--port', '0', '--pause', '0', '--sign-in-backoff', '0'], { STEAM_KEY_TRACE: '1' }, t.teardown);
   const client = await TestClient.connect(`${served.url.replace('http', 'ws')}ws`);
   await client.hello();
   client.send(`{"type":"login","password":"${PASSWORD}","accountName":"demo"}`);

@@ -2,6 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { createApp, type App, type AppOptions } from '../../lib/app/server.js';
+import type { ServerPolicy } from '../../lib/app/policy.js';
 import type { ServerMessage, ServerType } from '../../lib/app/protocol.js';
 import { lineLogger } from '../../lib/log.js';
 import { demoPortFactory, type DemoPortOptions } from '../../lib/steam/demo-port.js';
@@ -10,6 +11,21 @@ export const FAST_TIMERS = { pauseMs: 1, cooldownMs: 100, redeemTimeoutMs: 5_000
 
 /** The protocol version the test clients speak. */
 export const VERSION = 2;
+
+/**
+ * The sign-in limits of a test app: these tests type wrong passwords and
+ * codes on purpose and retry at once, and play Steam's refusals, which a
+ * shared instance's backoff and cooldown (lib/app/sign-in-limits.ts) would
+ * slow down. The limits' own tests pass
+ * their own policy.
+ */
+export const ROOMY_SIGN_INS: Partial<ServerPolicy> = {
+  signInsPerSession: { count: 1_000, perMs: 1_000 },
+  signInsPerAddress: { count: 1_000, perMs: 1_000 },
+  signInsPerServer: { count: 1_000, perMs: 1_000 },
+  signInBackoffMs: 0,
+  steamCooldownMs: 0,
+};
 
 export interface Running {
   app: App;
@@ -45,6 +61,7 @@ export async function startApp(
     timers: FAST_TIMERS,
     log,
     ...options,
+    policy: { ...ROOMY_SIGN_INS, ...options.policy },
   });
   await new Promise<void>((resolve) => app.server.listen(port, '127.0.0.1', resolve));
   const address = app.server.address() as AddressInfo;
