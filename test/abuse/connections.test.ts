@@ -21,7 +21,7 @@ import { address, clientFrom, redeem, signInDemo } from '../helpers/abuse.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
 
-/** Far longer than the 1 s timeout: a hang guard, not a timing assertion. */
+/** Far longer than the 3 s timeout: a hang guard, not a timing assertion. */
 const HANG_GUARD_MS = 30_000;
 const PER_ADDRESS = 5;
 const IN_ALL = 12;
@@ -48,9 +48,9 @@ async function refused(serving: Parameters<typeof clientFrom>[0], from: string) 
   return { bye, closed };
 }
 
-t.test('connections per address and in all, and the first-message timeout', async (t) => {
+t.test('connections per address and in all', async (t) => {
   const serving = await startServe(
-    ['--port', '0', '--demo', '--pause', '0', '--max-connections-per-address', String(PER_ADDRESS), '--max-connections', String(IN_ALL), '--first-message-timeout', '1s'],
+    ['--port', '0', '--demo', '--pause', '0', '--max-connections-per-address', String(PER_ADDRESS), '--max-connections', String(IN_ALL)],
     {},
     t.teardown,
   );
@@ -88,7 +88,11 @@ t.test('connections per address and in all, and the first-message timeout', asyn
 });
 
 t.test('a connection that never says hello is closed 1008 after --first-message-timeout', async (t) => {
-  const serving = await startServe(['--port', '0', '--demo', '--first-message-timeout', '1s'], {}, t.teardown);
+  // 3 s, not the flag's least (1 s): the connection that does say hello must say it in time on a busy machine too.
+  const serving = await startServe(['--port', '0', '--demo', '--first-message-timeout', '3s'], {}, t.teardown);
+  const talking = await clientFrom(serving, address(1));
+  t.teardown(() => talking.socket.terminate());
+  await talking.hello();
   const silent = await clientFrom(serving, address(1));
   t.teardown(() => silent.socket.terminate());
   // No timing asserted: the close comes once the timer fires; the guard only stops a server that never closes it.
@@ -96,13 +100,6 @@ t.test('a connection that never says hello is closed 1008 after --first-message-
   t.equal(closed.code, 1008, 'Policy Violation');
   t.equal(closed.reason, 'hello expected');
   t.ok(await serving.logged(/protocol-error client=127\.0\.0\.2 code=no-hello/), 'logged with the address');
-
-  // A connection that says hello in time stays: the timer is for silence only.
-  const talking = await clientFrom(serving, address(1));
-  t.teardown(() => talking.socket.terminate());
-  await talking.hello();
-  const later = await clientFrom(serving, address(2));
-  t.teardown(() => later.socket.terminate());
-  t.equal((await waitFor(later.closed, 'the second silent connection to be closed', HANG_GUARD_MS)).code, 1008, 'a second silent one, closed too');
-  t.equal(talking.socket.readyState, talking.socket.OPEN, 'the one that said hello is still open after another one timed out');
+  // The one that said hello was opened first, so its own timer has fired too: it is for silence only.
+  t.equal(talking.socket.readyState, talking.socket.OPEN, 'the connection that said hello is still open');
 });
