@@ -131,14 +131,17 @@ export class TestClient {
     this.socket.send(typeof value === 'string' || Buffer.isBuffer(value) ? value : JSON.stringify(value));
   }
 
-  /** The next message, whatever it is. Fails after 10 s without one (a hang guard, not a timing test). */
+  /** How long next() waits for a message before it fails: a hang guard, longer for a server under attack (test/abuse/). */
+  patienceMs = 10_000;
+
+  /** The next message, whatever it is. Fails after patienceMs without one (a hang guard, not a timing test). */
   async next(): Promise<ServerMessage> {
     while (this.#unread.length === 0) {
       if (this.socket.readyState === WebSocket.CLOSED) throw new Error('closed while waiting for a message');
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve, reject) => {
         this.#waiter = resolve;
-        timer = setTimeout(() => reject(new Error(`no message within 10 s; last: ${this.frames.at(-1)}`)), 10_000);
+        timer = setTimeout(() => reject(new Error(`no message within ${this.patienceMs / 1000} s; last: ${this.frames.at(-1)}`)), this.patienceMs);
       }).finally(() => clearTimeout(timer));
       this.#waiter = null;
     }

@@ -63,9 +63,10 @@ function parseResponse(buf: Buffer): { head: HttpResponse; headEnd: number } | n
   return { head: { status, headers, body: '', rest: Buffer.alloc(0) }, headEnd: end + 4 };
 }
 
-export function tcpConnect(port: number, allowHalfOpen = false): Promise<Socket> {
+/** `localAddress`: another loopback address (127.0.0.2…) is another client address to the server. */
+export function tcpConnect(port: number, allowHalfOpen = false, localAddress?: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen }, () => {
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen, ...(localAddress === undefined ? {} : { localAddress }) }, () => {
       socket.off('error', reject);
       resolve(socket);
     });
@@ -128,11 +129,13 @@ export interface OpenOptions {
   after?: Buffer;
   /** Keep our side of TCP open after the server's FIN (Node ends it by default). */
   allowHalfOpen?: boolean;
+  /** Connect from this local address (tcpConnect). */
+  localAddress?: string;
 }
 
 /** Opens a WebSocket connection; rejects unless the server answers 101. */
 export async function openClient(port: number, options: OpenOptions = {}): Promise<RawClient> {
-  const socket = await tcpConnect(port, options.allowHalfOpen);
+  const socket = await tcpConnect(port, options.allowHalfOpen, options.localAddress);
   socket.on('error', () => {}); // a reset: 'close' follows and rejects below
   const request = Buffer.from(requestText(options.path ?? '/', upgradeHeaders(options.headers)), 'latin1');
   socket.write(options.after ? Buffer.concat([request, options.after]) : request);
