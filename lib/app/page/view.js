@@ -4,6 +4,7 @@
 import { clock, outcomeWords, pick, say, statusWords } from './i18n.js';
 import { LeftoversView } from './leftovers-view.js';
 import { addedLine, foundLine } from './paste.js';
+import { drawQr } from './qr.js';
 import { leftovers, outcomes } from './record.js';
 import { ResultsTable } from './table.js';
 
@@ -26,6 +27,14 @@ export const el = {
   password: $('password'),
   signInError: $('sign-in-error'),
   signInButton: $('sign-in-button'),
+  qrBox: $('qr-box'),
+  qrMessage: $('qr-message'),
+  qrScan: $('qr-scan'),
+  qrCode: $('qr-code'),
+  qrLink: $('qr-link'),
+  qrStart: $('qr-start'),
+  qrCancel: $('qr-cancel'),
+  guardApprove: $('guard-approve'),
   guard: $('guard'),
   guardForm: $('guard-form'),
   guardMessage: $('guard-message'),
@@ -105,6 +114,8 @@ export function createView(page) {
   const leftoversView = new LeftoversView($('left-section'), () => render());
   /** The field to focus after the next render. */
   let focus = null;
+  /** The challenge URL the QR code on the page holds: it is drawn again only when Steam changes it. */
+  let drawnUrl = null;
 
   function render() {
     document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';
@@ -152,11 +163,12 @@ export function createView(page) {
     el.signOutYes.disabled = !online;
 
     const guardUp = login.state === 'guard' || (login.state === 'signing-in' && state.guardSent);
-    show(el.signIn, known && !guardUp && (login.state === 'signed-out' || login.state === 'signing-in'));
+    show(el.signIn, known && !guardUp && (login.state === 'signed-out' || login.state === 'signing-in' || login.state === 'qr'));
     show(el.guard, known && guardUp);
     const signingIn = login.state === 'signing-in' || state.loginId !== null;
+    renderQr(online, signingIn);
     el.signInButton.disabled = !online || signingIn;
-    if (signingIn && !state.guardSent) setText(el.signInButton, t('signingIn'));
+    if (signingIn && !state.guardSent && !state.qrStarting) setText(el.signInButton, t('signingIn'));
     el.accountName.readOnly = signingIn;
     el.password.readOnly = signingIn;
     show(el.signInError, state.signInError !== null);
@@ -165,9 +177,40 @@ export function createView(page) {
       setText(el.guardMessage, words(login.message));
       el.guardMessage.classList.toggle('wrong', login.guard?.lastCodeWrong === true);
     }
+    // A password sign-in Steam lets the app approve: the code or the approval, whichever comes first.
+    const approvable = login.state === 'guard' && login.guard?.approvable === true;
+    show(el.guardApprove, approvable);
+    if (approvable) setText(el.guardApprove, t(login.guard.scanned ? 'approveOpened' : 'approveWaiting'));
     el.guardButton.disabled = !online || state.guardSent;
     el.guardCancel.disabled = !online;
     if (state.guardSent) setText(el.guardButton, t('checking'));
+  }
+
+  /**
+   * The QR sign-in: a button that asks for a code, then the code (redrawn
+   * whenever Steam changes it), the link it holds as its text alternative, and
+   * once the app has scanned it only what to do next.
+   */
+  function renderQr(online, signingIn) {
+    const login = state.login;
+    const qr = login.state === 'qr' ? login.qr : undefined;
+    show(el.qrBox, qr !== undefined);
+    if (qr) {
+      setText(el.qrMessage, words(login.message));
+      if (drawnUrl !== qr.url) {
+        drawQr(el.qrCode, qr.url);
+        drawnUrl = qr.url;
+        el.qrLink.href = qr.url;
+        setText(el.qrLink, qr.url);
+      }
+      el.qrBox.dataset.scanned = String(qr.scanned);
+      show(el.qrScan, !qr.scanned);
+    } else drawnUrl = null;
+    show(el.qrStart, qr === undefined);
+    el.qrStart.disabled = !online || signingIn || state.qrStarting;
+    setText(el.qrStart, t(state.qrStarting ? 'qrStarting' : state.qrEnded ? 'qrAgain' : 'qrStart'));
+    show(el.qrCancel, qr !== undefined);
+    el.qrCancel.disabled = !online;
   }
 
   function renderPaste(online) {
