@@ -14,28 +14,17 @@ import t from 'tap';
 import type { Page } from 'playwright-core';
 import { demoAppHandler, firstOf } from '../../lib/app/demo-app.js';
 import { pageHandler } from '../../lib/app/page.js';
-import { systemClock } from '../../lib/steam/clock.js';
 import { DemoSteamApp } from '../../lib/steam/demo-app.js';
 import type { DemoPortOptions } from '../../lib/steam/demo-port.js';
 import { startApp, type Running } from '../helpers/app.js';
 import { openPage, readQr, screenshot, submitSignIn, textOf, until, withBrowser } from '../helpers/browser.js';
-import { ManualClock } from '../helpers/manual-clock.js';
+import { MinutesClock } from '../helpers/manual-clock.js';
 import type { Tap } from '../interop/helpers.js';
 
 /** How long a code or an approval waits in the demo (as the real adapter: 5 minutes). */
 const APPROVAL_MS = 5 * 60_000;
 /** How often Steam changes a waiting code, in the test that has it change. */
 const RENEW_MS = 30_000;
-
-/**
- * The demo's latency (a few milliseconds) runs on real time; the approval's
- * minutes and the code's renewals only when the test moves the clock.
- */
-class MinutesClock extends ManualClock {
-  override setTimeout(fn: () => void, ms: number): () => void {
-    return ms < 1_000 ? systemClock.setTimeout(fn, ms) : super.setTimeout(fn, ms);
-  }
-}
 
 interface QrRun {
   run: Running;
