@@ -100,7 +100,7 @@ export function loadAssets(dir: URL = PAGE_DIR): Map<string, Asset> {
   assets.set('/', index);
   assets.set('/keys.js', asset(Buffer.from(keysModule()), TYPES['.js']!));
   for (const [path, pkg] of Object.entries(VENDORED)) {
-    // The package's "import" entry: its ES module build.
+    // The package's "import" entry: its ES module build (import.meta.resolve: Node 20.6 and later).
     assets.set(path, asset(readFileSync(new URL(import.meta.resolve(pkg))), TYPES['.js']!));
   }
   return assets;
