@@ -65,11 +65,16 @@ async function shownLink(page: Page, other = ''): Promise<string> {
 
 const focused = (page: Page): Promise<unknown> => page.evaluate('document.activeElement.id');
 
+/** Waits for the sign-in to show: the title is there from the start, the section once the server has said who is signed in (and the focus set in the same drawing). */
+async function signInShown(page: Page): Promise<void> {
+  await until(page, `!document.querySelector('#sign-in').hidden`, 'the sign-in');
+}
+
 await withBrowser(t, 'signing in without the password, on the page in Chromium', async (t, browser) => {
   t.test('QR first: a code that decodes to the challenge URL, scanned, approved', async (t) => {
     const { run } = await qrApp(t);
     const page = await openPage(t, browser, run.url);
-    await textOf(page, '#sign-in-title');
+    await signInShown(page);
     t.equal(await page.evaluate(`document.querySelector('#qr-way').compareDocumentPosition(document.querySelector('#password-way')) & Node.DOCUMENT_POSITION_FOLLOWING`), 4, 'the QR code comes first, the password second');
     t.ok(await page.isVisible('#qr-start') && (await page.isVisible('#account-name')), 'both one click away');
     t.equal(await focused(page), 'qr-start', 'a new visitor starts at the QR code');
@@ -101,7 +106,7 @@ await withBrowser(t, 'signing in without the password, on the page in Chromium',
     t.notOk(await page.evaluate(`Object.values(localStorage).some((v) => v.includes('/demo-app/r/'))`), 'and keeps no challenge');
 
     await page.click('#sign-out');
-    await textOf(page, '#sign-in-title');
+    await signInShown(page);
     t.equal(await focused(page), 'qr-start', 'signed out: the QR code again first');
   });
 
@@ -180,7 +185,7 @@ await withBrowser(t, 'signing in without the password, on the page in Chromium',
 
     // Again, and this time the code comes first: the approval then signs in nobody a second time.
     await page.click('#sign-out');
-    await textOf(page, '#sign-in-title');
+    await signInShown(page);
     t.equal(await focused(page), 'password', 'signed in with the password last time: the focus waits there');
     await page.fill('#password', 'demo');
     await page.press('#password', 'Enter');
@@ -196,7 +201,7 @@ await withBrowser(t, 'signing in without the password, on the page in Chromium',
   t.test('the keyboard only: a code, cancelled; a code given up for the password', async (t) => {
     const { run } = await qrApp(t);
     const page = await openPage(t, browser, run.url);
-    await textOf(page, '#sign-in-title');
+    await signInShown(page);
     t.equal(await focused(page), 'qr-start');
     await page.keyboard.press('Enter');
     const url = await shownLink(page);
