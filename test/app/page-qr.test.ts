@@ -238,11 +238,16 @@ await withBrowser(t, 'signing in without the password, on the page in Chromium',
     t.ok(await page.isVisible('#qr-phone'), 'the page says so');
     t.equal(await textOf(page, '#qr-phone'), 'On a phone the QR code is no use: open the link below on the phone where the Steam app is signed in.');
     t.ok(await page.isHidden('#qr-picture'), 'no code to stare at');
+    t.ok(await page.isHidden('#qr-message'), 'and no word of scanning it');
     t.ok(await page.isVisible('#qr-link'), 'the link is there');
     t.equal(await page.getAttribute('#qr-link', 'href'), url);
     const widths = (await page.evaluate(`[document.documentElement.scrollWidth, window.innerWidth]`)) as [number, number];
     t.ok(widths[0] <= widths[1], `the long link breaks: nothing wider than the screen (${widths[0]} <= ${widths[1]} px)`);
     const ways = (await page.evaluate(`[document.querySelector('#qr-way').getBoundingClientRect().bottom, document.querySelector('#password-way').getBoundingClientRect().top]`)) as [number, number];
     t.ok(ways[0] <= ways[1], 'the two ways stack, the QR code first');
+
+    await scan(url); // the link opened on the phone with the app
+    await textOf(page, '#qr-message', /Scanned/);
+    t.ok(await page.isVisible('#qr-message'), 'once it is opened, what to do next shows');
   });
 });
