@@ -107,6 +107,8 @@ await withBrowser(t, 'signing in without the password, on the page in Chromium',
 
     await page.click('#sign-out');
     await signInShown(page);
+    // The session's connection closes and a new one opens; the button is disabled meanwhile.
+    await until(page, `!document.querySelector('#qr-start').disabled`, 'the page online again');
     t.equal(await focused(page), 'qr-start', 'signed out: the QR code again first');
   });
 
@@ -228,6 +230,25 @@ await withBrowser(t, 'signing in without the password, on the page in Chromium',
     t.equal(await textOf(page, '#account', /demo/), 'Signed in as demo', 'the password sign-in took the place of the code');
     t.ok(await page.isHidden('#sign-in-error'), 'without a word about the code it cancelled');
     t.equal(await focused(page), 'keys-text');
+  });
+
+  t.test('a name typed, then the QR code chosen: after signing out the focus is on the QR button again, across the reconnection', async (t) => {
+    const { run } = await qrApp(t);
+    const page = await openPage(t, browser, run.url);
+    await signInShown(page);
+    await page.fill('#account-name', 'someone');
+    await page.focus('#qr-start');
+    await page.keyboard.press('Enter');
+    await decide(await shownLink(page), 'approve');
+    await textOf(page, '#account', /demo/);
+    // Every change of the connection's state, as the page shows it.
+    await page.evaluate(`window.seen = []; new MutationObserver(() => window.seen.push(document.querySelector('#connection').dataset.state))
+      .observe(document.querySelector('#connection'), { attributes: true, attributeFilter: ['data-state'] }); true`);
+    await page.focus('#sign-out');
+    await page.keyboard.press('Enter');
+    await until(page, `window.seen.some((s) => s !== 'online') && window.seen.at(-1) === 'online'`, 'the connection closed and opened again');
+    t.equal(await page.inputValue('#account-name'), 'someone', 'what was typed stays');
+    t.equal(await focused(page), 'qr-start', 'the button the closing connection disabled has the focus back');
   });
 
   t.test("a phone's width: the code is no use on the phone showing it; the link is the way in", async (t) => {

@@ -116,8 +116,15 @@ export function createView(page) {
   let focus = null;
   /** The challenge URL the QR code on the page holds: it is drawn again only when Steam changes it. */
   let drawnUrl = null;
+  /**
+   * A button that had the focus when it was disabled — the connection dropped
+   * and is coming back — which the browser then moves to the body: it gets it
+   * back once enabled, unless the user has put the focus somewhere meanwhile.
+   */
+  let dropped = null;
 
   function render() {
+    const had = document.activeElement;
     document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';
     document.title = t('title');
     for (const node of document.querySelectorAll('[data-i18n]')) setText(node, t(node.dataset.i18n));
@@ -138,7 +145,16 @@ export function createView(page) {
     renderProgress(online);
     renderRecord(rows);
     renderLeftovers(rows);
-    if (focus && !focus.closest('[hidden]') && !focus.disabled) focus.focus();
+    if (focus && !focus.closest('[hidden]') && !focus.disabled) {
+      focus.focus();
+      dropped = null;
+    } else if (had instanceof HTMLButtonElement && had.disabled && !had.closest('[hidden]')) {
+      dropped = had;
+    } else if (dropped && (!dropped.disabled || dropped.closest('[hidden]'))) {
+      const lost = document.activeElement === null || document.activeElement === document.body;
+      if (lost && !dropped.closest('[hidden]')) dropped.focus();
+      dropped = null;
+    }
     focus = null;
   }
 
