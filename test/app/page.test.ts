@@ -29,6 +29,9 @@ t.test('every file with its type and the security headers', async (t) => {
     ['/keys-scan.js', /^text\/javascript; charset=utf-8$/, /export function scanKeys/],
     ['/add-keys.js', /^text\/javascript; charset=utf-8$/, /export function addKeysMessage/],
     ['/keys.js', /^text\/javascript; charset=utf-8$/, /export const KEY_SOURCE/],
+    ['/qr.js', /^text\/javascript; charset=utf-8$/, /export function drawQr/],
+    // The uqr package's own ES module build, from node_modules: the QR encoder, not one of ours.
+    ['/uqr.js', /^text\/javascript; charset=utf-8$/, /export \{[^}]*\bencode\b/],
     ['/style.css', /^text\/css; charset=utf-8$/, /\.badge/],
     ['/favicon.svg', /^image\/svg\+xml$/, /<svg/],
   ];

@@ -1,31 +1,41 @@
 /**
  * docs/protocol.md must say what the server does: its example exchanges are
- * replayed against a real server here, message by message, and its
+ * replayed against a real server here, message by message (with the demo's
+ * Steam app playing the phone, and a clock for the minutes that pass), and its
  * catalogue must list exactly the message types, fields, error codes and
  * statuses that the code has.
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { CLIENT_TYPES, ERROR_CODES, MAX_ADD_KEYS_TEXT, MAX_MESSAGE_BYTES, SCHEMAS, SERVER_TYPES } from '../../lib/app/protocol.js';
+import { demoAppHandler } from '../../lib/app/demo-app.js';
+import { DemoSteamApp } from '../../lib/steam/demo-app.js';
 import { KEY_STATUSES } from '../../lib/steam/results.js';
 import { startApp, type TestClient } from '../helpers/app.js';
+import { MinutesClock } from '../helpers/manual-clock.js';
 
 const DOC = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
 
-type Step = { from: 'client'; text: string } | { from: 'server'; text: string } | { from: 'server'; close: number };
+type Step =
+  | { from: 'client'; text: string }
+  | { from: 'server'; text: string }
+  | { from: 'server'; close: number }
+  /** What happens meanwhile on the phone (the demo's Steam app page) or on the clock. */
+  | { from: 'elsewhere'; text: string };
 
-/** The ```exchange blocks: each is one connection; `→`/`←` start a message, other lines continue it. */
+/** The ```exchange blocks: each is one connection; `→`/`←`/`⋯` start a step, other lines continue it. */
 function exchanges(doc: string): Step[][] {
   const blocks = [...doc.matchAll(/```exchange\n([\s\S]*?)```/g)].map((m) => m[1]!);
   return blocks.map((block) => {
     const steps: { arrow: string; text: string }[] = [];
     for (const line of block.split('\n')) {
-      const start = /^([→←]) (.*)$/.exec(line);
+      const start = /^([→←⋯]) (.*)$/.exec(line);
       if (start) steps.push({ arrow: start[1]!, text: start[2]! });
       else if (line.trim() !== '') steps.at(-1)!.text += '\n' + line;
     }
     return steps.map(({ arrow, text }): Step => {
       if (arrow === '→') return { from: 'client', text };
+      if (arrow === '⋯') return { from: 'elsewhere', text };
       const close = /^close (\d+)$/.exec(text);
       return close ? { from: 'server', close: Number(close[1]) } : { from: 'server', text };
     });
@@ -77,19 +87,48 @@ function fill(text: string, vars: Map<string, unknown>): string {
   });
 }
 
+/**
+ * Does what a `⋯` line says: "… GET <url>" opens a link of the demo's Steam
+ * app (scanning the QR code), "… POST <url>/approve" presses its button, "N
+ * minutes pass" moves the demo Steam's clock.
+ */
+async function elsewhere(text: string, vars: Map<string, unknown>, clock: MinutesClock): Promise<string | null> {
+  const request = /\b(GET|POST) <(\w+)>(\/[a-z]+)?$/.exec(text);
+  if (request) {
+    const [, method, name, path] = request;
+    const url = vars.get(name!);
+    if (typeof url !== 'string') return `<${name}> is not a URL the server sent`;
+    const res = await fetch(`${url}${path ?? ''}`, { method, redirect: 'manual' });
+    await res.arrayBuffer();
+    return res.status === (method === 'GET' ? 200 : 303) ? null : `${method} answered ${res.status}`;
+  }
+  const minutes = /^(\d+) minutes pass$/.exec(text);
+  if (minutes) {
+    await clock.advance(Number(minutes[1]) * 60_000);
+    return null;
+  }
+  return `the test does not know how to "${text}"`;
+}
+
 t.test('the example exchanges are what the server says', async (t) => {
   const blocks = exchanges(DOC);
   t.ok(blocks.length >= 2, 'the doc has example exchanges');
-  const run = await startApp();
+  // The demo's Steam app answers at this server: a QR code's URL is a page of it.
+  const phone = new DemoSteamApp();
+  const clock = new MinutesClock();
+  const run = await startApp({ page: demoAppHandler(phone) }, { app: phone, clock });
+  phone.baseUrl = run.url;
   t.teardown(run.close);
   const vars = new Map<string, unknown>();
   let previous: TestClient | null = null;
+  /** How many blocks ended with the connection open: each leaves a session behind when it drops. */
+  let leftOpen = 0;
   for (const [b, steps] of blocks.entries()) {
     if (previous) {
       // Each block is a new connection after the previous one dropped.
       previous.close();
       await previous.closed;
-      await run.logged(/session-detached/, b);
+      if (leftOpen > 0) await run.logged(/session-detached/, leftOpen);
     }
     const client = await run.connect();
     previous = client;
@@ -98,6 +137,8 @@ t.test('the example exchanges are what the server says', async (t) => {
       const where = `block ${b + 1}, step ${i + 1}`;
       if (step.from === 'client') {
         client.send(fill(step.text, vars));
+      } else if (step.from === 'elsewhere') {
+        t.equal(await elsewhere(step.text, vars, clock), null, `${where}: ${step.text}`);
       } else if ('close' in step) {
         t.equal((await client.closed).code, step.close, `${where}: closed with ${step.close}`);
         closed = true;
@@ -110,6 +151,7 @@ t.test('the example exchanges are what the server says', async (t) => {
       }
     }
     if (!closed) {
+      leftOpen++;
       // A barrier: if the server sent anything the doc leaves out, it arrives before this reply.
       client.send({ type: 'no-such-type', id: 'barrier' });
       t.match(await client.next(), { type: 'error', id: 'barrier' }, `block ${b + 1}: nothing left unshown`);

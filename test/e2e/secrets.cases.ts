@@ -7,9 +7,6 @@
  */
 import t from 'tap';
 import { formatRedactedTrace } from '../../lib/app/trace.js';
-import { lineLogger } from '../../lib/log.js';
-import { RedeemSession } from '../../lib/steam/session.js';
-import { createSteamUserPort } from '../../lib/steam/steam-user-port.js';
 import { guardCode, keyState, login, startE2E, type E2E } from './real-steam.js';
 import { capturePrinted, secretPieces, tokenPieces } from '../helpers/secrets.js';
 
@@ -125,21 +122,23 @@ t.test('no log line, page message, trace line or printed text holds a refresh or
     client.send({ type: 'logout' });
     await client.closed;
 
-    // A QR sign-in through a session with the real adapter (the page's messages for it come later).
-    const session = new RedeemSession({
-      portFactory: () => createSteamUserPort({ httpProxy: steam.proxyUrl }),
-      log: lineLogger((line) => run.logs.push(line)),
-    });
-    const signingIn = session.login({ method: 'qr' });
+    // A QR sign-in over /ws as the page does it: the page gets the challenge, scanned, signed in — never a token.
+    const qr = await run.connect();
+    await qr.hello();
+    qr.send({ type: 'login-qr' });
     const url = await steam.app.nextChallenge();
-    steam.app.approve(url, 'alice');
-    t.equal(await signingIn, true);
-    session.addKeys('ACTIV-ATED1-ONEPK');
-    while (session.snapshot().keys[0]?.state !== 'done') await new Promise((resolve) => setTimeout(resolve, 5));
-    await session.close('logged-out');
-    await run.logged(/session-closed/);
+    t.match(await qr.until('login', (m) => m.state === 'qr'), { qr: { url } }, 'the page is sent the challenge');
+    steam.app.scan(url, 'alice');
+    await qr.until('login', (m) => m.state === 'qr' && m.qr?.scanned === true);
+    steam.app.approve(url);
+    await qr.until('login', (m) => m.state === 'signed-in');
+    qr.send({ type: 'add-keys', text: 'ACTIV-ATED1-ONEPK' });
+    await keyState(qr, 1, 'done');
+    qr.send({ type: 'logout' });
+    await qr.closed;
+    await run.logged(/session-closed/, 2);
     logs = run.logs;
-    frames = client.frames;
+    frames = [...client.frames, ...qr.frames];
   } finally {
     printed = stop();
   }

@@ -4,7 +4,9 @@
  * real adapter — steam-session, then steam-user — against the fake Steam,
  * whose test-side Steam app scans, approves and denies. Each case checks the
  * login states the session reports (what the page will draw) and signs out.
- * The page's protocol messages for these states come with the page.
+ * The protocol messages for these states are replayed by
+ * test/app/protocol-doc.test.ts; the page draws them from this fake Steam in
+ * test/app/page-steam.test.ts, and from the demo in test/app/page-qr.test.ts.
  */
 import t from 'tap';
 import { lineLogger } from '../../lib/log.js';

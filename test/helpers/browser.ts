@@ -8,6 +8,7 @@ import { access, mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import { peerTest, type Tap } from '../interop/helpers.js';
+import { decodePixels } from './qr-reader.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** Without the background-networking flags Chromium keeps calling out of this closed network. */
@@ -186,4 +187,32 @@ export async function submitSignIn(page: Page, accountName: string, password = '
   await page.fill('#account-name', accountName);
   await page.fill('#password', password);
   await page.press('#password', 'Enter');
+}
+
+/**
+ * Reads the QR code that `selector` shows, as a phone's camera would see it:
+ * a screenshot of it (PNG), turned into pixels by Chromium's own image
+ * decoder on a blank page of its own (no CSP there), read by jsQR. Null when
+ * no code is found in the picture.
+ */
+export async function readQr(browser: Browser, page: Page, selector: string): Promise<string | null> {
+  const png = await page.locator(selector).screenshot();
+  const context = await browser.newContext();
+  try {
+    const blank = await context.newPage();
+    const pixels = (await blank.evaluate(`(async () => {
+      const image = new Image();
+      image.src = 'data:image/png;base64,${png.toString('base64')}';
+      await image.decode();
+      const canvas = document.createElement('canvas');
+      canvas.width = image.naturalWidth;
+      canvas.height = image.naturalHeight;
+      const g = canvas.getContext('2d');
+      g.drawImage(image, 0, 0);
+      return { width: canvas.width, height: canvas.height, data: Array.from(g.getImageData(0, 0, canvas.width, canvas.height).data) };
+    })()`)) as { width: number; height: number; data: number[] };
+    return decodePixels(Uint8ClampedArray.from(pixels.data), pixels.width, pixels.height);
+  } finally {
+    await context.close();
+  }
 }

@@ -1,5 +1,5 @@
 /** A Clock that moves only when a test says so. */
-import type { Clock } from '../../lib/steam/clock.js';
+import { systemClock, type Clock } from '../../lib/steam/clock.js';
 
 interface Timer {
   at: number;
@@ -49,5 +49,17 @@ export class ManualClock implements Clock {
       await settle();
     }
     this.#now = end;
+  }
+}
+
+/**
+ * A ManualClock for the demo Steam in tests of whole flows: its latency (a
+ * few milliseconds, which no test times) runs on real time, while anything
+ * of a second or more — a sign-in's 5 minutes to be approved, Steam changing
+ * a QR code — waits until the test moves the clock.
+ */
+export class MinutesClock extends ManualClock {
+  override setTimeout(fn: () => void, ms: number): () => void {
+    return ms < 1_000 ? systemClock.setTimeout(fn, ms) : super.setTimeout(fn, ms);
   }
 }

@@ -60,3 +60,8 @@ export function decodeModules(rows: boolean[][], scale = 4, margin = 8): string 
 export function decodeDrawn(text: string): (string | null)[] {
   return drawnCodes(text).map((rows) => decodeModules(rows));
 }
+
+/** Decodes the QR code in an image (RGBA pixels, as a canvas gives them); null when jsQR finds none. */
+export function decodePixels(rgba: Uint8ClampedArray, width: number, height: number): string | null {
+  return jsQR(rgba, width, height)?.data ?? null;
+}

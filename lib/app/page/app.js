@@ -19,6 +19,8 @@ import { createView, el, entries, stateNote, waitingKeys } from './view.js';
 const TOKEN_KEY = 'steam-key.session';
 const ACCOUNT_KEY = 'steam-key.account';
 const LANG_KEY = 'steam-key.lang';
+/** How this browser last signed in ('qr' or 'password'): the page offers that way first next time. */
+const METHOD_KEY = 'steam-key.method';
 /**
  * Set (to the token of the session it ends, or '') and removed at once by a tab that forgets the
  * record: the storage event tells the other tabs of that session to keep out what it still sends.
@@ -49,6 +51,12 @@ const state = {
   loginId: null,
   /** Set after a guard code is sent, until Steam answers: the guard form stays up meanwhile. */
   guardSent: false,
+  /** A QR sign-in was asked for and Steam has not shown its code yet (nor failed). */
+  qrStarting: false,
+  /** The last QR sign-in ended without signing in (expired, denied, failed): the button offers a new code. */
+  qrEnded: false,
+  /** The password form was sent while a QR code was up: the QR sign-in is being cancelled, then this one starts. */
+  signInAfterCancel: false,
   /** A Text ({en, zh}) shown above everything, and what its button does ('reconnect', 'reload'); null for none. */
   notice: null,
   noticeAction: null,
@@ -215,10 +223,13 @@ function onWelcome(m) {
   state.loginId = null;
   if (state.pendingAdd) settleUnanswered(state.pendingAdd);
   state.pendingAdd = null;
+  state.qrStarting = false;
+  state.signInAfterCancel = false;
   if (state.login.state === 'signed-out' && !el.accountName.value) {
     el.accountName.value = state.login.account?.accountName ?? localStorage.getItem(ACCOUNT_KEY) ?? '';
-    focusLater(el.accountName.value ? el.password : el.accountName);
+    focusLater(signInFocus());
   }
+  if (state.login.state === 'qr') focusLater(el.qrCancel);
   if (state.login.state === 'guard') focusLater(el.guardCode);
   if (state.relogin) {
     state.relogin = false;
@@ -270,11 +281,36 @@ function settleUnanswered(pending) {
   state.notice = state.notice ? { en: `${state.notice.en} ${lost.en}`, zh: `${state.notice.zh}${lost.zh}` } : lost;
 }
 
+/**
+ * Where the focus waits on the sign-in: QR first — at the password only when
+ * this browser signed in with one last time and knows the account name.
+ */
+function signInFocus() {
+  if (el.accountName.value && localStorage.getItem(METHOD_KEY) !== 'qr') return el.password;
+  return el.qrStart;
+}
+
 function onLogin(m) {
   const before = state.login.state;
+  const byQr = state.qrStarting || before === 'qr';
   state.login = m;
   state.loginId = null;
-  if (m.state === 'signed-in') {
+  if (m.state !== 'signing-in') state.qrStarting = false;
+  if (m.state === 'signed-out' && state.signInAfterCancel) {
+    state.signInAfterCancel = false;
+    if (m.reason === 'cancelled') {
+      // The QR code gave way to the password the user sent meanwhile.
+      state.signInError = null;
+      state.qrEnded = false;
+      return signIn();
+    }
+  }
+  if (m.state === 'qr') {
+    state.signInError = null;
+    if (before !== 'qr') focusLater(el.qrCancel); // the button that asked for the code is gone
+  } else if (m.state === 'signed-in') {
+    if (before !== 'signed-in') localStorage.setItem(METHOD_KEY, byQr ? 'qr' : 'password');
+    state.qrEnded = false;
     signedInTo(m.account);
     el.password.value = '';
     state.signInError = null;
@@ -286,6 +322,11 @@ function onLogin(m) {
     state.guardSent = false;
     el.guardCode.value = '';
     focusLater(el.guardCode);
+  } else if (m.state === 'signed-out' && byQr) {
+    // Expired, denied in the app, cancelled or failed: a new code is one click away.
+    state.signInError = m.message ?? null;
+    state.qrEnded = m.reason !== undefined && m.reason !== 'cancelled';
+    focusLater(el.qrStart);
   } else if (m.state === 'signed-out') {
     state.guardSent = false;
     state.signInError = m.message ?? null;
@@ -351,6 +392,8 @@ function onError(m) {
   const aboutSignIn = (m.id !== undefined && m.id === state.loginId) || m.code === 'sign-in-limited' || m.code === 'steam-cooldown';
   state.loginId = null;
   state.guardSent = false;
+  if (aboutSignIn) state.qrStarting = false;
+  state.signInAfterCancel = false;
   let message;
   if (m.code === 'sign-in-limited' || m.code === 'steam-cooldown') {
     message = text(m.code === 'steam-cooldown' ? 'steamCooldown' : 'signInLimited', m.retryAt);
@@ -388,6 +431,8 @@ function onBye(m) {
     state.lastAdded = null;
     state.signInError = null;
     state.asking = null;
+    state.qrStarting = false;
+    state.qrEnded = false;
     link.againOnClose();
     const ended = withSteam.length > 0 || notSent > 0;
     if (state.forgotten) notify(text('forgotten'));
@@ -397,7 +442,7 @@ function onBye(m) {
     state.noticeAfterBye = state.notice !== null;
     // The sign-out button goes away with the session: the focus goes to the sign-in form.
     if (m.reason === 'logged-out' && (!document.activeElement || document.activeElement === document.body || el.signOutAsk.contains(document.activeElement) || document.activeElement === el.signOut)) {
-      focusLater(el.accountName.value ? el.password : el.accountName);
+      focusLater(signInFocus());
     }
   } else if (m.reason === 'replaced') {
     link.stop();
@@ -430,10 +475,34 @@ function signIn() {
     return;
   }
   state.signInError = null;
+  if (state.login.state === 'qr') {
+    // One sign-in at a time: the QR code goes first (onLogin then sends this one).
+    if (send({ type: 'cancel-login' })) state.signInAfterCancel = true;
+    return render();
+  }
   const id = nextId('login');
   if (send({ type: 'login', id, accountName, password })) state.loginId = id;
   render();
 }
+
+/** Asks for a QR code to scan in the Steam app: the server never sees the password. */
+function signInWithQr() {
+  if (el.qrStart.disabled) return;
+  state.signInError = null;
+  state.qrEnded = false;
+  const id = nextId('login');
+  if (send({ type: 'login-qr', id })) {
+    state.loginId = id;
+    state.qrStarting = true;
+  }
+  render();
+}
+
+el.qrStart.addEventListener('click', signInWithQr);
+el.qrCancel.addEventListener('click', () => {
+  send({ type: 'cancel-login' });
+  render();
+});
 
 el.signInForm.addEventListener('submit', (event) => {
   event.preventDefault();
@@ -494,6 +563,7 @@ el.forgetYes.addEventListener('click', () => {
   state.asking = null;
   record.forget();
   localStorage.removeItem(ACCOUNT_KEY);
+  localStorage.removeItem(METHOD_KEY); // how that account signed in goes with it
   localStorage.removeItem(TOKEN_KEY);
   localStorage.setItem(FORGET_KEY, state.token ?? '');
   localStorage.removeItem(FORGET_KEY);

@@ -4,6 +4,7 @@
 import { clock, outcomeWords, pick, say, statusWords } from './i18n.js';
 import { LeftoversView } from './leftovers-view.js';
 import { addedLine, foundLine } from './paste.js';
+import { drawQr } from './qr.js';
 import { leftovers, outcomes } from './record.js';
 import { ResultsTable } from './table.js';
 
@@ -26,6 +27,14 @@ export const el = {
   password: $('password'),
   signInError: $('sign-in-error'),
   signInButton: $('sign-in-button'),
+  qrBox: $('qr-box'),
+  qrMessage: $('qr-message'),
+  qrScan: $('qr-scan'),
+  qrCode: $('qr-code'),
+  qrLink: $('qr-link'),
+  qrStart: $('qr-start'),
+  qrCancel: $('qr-cancel'),
+  guardApprove: $('guard-approve'),
   guard: $('guard'),
   guardForm: $('guard-form'),
   guardMessage: $('guard-message'),
@@ -105,8 +114,17 @@ export function createView(page) {
   const leftoversView = new LeftoversView($('left-section'), () => render());
   /** The field to focus after the next render. */
   let focus = null;
+  /** The challenge URL the QR code on the page holds: it is drawn again only when Steam changes it. */
+  let drawnUrl = null;
+  /**
+   * A button that had the focus when it was disabled — the connection dropped
+   * and is coming back — which the browser then moves to the body: it gets it
+   * back once enabled, unless the user has put the focus somewhere meanwhile.
+   */
+  let dropped = null;
 
   function render() {
+    const had = document.activeElement;
     document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';
     document.title = t('title');
     for (const node of document.querySelectorAll('[data-i18n]')) setText(node, t(node.dataset.i18n));
@@ -127,7 +145,16 @@ export function createView(page) {
     renderProgress(online);
     renderRecord(rows);
     renderLeftovers(rows);
-    if (focus && !focus.closest('[hidden]') && !focus.disabled) focus.focus();
+    if (focus && !focus.closest('[hidden]') && !focus.disabled) {
+      focus.focus();
+      dropped = null;
+    } else if (had instanceof HTMLButtonElement && had.disabled && !had.closest('[hidden]')) {
+      dropped = had;
+    } else if (dropped && (!dropped.disabled || dropped.closest('[hidden]'))) {
+      const lost = document.activeElement === null || document.activeElement === document.body;
+      if (lost && !dropped.closest('[hidden]')) dropped.focus();
+      dropped = null;
+    }
     focus = null;
   }
 
@@ -152,11 +179,12 @@ export function createView(page) {
     el.signOutYes.disabled = !online;
 
     const guardUp = login.state === 'guard' || (login.state === 'signing-in' && state.guardSent);
-    show(el.signIn, known && !guardUp && (login.state === 'signed-out' || login.state === 'signing-in'));
+    show(el.signIn, known && !guardUp && (login.state === 'signed-out' || login.state === 'signing-in' || login.state === 'qr'));
     show(el.guard, known && guardUp);
     const signingIn = login.state === 'signing-in' || state.loginId !== null;
+    renderQr(online, signingIn);
     el.signInButton.disabled = !online || signingIn;
-    if (signingIn && !state.guardSent) setText(el.signInButton, t('signingIn'));
+    if (signingIn && !state.guardSent && !state.qrStarting) setText(el.signInButton, t('signingIn'));
     el.accountName.readOnly = signingIn;
     el.password.readOnly = signingIn;
     show(el.signInError, state.signInError !== null);
@@ -165,9 +193,40 @@ export function createView(page) {
       setText(el.guardMessage, words(login.message));
       el.guardMessage.classList.toggle('wrong', login.guard?.lastCodeWrong === true);
     }
+    // A password sign-in Steam lets the app approve: the code or the approval, whichever comes first.
+    const approvable = login.state === 'guard' && login.guard?.approvable === true;
+    show(el.guardApprove, approvable);
+    if (approvable) setText(el.guardApprove, t(login.guard.scanned ? 'approveOpened' : 'approveWaiting'));
     el.guardButton.disabled = !online || state.guardSent;
     el.guardCancel.disabled = !online;
     if (state.guardSent) setText(el.guardButton, t('checking'));
+  }
+
+  /**
+   * The QR sign-in: a button that asks for a code, then the code (redrawn
+   * whenever Steam changes it), the link it holds as its text alternative, and
+   * once the app has scanned it only what to do next.
+   */
+  function renderQr(online, signingIn) {
+    const login = state.login;
+    const qr = login.state === 'qr' ? login.qr : undefined;
+    show(el.qrBox, qr !== undefined);
+    if (qr) {
+      setText(el.qrMessage, words(login.message));
+      if (drawnUrl !== qr.url) {
+        drawQr(el.qrCode, qr.url);
+        drawnUrl = qr.url;
+        el.qrLink.href = qr.url;
+        setText(el.qrLink, qr.url);
+      }
+      el.qrBox.dataset.scanned = String(qr.scanned);
+      show(el.qrScan, !qr.scanned);
+    } else drawnUrl = null;
+    show(el.qrStart, qr === undefined);
+    el.qrStart.disabled = !online || signingIn || state.qrStarting;
+    setText(el.qrStart, t(state.qrStarting ? 'qrStarting' : state.qrEnded ? 'qrAgain' : 'qrStart'));
+    show(el.qrCancel, qr !== undefined);
+    el.qrCancel.disabled = !online;
   }
 
   function renderPaste(online) {
