@@ -138,14 +138,24 @@ export function redeemHandler(options: RedeemHandlerOptions): ChannelHandler {
       return;
     }
     const client = new Client(channel, address, options, log);
+    let ended = false;
     const cancelHelloTimer = clock.setTimeout(() => {
-      if (client.greeted) return;
-      log({ event: 'protocol-error', client: address, code: 'no-hello' });
-      channel.close(CloseCode.POLICY_VIOLATION, 'hello expected');
+      // A server kept busy past the deadline runs its due timers before the reads that waited
+      // meanwhile: look again after a full turn of the event loop, whose poll phase reads them
+      // (the first setImmediate may run in the turn whose poll has passed), so that a hello
+      // which arrived in time is not refused.
+      setImmediate(() =>
+        setImmediate(() => {
+          if (client.greeted || ended) return;
+          log({ event: 'protocol-error', client: address, code: 'no-hello' });
+          channel.close(CloseCode.POLICY_VIOLATION, 'hello expected');
+        }),
+      );
     }, helloTimeoutMs);
     try {
       for await (const data of channel) client.receive(data);
     } finally {
+      ended = true;
       cancelHelloTimer();
       client.gone();
       options.connections?.release(address);

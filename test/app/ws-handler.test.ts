@@ -260,6 +260,27 @@ t.test('a connection that never says hello is closed (1008)', async (t) => {
   await run.logged(/protocol-error client=127\.0\.0\.1 code=no-hello/);
 });
 
+t.test('a hello that arrived while the server was busy past the deadline is still read: the timer looks again after pending reads', async (t) => {
+  // A clock whose hello timer the test fires by hand, at the worst moment: the hello is in the
+  // server's socket buffer, not yet read, because the event loop was busy.
+  const timers: { fn: () => void; ms: number }[] = [];
+  const clock = { now: () => Date.now(), setTimeout: (fn: () => void, ms: number) => (timers.push({ fn, ms }), () => {}) };
+  const run = await startApp({ clock, timers: { ...FAST_TIMERS, helloTimeoutMs: 12_345 } });
+  t.teardown(run.close);
+  const client = await openClient(Number(new URL(run.url).port), { path: '/ws' });
+  t.teardown(() => client.destroy());
+  const helloTimers = timers.filter(({ ms }) => ms === 12_345);
+  t.equal(helloTimers.length, 1, 'the connection set its hello timer');
+  void client.sendText(JSON.stringify({ type: 'hello', version: 2 })); // one write(2), at once
+  const busyUntil = Date.now() + 50;
+  while (Date.now() < busyUntil); // the hello waits in the server's socket buffer meanwhile
+  helloTimers[0]!.fn();
+  t.match(JSON.parse(await client.nextText()), { type: 'welcome' }, 'the hello is answered');
+  void client.sendText(JSON.stringify({ type: 'add-keys', id: 'k', text: 'DEMO1-ACTIV-ATED1' }));
+  t.match(JSON.parse(await client.nextText()), { type: 'session' }, 'and the connection stays open');
+  t.notOk(run.logs.some((line) => /no-hello/.test(line)), 'no no-hello refusal logged');
+});
+
 t.test('connections past the quota are told why and closed with 1013', async (t) => {
   let open = 0;
   let released = (): void => {};
