@@ -66,7 +66,9 @@ export type LogEvent =
   | { event: 'websocket-failed'; code: number; client?: string }
   // Limits (docs/sessions.md): what a client was refused
   | { event: 'connection-refused'; client: string; scope: 'address' | 'server' }
-  | { event: 'sign-in-refused'; client: string; session: string; code: 'sign-in-limited' | 'steam-cooldown' };
+  | { event: 'sign-in-refused'; client: string; session: string; code: 'sign-in-limited' | 'steam-cooldown' }
+  /** An address pasted past its rate (lib/app/paste-limits.ts). */
+  | { event: 'paste-refused'; client: string; session?: string; chars: number };
 
 export type Logger = (event: LogEvent) => void;
 
@@ -108,6 +110,7 @@ export const WARNINGS_FROM_CLIENTS: ReadonlySet<LogEvent['event']> = new Set([
   'connection-refused',
   'sessions-full',
   'sign-in-refused',
+  'paste-refused',
 ] satisfies LogEvent['event'][]);
 
 /** At most `count` lines at once, then `count` more every `perMs`. */

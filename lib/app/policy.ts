@@ -27,6 +27,8 @@ export interface ServerPolicy extends SignInLimits {
   anonymousGraceMs: number;
   /** A session that has not signed in by then ends, held or not. */
   signInDeadlineMs: number;
+  /** Characters of add-keys text one client address may send (paste-limits.ts). */
+  pasteCharsPerAddress: Rate;
   /** Proxies whose X-Forwarded-For names the client (IP addresses; client-address.ts). */
   trustedProxies: readonly string[];
   /** Host names the server answers to besides its own (host-check.ts). */
@@ -44,6 +46,9 @@ export const DEFAULT_POLICY: Readonly<ServerPolicy> = Object.freeze({
   firstMessageTimeoutMs: 10_000,
   anonymousGraceMs: 30_000,
   signInDeadlineMs: 15 * 60_000,
+  // Three pastes of the largest size at once, then one every 3 min: finding the keys in 1 MB takes
+  // a few hundred ms of the server's one thread.
+  pasteCharsPerAddress: { count: 3_000_000, perMs: 10 * 60_000 },
   ...DEFAULT_SIGN_IN_LIMITS,
   trustedProxies: [],
   allowedHosts: [],
@@ -64,7 +69,7 @@ const DURATIONS = [
   'signInBackoffMaxMs',
   'steamCooldownMs',
 ] as const satisfies readonly (keyof ServerPolicy)[];
-const RATES = ['signInsPerSession', 'signInsPerAddress', 'signInsPerServer'] as const satisfies readonly (keyof ServerPolicy)[];
+const RATES = ['signInsPerSession', 'signInsPerAddress', 'signInsPerServer', 'pasteCharsPerAddress'] as const satisfies readonly (keyof ServerPolicy)[];
 
 /**
  * The defaults with `overrides` on top, checked: a count below 1, a negative

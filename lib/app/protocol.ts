@@ -61,6 +61,8 @@ export const ERROR_CODES = [
   'sign-in-limited',
   /** Steam refused sign-ins from this server (EResult 84) or to this account (87) lately: none is sent until `retryAt`. */
   'steam-cooldown',
+  /** This client address pasted as much text as it may for now: nothing was added; `retryAt` says when. */
+  'paste-limited',
   // From the session (SessionErrorCode):
   'wrong-state',
   'other-account',
@@ -79,7 +81,7 @@ export type ErrorMessage = {
   message: string;
   id?: RequestId;
   versions?: readonly number[];
-  /** With sign-in-limited and steam-cooldown: when to try again, in milliseconds since the epoch (server clock). */
+  /** With sign-in-limited, steam-cooldown and paste-limited: when to try again, in milliseconds since the epoch (server clock). */
   retryAt?: number;
 };
 

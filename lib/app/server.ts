@@ -14,12 +14,13 @@ import { hostAllowlist } from './host-check.js';
 import { sameOrigin, type OriginCheck } from './origin-check.js';
 import { resolvePolicy, type ServerPolicy } from './policy.js';
 import { Quota } from './quota.js';
+import { PasteLimiter } from './paste-limits.js';
 import { SignInLimiter } from './sign-in-limits.js';
 import type { SteamPortFactory } from '../steam/port.js';
 import { SessionStore, type SessionQuota } from '../steam/session-store.js';
 import { RedeemSession, resolveSessionTimers, type SessionTimers } from '../steam/session.js';
 import { MAX_MESSAGE_BYTES } from './protocol.js';
-import { redeemHandler, type AddressQuota, type SignInGate } from './ws-handler.js';
+import { redeemHandler, type AddressQuota, type PasteGate, type SignInGate } from './ws-handler.js';
 
 export const WS_PATH = '/ws';
 
@@ -51,6 +52,8 @@ export interface AppOptions {
   maxConnectionsPerSession?: number;
   /** Sign-in limits per session, address and server, and Steam's cooldowns. */
   signIns?: SignInGate;
+  /** Text pasted per address (paste-limits.ts). */
+  pastes?: PasteGate;
   /** The client's address (a trusted proxy's X-Forwarded-For, lib/app/client-address.ts); default the socket's. */
   addressOf?: (req: IncomingMessage) => string;
   maxKeysPerSession?: number;
@@ -105,6 +108,7 @@ export function createApp(options: AppOptions): App {
   const maxSessions = options.maxSessions ?? policy.maxSessions;
   const sessionQuota = options.sessionQuota ?? new Quota({ perAddress: policy.maxSessionsPerAddress, total: maxSessions });
   const signIns = options.signIns ?? new SignInLimiter(policy, clock);
+  const pastes = options.pastes ?? new PasteLimiter(policy.pasteCharsPerAddress, clock);
   const {
     graceMs,
     anonymousGraceMs = policy.anonymousGraceMs,
@@ -154,6 +158,7 @@ export function createApp(options: AppOptions): App {
       addressOf,
       connections: connectionQuota,
       signIns,
+      pastes,
       helloTimeoutMs,
       ...(options.clock ? { clock: options.clock } : {}),
     }),

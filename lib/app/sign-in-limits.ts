@@ -21,12 +21,9 @@
  * the server-wide rate times the longest they can matter.
  */
 import type { LoginFailure } from '../steam/port.js';
+import { TokenBucket, type Rate } from './token-bucket.js';
 
-/** At most `count` at once; they come back one by one, `count` every `perMs`. */
-export interface Rate {
-  count: number;
-  perMs: number;
-}
+export type { Rate } from './token-bucket.js';
 
 export interface SignInLimits {
   signInsPerSession: Rate;
@@ -80,11 +77,11 @@ const SWEEP_INTERVAL_MS = MINUTE;
 export class SignInLimiter {
   readonly limits: Readonly<SignInLimits>;
   readonly #clock: NowClock;
-  readonly #sessions = new Map<string, Bucket>();
+  readonly #sessions = new Map<string, TokenBucket>();
   readonly #addresses = new Map<string, AddressEntry>();
   /** Account names (lower case: Steam's are case-insensitive) → end of their cooldown after an 87. */
   readonly #accounts = new Map<string, number>();
-  readonly #server: Bucket;
+  readonly #server: TokenBucket;
   #steamCooldownUntil = 0;
   #sweptAt: number;
 
@@ -93,7 +90,7 @@ export class SignInLimiter {
     this.limits = { ...limits };
     this.#clock = clock;
     this.#sweptAt = clock.now();
-    this.#server = new Bucket(limits.signInsPerServer, clock.now());
+    this.#server = new TokenBucket(limits.signInsPerServer, clock.now());
   }
 
   /** Null when a sign-in may go to Steam now; else why not and until when. */
@@ -119,7 +116,7 @@ export class SignInLimiter {
     const now = this.#clock.now();
     this.#sweep(now);
     let session = this.#sessions.get(who.session);
-    if (!session) this.#sessions.set(who.session, (session = new Bucket(this.limits.signInsPerSession, now)));
+    if (!session) this.#sessions.set(who.session, (session = new TokenBucket(this.limits.signInsPerSession, now)));
     session.take(now);
     this.#address(who.address, now).bucket.take(now);
     this.#server.take(now);
@@ -164,47 +161,14 @@ export class SignInLimiter {
   }
 }
 
-/** A token bucket (fractional tokens, refilled by elapsed time, never by a timer). */
-class Bucket {
-  readonly #rate: Rate;
-  #tokens: number;
-  #at: number;
-
-  constructor(rate: Rate, now: number) {
-    this.#rate = rate;
-    this.#tokens = rate.count;
-    this.#at = now;
-  }
-
-  #level(now: number): number {
-    return Math.min(this.#rate.count, this.#tokens + ((now - this.#at) * this.#rate.count) / this.#rate.perMs);
-  }
-
-  /** When one whole attempt is there (now, if it is). */
-  readyAt(now: number): number {
-    const level = this.#level(now);
-    return level >= 1 ? now : now + Math.ceil(((1 - level) * this.#rate.perMs) / this.#rate.count);
-  }
-
-  take(now: number): void {
-    // Never below zero: a caller that skipped check() must not push everyone's wait out without end.
-    this.#tokens = Math.max(0, this.#level(now) - 1);
-    this.#at = now;
-  }
-
-  full(now: number): boolean {
-    return this.#level(now) >= this.#rate.count;
-  }
-}
-
 class AddressEntry {
-  readonly bucket: Bucket;
+  readonly bucket: TokenBucket;
   /** Failed sign-ins in a row. */
   failures = 0;
   lastFailureAt = 0;
 
   constructor(rate: Rate, now: number) {
-    this.bucket = new Bucket(rate, now);
+    this.bucket = new TokenBucket(rate, now);
   }
 
   /** The end of the backoff after the last failure (now if there is none). */

@@ -96,6 +96,11 @@ export interface SignInGate {
   finish(who: SignInWho, outcome: { ok: true } | { ok: false; reason: LoginFailure }): void;
 }
 
+/** How much text an address may paste: null, or when it may paste `chars` (lib/app/paste-limits.ts). */
+export interface PasteGate {
+  take(address: string, chars: number): number | null;
+}
+
 /** Counts something per client address with a total (lib/app/quota.ts). */
 export interface AddressQuota {
   take(address: string): 'ok' | 'address-full' | 'server-full';
@@ -113,6 +118,8 @@ export interface RedeemHandlerOptions {
   connections?: AddressQuota;
   /** Sign-in limits; default: none. */
   signIns?: SignInGate;
+  /** Paste limits; default: none. */
+  pastes?: PasteGate;
   helloTimeoutMs?: number;
   clock?: Clock;
 }
@@ -236,6 +243,12 @@ class Client implements Holder {
       case 'login-qr':
         return this.#signIn({ method: 'qr' }, message.id);
       case 'add-keys': {
+        const retryAt = this.#options.pastes?.take(this.#address, message.text.length) ?? null;
+        if (retryAt !== null) {
+          this.#log({ event: 'paste-refused', client: this.#address, ...this.#logSession(), chars: message.text.length });
+          const text = 'this address pasted as much text as it may for now; nothing was added; try again at retryAt';
+          return this.#send({ type: 'error', ...withId(message.id), code: 'paste-limited', message: text, retryAt });
+        }
         const session = this.#sessionOrOpen(message.id);
         if (!session) return;
         this.#adding = true;

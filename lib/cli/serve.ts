@@ -46,13 +46,13 @@ const MINUTE = 60_000;
 
 type CountField = 'maxConnections' | 'maxConnectionsPerAddress' | 'maxSessions' | 'maxSessionsPerAddress' | 'connectionsPerSession';
 type DurationField = 'firstMessageTimeoutMs' | 'anonymousGraceMs' | 'signInDeadlineMs' | 'signInBackoffMs' | 'signInBackoffMaxMs' | 'steamCooldownMs';
-type RateField = 'signInsPerSession' | 'signInsPerAddress' | 'signInsPerServer';
+type RateField = 'signInsPerSession' | 'signInsPerAddress' | 'signInsPerServer' | 'pasteCharsPerAddress';
 
 /** serve's flags for the limits of ServerPolicy (lib/app/policy.ts): one row each, which also makes the usage text. */
 type LimitFlag = { flag: string; env: string; help: string } & (
   | { kind: 'count'; field: CountField; max: number }
   | { kind: 'duration'; field: DurationField; minMs: number; maxMs: number }
-  | { kind: 'rate'; field: RateField }
+  | { kind: 'rate'; field: RateField; maxCount?: number }
 );
 
 export const LIMIT_FLAGS: readonly LimitFlag[] = [
@@ -64,6 +64,7 @@ export const LIMIT_FLAGS: readonly LimitFlag[] = [
   { flag: 'first-message-timeout', env: 'STEAM_KEY_FIRST_MESSAGE_TIMEOUT', kind: 'duration', field: 'firstMessageTimeoutMs', minMs: 1_000, maxMs: 10 * MINUTE, help: 'close a connection that has not said hello by then' },
   { flag: 'anonymous-grace', env: 'STEAM_KEY_ANONYMOUS_GRACE', kind: 'duration', field: 'anonymousGraceMs', minMs: 0, maxMs: 24 * HOUR, help: 'how long a session that never signed in outlives its page' },
   { flag: 'sign-in-deadline', env: 'STEAM_KEY_SIGN_IN_DEADLINE', kind: 'duration', field: 'signInDeadlineMs', minMs: MINUTE, maxMs: 24 * HOUR, help: 'end a session that has not signed in by then' },
+  { flag: 'pastes-per-address', env: 'STEAM_KEY_PASTES_PER_ADDRESS', kind: 'rate', field: 'pasteCharsPerAddress', maxCount: 100_000_000, help: 'characters of pasted text from one client address' },
   { flag: 'sign-ins-per-session', env: 'STEAM_KEY_SIGN_INS_PER_SESSION', kind: 'rate', field: 'signInsPerSession', help: 'Steam sign-ins of one session: N at once, N back every D' },
   { flag: 'sign-ins-per-address', env: 'STEAM_KEY_SIGN_INS_PER_ADDRESS', kind: 'rate', field: 'signInsPerAddress', help: 'Steam sign-ins from one client address' },
   { flag: 'sign-ins-per-server', env: 'STEAM_KEY_SIGN_INS_PER_SERVER', kind: 'rate', field: 'signInsPerServer', help: 'Steam sign-ins of the whole server' },
@@ -239,7 +240,7 @@ function parsePolicy(
     const { source, value } = flagOrEnv(row.flag, flag(row.flag), env, row.env);
     if (row.kind === 'count') policy[row.field] = intFlag(source, value, 1, row.max);
     else if (row.kind === 'duration') policy[row.field] = durationFlag(source, value, row.minMs, row.maxMs);
-    else policy[row.field] = rateFlag(source, value, 100_000, 1_000, 24 * HOUR);
+    else policy[row.field] = rateFlag(source, value, row.maxCount ?? 100_000, 1_000, 24 * HOUR);
   }
   const backoff = (policy.signInBackoffMs as number | undefined) ?? DEFAULT_POLICY.signInBackoffMs;
   const backoffMax = (policy.signInBackoffMaxMs as number | undefined) ?? DEFAULT_POLICY.signInBackoffMaxMs;

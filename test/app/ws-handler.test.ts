@@ -281,6 +281,24 @@ t.test('a hello that arrived while the server was busy past the deadline is stil
   t.notOk(run.logs.some((line) => /no-hello/.test(line)), 'no no-hello refusal logged');
 });
 
+t.test('an address that pasted its share is told paste-limited with retryAt, and nothing is added', async (t) => {
+  const run = await startApp({ policy: { pasteCharsPerAddress: { count: 40, perMs: 60_000 } } });
+  t.teardown(run.close);
+  const client = await run.connect();
+  await client.hello();
+  client.send({ type: 'add-keys', id: 'a', text: 'DEMO1-ACTIV-ATED1 DEMO2-ACTIV-ATED2' }); // 35 characters
+  t.match(await client.until('keys-added'), { id: 'a', added: [{}, {}] });
+  const before = Date.now();
+  client.send({ type: 'add-keys', id: 'b', text: 'DEMO3-ACTIV-ATED3' });
+  const refused = await client.until('error');
+  t.match(refused, { id: 'b', code: 'paste-limited', retryAt: Number });
+  t.ok(refused.retryAt! > before && refused.retryAt! <= Date.now() + 60_000, 'retryAt is within the rate period');
+  await run.logged(/paste-refused client=127\.0\.0\.1 session=\S+ chars=17/);
+  client.send({ type: 'add-keys', id: 'c', text: '' });
+  t.match(await client.until('keys-added'), { id: 'c', added: [] }, 'an empty paste costs nothing');
+  t.equal(run.app.store.size, 1);
+});
+
 t.test('connections past the quota are told why and closed with 1013', async (t) => {
   let open = 0;
   let released = (): void => {};

@@ -397,6 +397,8 @@ function onError(m) {
   let message;
   if (m.code === 'sign-in-limited' || m.code === 'steam-cooldown') {
     message = text(m.code === 'steam-cooldown' ? 'steamCooldown' : 'signInLimited', m.retryAt);
+  } else if (m.code === 'paste-limited') {
+    message = text('pasteLimited', m.retryAt); // the text stays in the box, to add again then
   } else if (m.code === 'other-account') {
     const account = sessionAccount();
     if (!waitingKeys(state).length && account !== null) {
