@@ -1,14 +1,16 @@
 /**
- * `npm run bench:deflate`: the compressed workload. `steam-key echo --deflate`
- * against an echo server on `ws` with perMessageDeflate (servers/ws-deflate-echo.ts;
- * both at the same defaults: context takeover both ways, 1 KiB threshold,
- * zlib level 6, memLevel 8) in interleaved rounds (steam-key, ws, ws,
+ * `npm run bench:deflate`: the compressed workload, with the load generator of
+ * `npm run bench` (raw sockets, every frame built beforehand) rather than a ws
+ * client, so that the client does no zlib work at all (bench/deflate.ts drives
+ * the servers with ws clients and also measures memory without context
+ * takeover). `steam-key echo --deflate` against an echo server on `ws` with
+ * perMessageDeflate at ws's defaults (servers/ws-deflate-echo.ts) in interleaved rounds (steam-key, ws, ws,
  * steam-key, …), each server in its own process (with probe.js for CPU and
  * memory), driven by deflate-load.ts, which sends pre-compressed messages and
  * reads only frame headers. Prints the median of every metric and the ratio
  * steam-key / ws.
  *
- *   node dist/bench/deflate.js [--rounds 5] [--duration 1500] [--warmup 300] [--idle 1000] [--only json1,json50,text1m,memory]
+ *   node dist/bench/deflate-rounds.js [--rounds 5] [--duration 1500] [--warmup 300] [--idle 1000] [--only json1,json50,text1m,memory]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -32,7 +34,7 @@ const { values: flags } = parseArgs({
   },
 });
 if (flags.help) {
-  console.log('Usage: node dist/bench/deflate.js [--rounds N] [--duration MS] [--warmup MS] [--idle N] [--only m1,m2]\nMetrics: json1 json50 text1m memory');
+  console.log('Usage: node dist/bench/deflate-rounds.js [--rounds N] [--duration MS] [--warmup MS] [--idle N] [--only m1,m2]\nMetrics: json1 json50 text1m memory');
   process.exit(0);
 }
 function positiveInt(name: string, value: string): number {
