@@ -431,6 +431,8 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
    * backlog does (#pauseForBacklog), the silence is the peer's doing.
    */
   static heartbeat(this: void, connection: Connection): void {
+    // A compressor unused for a whole interval gives its memory back (deflate.ts, trim).
+    connection.#options.deflate?.trim();
     if (connection.#has(CLOSE_SENT | CLOSED)) return;
     if (connection.#has(PAUSED)) connection.#flags &= ~(SILENT | PINGED);
     else if (!connection.#has(SILENT)) connection.#flags |= SILENT;
