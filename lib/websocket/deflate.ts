@@ -239,8 +239,8 @@ export class PerMessageDeflate {
       };
       this.#abortDeflate = () => finish(new ProtocolError(CloseCode.INTERNAL_ERROR, 'compressor closed'));
       deflate.on('data', onData);
-      deflate.write(data);
-      deflate.flush(constants.Z_SYNC_FLUSH, () => finish(null));
+      // One write, sync-flushed (the context's default flush): one trip to the thread pool.
+      deflate.write(data, () => finish(null));
     });
   }
 
@@ -261,7 +261,7 @@ export class PerMessageDeflate {
       // §7.1.1.2: when the client starts each message afresh, any reset inflater will do.
       const bits = inflateWindow(this.params.clientMaxWindowBits);
       const pool = this.params.clientNoContextTakeover ? inflatePool(bits, this.options.concurrency) : null;
-      const inflate = pool === null ? (this.#inflate ??= createInflateRaw({ windowBits: bits })) : pool.take();
+      const inflate = pool === null ? (this.#inflate ??= makeInflate(bits)) : pool.take();
       const chunks: Buffer[] = [];
       let size = 0;
       let finished = false;
@@ -301,10 +301,12 @@ export class PerMessageDeflate {
       this.#abortInflate = () => finish(new ProtocolError(CloseCode.INTERNAL_ERROR, 'inflater closed'));
       inflate.on('data', onData);
       inflate.on('error', onError);
-      inflate.write(data);
-      inflate.write(DEFLATE_TAIL);
-      inflate.flush(constants.Z_SYNC_FLUSH, () => {
+      // The tail joins a small message (one trip to the thread pool instead of two); a large one is not copied for it.
+      const whole = data.length <= JOIN_LIMIT;
+      if (!whole) inflate.write(data);
+      inflate.write(whole ? Buffer.concat([data, DEFLATE_TAIL]) : DEFLATE_TAIL, (error) => {
         if (finished) return;
+        if (error) return onError();
         if (utf8 !== null) {
           try {
             utf8.end();
@@ -361,8 +363,16 @@ export class PerMessageDeflate {
   }
 }
 
+/** Messages up to this size are joined with the 4-byte tail before inflating. */
+const JOIN_LIMIT = 64 * 1024;
+
+/** Every write is sync-flushed (§7.2.1): a message is one write, its output complete when the write's callback runs. */
 function makeDeflate(windowBits: number, options: ResolvedDeflateOptions): DeflateRaw {
-  return createDeflateRaw({ level: options.level, memLevel: options.memLevel, windowBits });
+  return createDeflateRaw({ level: options.level, memLevel: options.memLevel, windowBits, flush: constants.Z_SYNC_FLUSH });
+}
+
+function makeInflate(windowBits: number): InflateRaw {
+  return createInflateRaw({ windowBits, flush: constants.Z_SYNC_FLUSH });
 }
 
 function closeInflate(inflate: InflateRaw): void {
@@ -417,7 +427,7 @@ function deflatePool(windowBits: number, options: ResolvedDeflateOptions): Conte
 function inflatePool(windowBits: number, concurrency: number): ContextPool<InflateRaw> {
   const key = `inflate ${windowBits} ${concurrency}`;
   let pool = pools.get(key) as ContextPool<InflateRaw> | undefined;
-  if (pool === undefined) pools.set(key, (pool = new ContextPool(concurrency, () => createInflateRaw({ windowBits }))));
+  if (pool === undefined) pools.set(key, (pool = new ContextPool(concurrency, () => makeInflate(windowBits))));
   return pool;
 }
 

@@ -1,8 +1,13 @@
 /**
- * Memory per compressed connection (permessage-deflate), steam-key echo
- * against ws in the same run:
+ * permessage-deflate, steam-key echo against ws in the same run: throughput
+ * and server CPU on compressed messages, and memory per compressed connection.
  *
- *   npm run build && node dist/bench/deflate-memory.js [--connections 300]
+ *   npm run build && node dist/bench/deflate.js [--connections 300] [--rounds 3] [--duration 2000] [--compare]
+ *
+ * Throughput: one ws client with perMessageDeflate (context takeover, ws's
+ * defaults) sends JSON-like text, a few messages in flight, and counts the
+ * echoes: 1 KiB messages (256 different ones, cycled) and 1 MiB ones.
+ * Rounds interleave the servers (steam-key, ws, ws, steam-key, …); medians.
  *
  * Each server runs in its own process with bench/probe.js (after full GCs),
  * a fresh one per scenario. Two figures: heap + external, and RSS. Only RSS
@@ -22,9 +27,18 @@ import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { Peer } from './ipc.js';
 import type { MemorySample } from './probe.js';
-import { formatNumber, table } from './stats.js';
+import { formatNumber, median, table } from './stats.js';
 
-const { values: flags } = parseArgs({ options: { connections: { type: 'string', default: '300' }, compare: { type: 'boolean' } } });
+const { values: flags } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '300' },
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '2000' },
+    compare: { type: 'boolean' },
+  },
+});
+const ROUNDS = Number(flags.rounds);
+const DURATION_MS = Number(flags.duration);
 const N = Number(flags.connections);
 const PROBE = new URL('./probe.js', import.meta.url).href;
 const BIN = fileURLToPath(new URL('../bin/steam-key.js', import.meta.url));
@@ -82,7 +96,78 @@ async function perConnection(server: Server, scenario: 'idle' | 'active' | 'acti
   return [(after.heapAndExternal - before.heapAndExternal) / N, (after.rss - before.rss) / N];
 }
 
+/** 256 different JSON-like texts of 1 KiB, and one of 1 MiB. */
+function jsonText(seed: number, bytes: number): string {
+  let text = '';
+  for (let i = 0; text.length < bytes; i++) {
+    const n = seed * 7919 + i;
+    text += JSON.stringify({ id: n, type: 'key-status', key: `${(n * 2654435761 >>> 0).toString(36).toUpperCase()}-${(n * 40503 >>> 0).toString(36).toUpperCase()}`, state: ['redeemed', 'duplicate', 'invalid'][n % 3], app: 100000 + (n % 977), name: `Game ${n % 50}` }) + ',';
+  }
+  return text.slice(0, bytes);
+}
+const SMALL = Array.from({ length: 256 }, (_, i) => jsonText(i, 1024));
+const LARGE = jsonText(99, 1 << 20);
+
+interface Throughput {
+  perSecond: number;
+  cpuPerMessage: number;
+}
+
+/** Echoes `messages` (cycled) for DURATION_MS with `window` in flight; messages/s and server CPU µs per message. */
+async function throughput(server: Server, messages: string[], window: number): Promise<Throughput> {
+  const ws = await open(server.port, false);
+  let sent = 0;
+  let received = 0;
+  let stop = false;
+  const done = new Promise<void>((resolve) => {
+    ws.on('message', () => {
+      received++;
+      if (!stop) ws.send(messages[sent++ % messages.length]!);
+      else if (received === sent) resolve();
+    });
+  });
+  for (let i = 0; i < window; i++) ws.send(messages[sent++ % messages.length]!);
+  await new Promise((r) => setTimeout(r, 300)); // warm-up
+  const cpu0 = await server.probe.call<number>({ kind: 'cpu' });
+  const count0 = received;
+  const t0 = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, DURATION_MS));
+  const count = received - count0;
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu1 = await server.probe.call<number>({ kind: 'cpu' });
+  stop = true;
+  await done;
+  ws.close();
+  return { perSecond: count / seconds, cpuPerMessage: (cpu1 - cpu0) / count };
+}
+
 const rows: string[][] = [];
+{
+  const names = ['steam-key', 'ws'] as const;
+  const args: Record<(typeof names)[number], string[]> = { 'steam-key': [BIN, 'echo', '--port', '0', '--deflate'], ws: [WS] };
+  const small: Record<string, Throughput[]> = { 'steam-key': [], ws: [] };
+  const large: Record<string, Throughput[]> = { 'steam-key': [], ws: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+      const server = await start(args[name]);
+      small[name]!.push(await throughput(server, SMALL, 32));
+      large[name]!.push(await throughput(server, [LARGE], 2));
+      server.child.kill('SIGTERM');
+    }
+  }
+  const m = (list: Throughput[], key: keyof Throughput): number => median(list.map((x) => x[key]));
+  const line = (what: string, ours: number, theirs: number, format: (x: number) => string): string[] => [what, format(ours), format(theirs), `${(ours / theirs).toFixed(2)}×`];
+  const through: string[][] = [
+    line('1 KiB JSON text echo, 32 in flight (msg/s)', m(small['steam-key']!, 'perSecond'), m(small.ws!, 'perSecond'), formatNumber),
+    line('  server CPU per message (µs)', m(small['steam-key']!, 'cpuPerMessage'), m(small.ws!, 'cpuPerMessage'), formatNumber),
+    line('1 MiB JSON text echo, 2 in flight (MB/s)', (m(large['steam-key']!, 'perSecond') * LARGE.length) / 1e6, (m(large.ws!, 'perSecond') * LARGE.length) / 1e6, formatNumber),
+    line('  server CPU per message (µs)', m(large['steam-key']!, 'cpuPerMessage'), m(large.ws!, 'cpuPerMessage'), formatNumber),
+  ];
+  console.log(`compressed echo, medians of ${ROUNDS} rounds of ${DURATION_MS} ms (ws client with perMessageDeflate, context takeover)`);
+  console.log(table([['', 'steam-key', 'ws', 'steam-key / ws'], ...through]));
+  console.log('');
+}
+
 const servers: [string, string[]][] = [
   ['steam-key echo --deflate', [BIN, 'echo', '--port', '0', '--deflate']],
   ['ws (perMessageDeflate: true)', [WS]],
