@@ -1,6 +1,6 @@
 /**
  * steam-key's echo with permessage-deflate options given as JSON in argv[2]
- * (default: the defaults), for bench/deflate-memory.ts to compare settings.
+ * (default: the defaults), for bench/deflate.ts to compare settings.
  * Otherwise as `steam-key echo --deflate`.
  */
 import { createServer } from 'node:http';
