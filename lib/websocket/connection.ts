@@ -332,10 +332,12 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
       if (error !== null) return this.#failSoon(error);
       const trace = this.#options.trace;
       if (trace) callTrace(trace, { direction: 'in', opcode, fin: true, rsv: 0b100, masked: true, length: payload.length, inflated: data.length, preview: data.subarray(0, PREVIEW_BYTES) });
-      this.#receivedMessage(text ? data.toString('utf8') : data);
-      if (!this.#has(PAUSED | SEND_PAUSED)) this.#socket.resume();
+      const receiver = this.#receiver;
       try {
-        this.#receiver.resume();
+        // A hook that throws fails the connection (1011), as in #data; it must not reach zlib's callback.
+        this.#receivedMessage(text ? data.toString('utf8') : data);
+        if (!this.#has(PAUSED | SEND_PAUSED)) this.#socket.resume();
+        receiver.resume();
       } catch (err) {
         this.#failSoon(err);
       }
@@ -431,6 +433,8 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
    * backlog does (#pauseForBacklog), the silence is the peer's doing.
    */
   static heartbeat(this: void, connection: Connection): void {
+    // A compressor unused for a whole interval gives its memory back (deflate.ts, trim).
+    connection.#options.deflate?.trim();
     if (connection.#has(CLOSE_SENT | CLOSED)) return;
     if (connection.#has(PAUSED)) connection.#flags &= ~(SILENT | PINGED);
     else if (!connection.#has(SILENT)) connection.#flags |= SILENT;

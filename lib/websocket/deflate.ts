@@ -1,12 +1,13 @@
 /**
  * The permessage-deflate codec (RFC 7692 §7.2) on node:zlib, for one
- * connection: compresses what we send, inflates what we receive. Each
- * direction has its own zlib context, made on first use (an idle connection
- * holds none) and kept between messages only while the agreed parameters let
- * that side take over its context (§7.1.1); otherwise it is freed after each
- * message. zlib runs on libuv's thread pool; a process-wide Limiter bounds
- * the jobs in flight. One job per direction at a time: the connection waits
- * for each (which also keeps messages in order).
+ * connection: compresses what we send, inflates what we receive. With
+ * context takeover (§7.1.1) a direction has its own zlib context, made on
+ * first use (an idle connection holds none); our compressor is also freed
+ * when it has been unused for a heartbeat interval (trim). Without context
+ * takeover a direction borrows a reset context from a process-wide pool for
+ * each message. zlib runs on libuv's thread pool; a process-wide Limiter
+ * bounds the jobs in flight. One job per direction at a time: the connection
+ * waits for each (which also keeps messages in order).
  */
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
 import { CloseCode } from './close.js';
@@ -108,6 +109,8 @@ export class PerMessageDeflate {
   /** Ends the compression or inflation in flight with an error (set while one runs): close() calls them. */
   #abortDeflate: (() => void) | null = null;
   #abortInflate: (() => void) | null = null;
+  /** Our compressor compressed since the last trim(). */
+  #deflateUsed = false;
   #closed = false;
 
   // The send queue: frames behind a compression in flight, oldest first.
@@ -205,11 +208,11 @@ export class PerMessageDeflate {
         release();
         return done(new ProtocolError(CloseCode.INTERNAL_ERROR, 'compressor closed'), NOTHING);
       }
-      const deflate = (this.#deflate ??= createDeflateRaw({
-        level: this.options.level,
-        memLevel: this.options.memLevel,
-        windowBits: this.params.serverMaxWindowBits,
-      }));
+      // §7.1.1.1: without context takeover any reset context will do: one from the shared pool.
+      const takeover = !this.params.serverNoContextTakeover;
+      const pool = takeover ? null : deflatePool(this.params.serverMaxWindowBits, this.options);
+      const deflate = takeover ? (this.#deflate ??= makeDeflate(this.params.serverMaxWindowBits, this.options)) : pool!.take();
+      this.#deflateUsed = true;
       const chunks: Buffer[] = [];
       let size = 0;
       let finished = false;
@@ -217,26 +220,27 @@ export class PerMessageDeflate {
         chunks.push(chunk);
         size += chunk.length;
       };
-      this.#abortDeflate = () => {
-        finished = true;
-        this.#abortDeflate = null;
-        release();
-        done(new ProtocolError(CloseCode.INTERNAL_ERROR, 'compressor closed'), NOTHING);
-      };
-      deflate.on('data', onData);
-      deflate.write(data);
-      deflate.flush(constants.Z_SYNC_FLUSH, () => {
+      const finish = (error: ProtocolError | null): void => {
         if (finished) return;
+        finished = true;
         this.#abortDeflate = null;
         deflate.off('data', onData);
         release();
-        if (this.params.serverNoContextTakeover) this.#dropDeflate(); // §7.1.1.1: a fresh context per message
+        if (error !== null) {
+          if (pool !== null) deflate.close(); // mid-job: not fit to share
+          return done(error, NOTHING);
+        }
+        pool?.give(deflate);
         let out = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
         if (out.length >= 4 && out.subarray(-4).equals(DEFLATE_TAIL)) out = out.subarray(0, out.length - 4);
         // A flush with nothing new to write gives nothing; an empty block stands for it.
         if (out.length === 0) out = EMPTY_BLOCK;
         done(null, out);
-      });
+      };
+      this.#abortDeflate = () => finish(new ProtocolError(CloseCode.INTERNAL_ERROR, 'compressor closed'));
+      deflate.on('data', onData);
+      // One write, sync-flushed (the context's default flush): one trip to the thread pool.
+      deflate.write(data, () => finish(null));
     });
   }
 
@@ -254,7 +258,10 @@ export class PerMessageDeflate {
         release();
         return done(new ProtocolError(CloseCode.INTERNAL_ERROR, 'inflater closed'), NOTHING);
       }
-      const inflate = (this.#inflate ??= createInflateRaw({ windowBits: inflateWindow(this.params.clientMaxWindowBits) }));
+      // §7.1.1.2: when the client starts each message afresh, any reset inflater will do.
+      const bits = inflateWindow(this.params.clientMaxWindowBits);
+      const pool = this.params.clientNoContextTakeover ? inflatePool(bits, this.options.concurrency) : null;
+      const inflate = pool === null ? (this.#inflate ??= makeInflate(bits)) : pool.take();
       const chunks: Buffer[] = [];
       let size = 0;
       let finished = false;
@@ -267,11 +274,15 @@ export class PerMessageDeflate {
         release();
         if (error !== null) {
           // This context is of no more use (the connection fails): stop its work at once.
-          this.#dropInflate();
+          if (pool === null) this.#dropInflate();
+          else closeInflate(inflate);
           return done(error, NOTHING);
         }
-        // §7.1.1.2: the client starts each message afresh; BFINAL ended the stream (§7.2.3.4).
-        if (this.params.clientNoContextTakeover || inflate.readableEnded) this.#dropInflate();
+        // BFINAL ended the stream (§7.2.3.4): that context cannot go on.
+        if (inflate.readableEnded) {
+          if (pool === null) this.#dropInflate();
+          else closeInflate(inflate);
+        } else pool?.give(inflate);
         done(null, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
       };
       const onData = (chunk: Buffer): void => {
@@ -290,10 +301,12 @@ export class PerMessageDeflate {
       this.#abortInflate = () => finish(new ProtocolError(CloseCode.INTERNAL_ERROR, 'inflater closed'));
       inflate.on('data', onData);
       inflate.on('error', onError);
-      inflate.write(data);
-      inflate.write(DEFLATE_TAIL);
-      inflate.flush(constants.Z_SYNC_FLUSH, () => {
+      // The tail joins a small message (one trip to the thread pool instead of two); a large one is not copied for it.
+      const whole = data.length <= JOIN_LIMIT;
+      if (!whole) inflate.write(data);
+      inflate.write(whole ? Buffer.concat([data, DEFLATE_TAIL]) : DEFLATE_TAIL, (error) => {
         if (finished) return;
+        if (error) return onError();
         if (utf8 !== null) {
           try {
             utf8.end();
@@ -304,6 +317,24 @@ export class PerMessageDeflate {
         finish(null);
       });
     });
+  }
+
+  /**
+   * Called once per heartbeat interval: frees our compressor if it compressed
+   * nothing since the last call. Always allowed, whatever was agreed: a
+   * compressor may start afresh at any message (the peer's inflater only
+   * follows back-references, and a fresh one makes none), so a connection
+   * that stopped sending gives its ~250 KiB back and pays one
+   * less-compressed message if it sends again.
+   */
+  trim(): void {
+    if (!this.#deflateUsed && this.#abortDeflate === null) this.#dropDeflate();
+    this.#deflateUsed = false;
+  }
+
+  /** Whether this connection holds its own compressor (context takeover, used lately). For tests. */
+  get holdsCompressor(): boolean {
+    return this.#deflate !== null;
   }
 
   /** Frees both contexts and drops the send queue; jobs in flight end (their slots freed), later ones fail. For a closed connection. */
@@ -328,10 +359,76 @@ export class PerMessageDeflate {
   #dropInflate(): void {
     const inflate = this.#inflate;
     this.#inflate = null;
-    if (inflate === null) return;
-    inflate.on('error', ignore); // a job cut short may still report its error
-    inflate.close();
+    if (inflate !== null) closeInflate(inflate);
   }
+}
+
+/** Messages up to this size are joined with the 4-byte tail before inflating. */
+const JOIN_LIMIT = 64 * 1024;
+
+/** Every write is sync-flushed (§7.2.1): a message is one write, its output complete when the write's callback runs. */
+function makeDeflate(windowBits: number, options: ResolvedDeflateOptions): DeflateRaw {
+  return createDeflateRaw({ level: options.level, memLevel: options.memLevel, windowBits, flush: constants.Z_SYNC_FLUSH });
+}
+
+function makeInflate(windowBits: number): InflateRaw {
+  return createInflateRaw({ windowBits, flush: constants.Z_SYNC_FLUSH });
+}
+
+function closeInflate(inflate: InflateRaw): void {
+  inflate.on('error', ignore); // a job cut short may still report its error
+  inflate.close();
+}
+
+/**
+ * Reset contexts waiting for reuse. Without context takeover a context is
+ * needed only while a job runs, and the Limiter lets at most `max` run at
+ * once: so many contexts serve every such connection of the process. Making
+ * one per message instead costs 2–8 times the CPU of a reset (measured:
+ * docs/rfc7692.md), and keeping one per connection ~250 KiB each.
+ */
+export class ContextPool<T extends DeflateRaw | InflateRaw> {
+  readonly #free: T[] = [];
+  readonly #max: number;
+  readonly #make: () => T;
+
+  constructor(max: number, make: () => T) {
+    this.#max = max;
+    this.#make = make;
+  }
+
+  /** Contexts waiting. */
+  get size(): number {
+    return this.#free.length;
+  }
+
+  take(): T {
+    return this.#free.pop() ?? this.#make();
+  }
+
+  /** Takes back a context whose job ended well: reset for the next, or closed if enough wait. */
+  give(context: T): void {
+    if (this.#free.length < this.#max) {
+      context.reset();
+      this.#free.push(context);
+    } else context.close();
+  }
+}
+
+const pools = new Map<string, ContextPool<DeflateRaw> | ContextPool<InflateRaw>>();
+
+function deflatePool(windowBits: number, options: ResolvedDeflateOptions): ContextPool<DeflateRaw> {
+  const key = `deflate ${windowBits} ${options.level} ${options.memLevel} ${options.concurrency}`;
+  let pool = pools.get(key) as ContextPool<DeflateRaw> | undefined;
+  if (pool === undefined) pools.set(key, (pool = new ContextPool(options.concurrency, () => makeDeflate(windowBits, options))));
+  return pool;
+}
+
+function inflatePool(windowBits: number, concurrency: number): ContextPool<InflateRaw> {
+  const key = `inflate ${windowBits} ${concurrency}`;
+  let pool = pools.get(key) as ContextPool<InflateRaw> | undefined;
+  if (pool === undefined) pools.set(key, (pool = new ContextPool(concurrency, () => makeInflate(windowBits))));
+  return pool;
 }
 
 function ignore(): void {}

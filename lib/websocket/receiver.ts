@@ -46,13 +46,14 @@ export interface ReceiverOptions {
 const COMPRESSED = 0x40;
 
 /**
- * Deflate can make data a little larger (5 bytes per stored block of up to
- * 64 KiB, §7.2.1 lets a sender compress anything): a compressed message may
- * take this much more than maxMessageSize on the wire. Its inflated size is
- * held to maxMessageSize while it is inflated.
+ * Deflate can make data a little larger (incompressible data goes into
+ * stored blocks, 5 bytes of header each; zlib's deflateBound() allows about
+ * 0.03% for its default settings, more for small memLevels): a compressed
+ * message may take this much more than maxMessageSize on the wire, 0.4%
+ * and 1 KiB. Its inflated size is held to maxMessageSize while it is inflated.
  */
 function maxCompressedSize(maxMessageSize: number): number {
-  return maxMessageSize + Math.ceil(maxMessageSize / 4096) + 64;
+  return maxMessageSize + Math.ceil(maxMessageSize / 256) + 1024;
 }
 
 /** The longest header: 2 bytes, 8 of extended length, 4 of mask key (§5.2). */

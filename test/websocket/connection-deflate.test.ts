@@ -6,10 +6,13 @@
  */
 import t from 'tap';
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { Socket } from 'node:net';
 import type { Channel } from '../../lib/websocket/channel.js';
-import type { DeflateOptions } from '../../lib/websocket/deflate-offer.js';
-import type { Limits } from '../../lib/websocket/limits.js';
-import { clientFrame, closePayload, OP, openClient, waitFor, type RawClient, type ServerFrame } from '../helpers/raw-client.js';
+import { Connection, type CloseInfo } from '../../lib/websocket/connection.js';
+import { resolveDeflateOptions, type DeflateOptions } from '../../lib/websocket/deflate-offer.js';
+import { PerMessageDeflate } from '../../lib/websocket/deflate.js';
+import { resolveLimits, type Limits } from '../../lib/websocket/limits.js';
+import { clientFrame, closePayload, OP, openClient, socketPair, waitFor, type RawClient, type ServerFrame } from '../helpers/raw-client.js';
 import { startServer, type TestServer, type TestServerOptions } from '../helpers/server.js';
 
 const FAST: Partial<Limits> = { closeTimeout: 200, heartbeatInterval: 0 };
@@ -218,4 +221,32 @@ t.test('context takeover: the server\'s second identical message refers to the f
   const [f1, f2] = [(await fresh.nextFrame())!, (await fresh.nextFrame())!];
   t.same(f1.payload, f2.payload, 'no takeover: each message compressed alone');
   t.equal(inflate(f2.payload).toString(), text);
+});
+
+/** A Connection with permessage-deflate agreed (defaults), its hooks open to the test. */
+class DeflateConnection extends Connection {
+  onMessage: (data: string | Buffer) => void = () => {};
+  #resolveClosed!: (info: CloseInfo) => void;
+  readonly closedInfo = new Promise<CloseInfo>((resolve) => (this.#resolveClosed = resolve));
+  constructor(socket: Socket) {
+    const params = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
+    super(socket, { limits: resolveLimits({ heartbeatInterval: 0, closeTimeout: 100 }), deflate: new PerMessageDeflate(params, resolveDeflateOptions()) });
+  }
+  protected override handleMessage(data: string | Buffer): void {
+    this.onMessage(data);
+  }
+  protected override handleDrain(): void {}
+  protected override handleClose(info: CloseInfo): void {
+    this.#resolveClosed(info);
+  }
+}
+
+t.test('an exception in a hook on an inflated message fails the connection with 1011, and does not escape into zlib', async (t) => {
+  const { peer, socket } = await socketPair(t);
+  const connection = new DeflateConnection(socket);
+  connection.onMessage = () => {
+    throw new Error('a bug in the subclass');
+  };
+  peer.write(compressedFrame(OP.TEXT, 'hello'));
+  t.match(await waitFor(connection.closedInfo, 'closed'), { code: 1011, reason: 'internal error' });
 });

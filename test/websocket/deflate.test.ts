@@ -2,7 +2,8 @@ import t from 'tap';
 import { constants, deflateRawSync, inflateRawSync as rawInflateSync } from 'node:zlib';
 import type { DeflateParams } from '../../lib/websocket/deflate-offer.js';
 import { resolveDeflateOptions } from '../../lib/websocket/deflate-offer.js';
-import { DEFLATE_TAIL, Limiter, PerMessageDeflate, type OutFrame } from '../../lib/websocket/deflate.js';
+import { ContextPool, DEFLATE_TAIL, Limiter, PerMessageDeflate, type OutFrame } from '../../lib/websocket/deflate.js';
+import { createDeflateRaw } from 'node:zlib';
 import type { ProtocolError } from '../../lib/websocket/errors.js';
 import { RSV1_BIT } from '../../lib/websocket/frame.js';
 import { Utf8Validator } from '../../lib/websocket/utf8.js';
@@ -161,6 +162,40 @@ t.test('close() ends what is in flight and frees its slot in the limiter', async
   t.teardown(() => again.close());
   t.equal((await compress(again, 'Hello')).length, 7, 'a later job still runs');
   t.ok(other);
+});
+
+t.test('trim(): a compressor unused for a whole heartbeat interval is freed; the peer, keeping its window, still inflates what follows', async (t) => {
+  const server = codec(t, TAKEOVER);
+  const peer = codec(t, TAKEOVER); // stands for the client's inflater, with context takeover
+  t.equal((await inflate(peer, await compress(server, 'Hello'))).payload.toString(), 'Hello');
+  server.trim();
+  t.ok(server.holdsCompressor, 'used in this interval: kept');
+  server.trim();
+  t.notOk(server.holdsCompressor, 'unused for a whole interval: freed');
+  const again = await compress(server, 'Hello');
+  t.equal(hex(again), 'f248cdc9c90700', 'a fresh compressor: no back-reference');
+  t.equal((await inflate(peer, again)).payload.toString(), 'Hello', 'valid for an inflater that kept its window');
+  t.equal((await inflate(peer, await compress(server, 'Hello'))).payload.toString(), 'Hello', 'and takeover goes on from there');
+});
+
+t.test('without context takeover, contexts come from a shared pool of at most concurrency contexts', async (t) => {
+  const a = codec(t, NO_TAKEOVER);
+  const b = codec(t, NO_TAKEOVER);
+  for (let i = 0; i < 20; i++) {
+    t.equal(hex(await compress(i % 2 ? a : b, 'Hello')), 'f248cdc9c90700', `message ${i}: a reset context`);
+  }
+  t.notOk(a.holdsCompressor, 'no connection holds one of its own');
+  let made = 0;
+  const pool = new ContextPool(2, () => (made++, createDeflateRaw()));
+  const [x, y, z] = [pool.take(), pool.take(), pool.take()];
+  pool.give(x);
+  pool.give(y);
+  pool.give(z);
+  t.equal(pool.size, 2, 'at most max wait; the third was closed');
+  pool.take();
+  pool.take();
+  t.equal(made, 3, 'taken again rather than made');
+  t.ok(z.destroyed, 'closed');
 });
 
 t.test('Limiter: at most limit jobs at once, the rest in order', async (t) => {
