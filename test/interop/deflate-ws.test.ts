@@ -116,7 +116,7 @@ t.test('16 MiB of incompressible bytes, sent uncompressed, come back compressed 
   t.teardown(() => server.stop());
   const client = await open(server.url, { threshold: 0 });
   const data = makeBinary(MAX_ECHO_MESSAGE);
-  // compress: false: compressed, these bytes would pass the 16 MiB the server reads (see BIG_BINARY).
+  // compress: false: in as it is, out compressed (the other direction of DEFLATE_CASES' 16 MiB binary).
   client.ws.send(data, { compress: false });
   const got = await client.next();
   t.ok(got.isBinary && got.data.equals(data), 'the same 16 MiB back');
