@@ -284,6 +284,23 @@ async function startEcho(job: DeflateWorkload): Promise<{ running: Running; star
   };
 }
 
+/**
+ * What an idle connection does with what the server sends: a Pong for each
+ * Ping (RFC 6455 §5.5.2), as any client would. steam-key's heartbeat pings
+ * an idle connection and drops it when nothing comes back; --idle-wait may
+ * outlast that. Pings are small and come alone, so each read holds whole frames.
+ */
+function answerPings(socket: Socket): (bytes: Buffer) => void {
+  return (bytes) => {
+    for (let pos = 0; pos + 2 <= bytes.length; ) {
+      const opcode = bytes[pos]! & 0x0f;
+      const length = bytes[pos + 1]! & 0x7f; // a control frame's payload is at most 125 bytes, unmasked from a server
+      if (opcode === 0x9) socket.write(maskedFrame(0xa, bytes.subarray(pos + 2, pos + 2 + length)));
+      pos += 2 + length;
+    }
+  };
+}
+
 let current: Running | null = null;
 let idle: Client[] = [];
 
@@ -313,6 +330,7 @@ serveRequests(async (request) => {
       for (let i = 0; i < opened.length; i += 100) {
         await Promise.all(opened.slice(i, i + 100).map((conn, j) => verifyEcho(conn, ring, (i + j) % ring.originals.length)));
       }
+      for (const conn of opened) conn.onBytes = answerPings(conn.socket);
       idle.push(...opened);
       return { opened: opened.length };
     }

@@ -4,13 +4,14 @@
  * client, so that the client does no zlib work at all (bench/deflate.ts drives
  * the servers with ws clients and also measures memory without context
  * takeover). `steam-key echo --deflate` against an echo server on `ws` with
- * perMessageDeflate at ws's defaults (servers/ws-deflate-echo.ts) in interleaved rounds (steam-key, ws, ws,
- * steam-key, …), each server in its own process (with probe.js for CPU and
+ * perMessageDeflate at ws's defaults (servers/ws-deflate-echo.ts) in
+ * interleaved rounds (steam-key, ws, ws, steam-key, …), each server in its own process (with probe.js for CPU and
  * memory), driven by deflate-load.ts, which sends pre-compressed messages and
  * reads only frame headers. Prints the median of every metric and the ratio
  * steam-key / ws.
  *
- *   node dist/bench/deflate-rounds.js [--rounds 5] [--duration 1500] [--warmup 300] [--idle 1000] [--only json1,json50,text1m,memory]
+ *   node dist/bench/deflate-rounds.js [--rounds 5] [--duration 1500] [--warmup 300] [--idle 1000]
+ *                                     [--idle-wait 200] [--only json1,json50,text1m,memory]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -29,12 +30,18 @@ const { values: flags } = parseArgs({
     duration: { type: 'string', default: '1500' },
     warmup: { type: 'string', default: '300' },
     idle: { type: 'string', default: '1000' },
+    'idle-wait': { type: 'string', default: '200' },
     only: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (flags.help) {
-  console.log('Usage: node dist/bench/deflate-rounds.js [--rounds N] [--duration MS] [--warmup MS] [--idle N] [--only m1,m2]\nMetrics: json1 json50 text1m memory');
+  console.log(
+    'Usage: node dist/bench/deflate-rounds.js [--rounds N] [--duration MS] [--warmup MS] [--idle N] [--idle-wait MS] [--only m1,m2]\n' +
+      'Metrics: json1 json50 text1m memory\n' +
+      '--idle-wait MS: how long the idle connections stay idle before memory is sampled (default 200; steam-key frees\n' +
+      '  a compressor left unused for a whole heartbeat interval, 30 s, so 65000 shows the memory after that).',
+  );
   process.exit(0);
 }
 function positiveInt(name: string, value: string): number {
@@ -46,6 +53,7 @@ const ROUNDS = positiveInt('rounds', flags.rounds);
 const DURATION_MS = positiveInt('duration', flags.duration);
 const WARMUP_MS = positiveInt('warmup', flags.warmup);
 const IDLE = positiveInt('idle', flags.idle);
+const IDLE_WAIT_MS = positiveInt('idle-wait', flags['idle-wait']);
 
 type ServerName = 'steam-key' | 'ws';
 type MetricKey = 'json1' | 'json50' | 'text1m' | 'memory';
@@ -194,7 +202,7 @@ async function measureMemory(server: Server, loads: Peer[]): Promise<Measurement
   const before = await server.probe.call<MemorySample>({ kind: 'memory' });
   const shares = loads.map((_, i) => Math.floor(IDLE / loads.length) + (i < IDLE % loads.length ? 1 : 0));
   await Promise.all(loads.map((l, i) => l.call({ kind: 'open', port: server.port, connections: shares[i]! } satisfies DeflateJob)));
-  await sleep(200);
+  await sleep(IDLE_WAIT_MS);
   const after = await server.probe.call<MemorySample>({ kind: 'memory' });
   await Promise.all(loads.map((l) => l.call({ kind: 'closeAll' } satisfies DeflateJob)));
   record(server.name, 'memoryRss', (after.rss - before.rss) / IDLE);
@@ -217,7 +225,8 @@ async function main(): Promise<void> {
       `load average ${loadAverage()}, ws ${wsVersion}`,
   );
   console.log(
-    `${ROUNDS} rounds; each measurement ${WARMUP_MS} ms warm-up + ${DURATION_MS} ms; ${IDLE} idle connections for memory; ` +
+    `${ROUNDS} rounds; each measurement ${WARMUP_MS} ms warm-up + ${DURATION_MS} ms; ${IDLE} idle connections for memory, ` +
+      `sampled after ${IDLE_WAIT_MS} ms idle; ` +
       `the client offers '${OFFER}' and sends each message compressed on its own\n`,
   );
   const loads = [new Peer(spawnNode([here('./deflate-load.js')], process.env, 'inherit'), 'load generator'), new Peer(spawnNode([here('./deflate-load.js')], process.env, 'inherit'), 'load generator 2')];
