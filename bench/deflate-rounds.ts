@@ -1,5 +1,5 @@
 /**
- * `npm run bench:deflate`: the compressed workload, with the load generator of
+ * `npm run bench:deflate-rounds`: the compressed workload, with the load generator of
  * `npm run bench` (raw sockets, every frame built beforehand) rather than a ws
  * client, so that the client does no zlib work at all (bench/deflate.ts drives
  * the servers with ws clients and also measures memory without context
