@@ -641,6 +641,12 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     }
     if (this.#broken()) return;
     if (this.needsDrain) this.#pauseForBacklog();
-    else this.handleDrain();
+    else {
+      // Back under the mark: read on too. Without compression the last write's
+      // callback would see to it (#afterWrite); with it, bytes waiting to be
+      // compressed count as unsent but are no write, so this flush must.
+      this.#resumeAfterBacklog();
+      this.handleDrain();
+    }
   }
 }
