@@ -273,3 +273,13 @@ t.test('a large message waiting to be compressed counts as unsent, and once it i
   await c.write(clientFrame(OP.TEXT, 'still read?'));
   t.match(await c.nextFrame(), { payload: Buffer.from('still read?') }, 'the next message is read and echoed');
 });
+
+t.test('after a failure found while inflating, the server reads on to see the peer\'s FIN: TCP closes without waiting for closeTimeout', async (t) => {
+  const server = await setup(t, true, { limits: { closeTimeout: 60_000 } });
+  const c = await client(t, server);
+  // The bad message, then more than a paused socket buffers (Node stops reading a paused socket at 16 KiB).
+  await c.write(Buffer.concat([clientFrame(OP.BINARY, Buffer.from([0xff, 0xff, 0xff, 0xff]), { rsv: RSV1 }), clientFrame(OP.BINARY, Buffer.alloc(256 * 1024))]));
+  t.equal((await c.nextClose())?.code, 1007);
+  // The raw client ends its side when the server ends its own; the server must read through to that FIN.
+  t.match(await waitFor((await server.channel()).closed, 'the connection to close (not the 60 s close timeout)'), { code: 1007 });
+});
