@@ -328,11 +328,16 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     const text = opcode === Opcode.TEXT;
     deflate.decompress(payload, this.limits.maxMessageSize, text ? new Utf8Validator() : null, (error, data) => {
       this.#flags &= ~INFLATING;
-      if (this.#has(CLOSED) || this.#receiver === null || this.#receiver.stopped) return;
-      if (error !== null) return this.#failSoon(error);
+      const receiver = this.#receiver;
+      if (this.#has(CLOSED) || receiver === null) return;
+      if (error !== null || receiver.stopped) {
+        if (error !== null && !receiver.stopped) this.#failSoon(error);
+        // Read on (the stopped receiver discards it all) so the peer's FIN is seen, as #fail does.
+        if (!this.#has(PAUSED | SEND_PAUSED)) this.#socket.resume();
+        return;
+      }
       const trace = this.#options.trace;
       if (trace) callTrace(trace, { direction: 'in', opcode, fin: true, rsv: 0b100, masked: true, length: payload.length, inflated: data.length, preview: data.subarray(0, PREVIEW_BYTES) });
-      const receiver = this.#receiver;
       try {
         // A hook that throws fails the connection (1011), as in #data; it must not reach zlib's callback.
         this.#receivedMessage(text ? data.toString('utf8') : data);
@@ -641,6 +646,12 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     }
     if (this.#broken()) return;
     if (this.needsDrain) this.#pauseForBacklog();
-    else this.handleDrain();
+    else {
+      // Back under the mark: read on too. Without compression the last write's
+      // callback would see to it (#afterWrite); with it, bytes waiting to be
+      // compressed count as unsent but are no write, so this flush must.
+      this.#resumeAfterBacklog();
+      this.handleDrain();
+    }
   }
 }

@@ -250,3 +250,36 @@ t.test('an exception in a hook on an inflated message fails the connection with 
   peer.write(compressedFrame(OP.TEXT, 'hello'));
   t.match(await waitFor(connection.closedInfo, 'closed'), { code: 1011, reason: 'internal error' });
 });
+
+t.test('a large message waiting to be compressed counts as unsent, and once it is out reading resumes (sendHighWaterMark)', async (t) => {
+  const server = await setup(t, { threshold: 100 }, {
+    limits: { sendHighWaterMark: 64 * 1024 },
+    routes: {
+      '*': async (channel: Channel) => {
+        for await (const m of channel) {
+          if (m === 'go') {
+            void channel.send('small first');
+            await channel.send('x'.repeat(200_000)); // over the mark while it is compressed, tiny once compressed
+          } else await channel.send(m);
+        }
+      },
+    },
+  });
+  const c = await client(t, server, 'permessage-deflate; server_no_context_takeover');
+  await c.write(clientFrame(OP.TEXT, 'go'));
+  t.match(await c.nextFrame(), { rsv: 0, payload: Buffer.from('small first') });
+  const big = (await c.nextFrame())!;
+  t.equal(inflate(big.payload).length, 200_000);
+  await c.write(clientFrame(OP.TEXT, 'still read?'));
+  t.match(await c.nextFrame(), { payload: Buffer.from('still read?') }, 'the next message is read and echoed');
+});
+
+t.test('after a failure found while inflating, the server reads on to see the peer\'s FIN: TCP closes without waiting for closeTimeout', async (t) => {
+  const server = await setup(t, true, { limits: { closeTimeout: 60_000 } });
+  const c = await client(t, server);
+  // The bad message, then more than a paused socket buffers (Node stops reading a paused socket at 16 KiB).
+  await c.write(Buffer.concat([clientFrame(OP.BINARY, Buffer.from([0xff, 0xff, 0xff, 0xff]), { rsv: RSV1 }), clientFrame(OP.BINARY, Buffer.alloc(256 * 1024))]));
+  t.equal((await c.nextClose())?.code, 1007);
+  // The raw client ends its side when the server ends its own; the server must read through to that FIN.
+  t.match(await waitFor((await server.channel()).closed, 'the connection to close (not the 60 s close timeout)'), { code: 1007 });
+});
