@@ -7,14 +7,18 @@ import { ANY_PATH, formatTrace, httpServerOptions, WebSocketRouter } from '../we
 import { intFlag, parseFlags } from './args.js';
 import { listen, untilSignal } from './listen.js';
 
-export const ECHO_USAGE = `Usage: steam-key echo [--port N] [--host H] [--trace]
+export const ECHO_USAGE = `Usage: steam-key echo [--port N] [--host H] [--deflate] [--trace]
 
 A WebSocket echo server on every path: each text or binary message comes
-back as it was sent. Messages up to 16 MiB.
+back as it was sent. Messages up to 16 MiB (inflated, with --deflate).
 
   --port N    port to listen on (default 9001; 0 picks a free one)
   --host H    address to listen on (default 127.0.0.1)
-  --trace     print every frame in and out, one line each
+  --deflate   accept permessage-deflate (RFC 7692) when a client offers it:
+              messages of 1 KiB or more go back compressed
+  --trace     print every frame in and out, one line each (with --deflate:
+              rsv1=1 on compressed frames, and each compressed message's
+              wire and inflated lengths)
   -h, --help  show this help`;
 
 /** Echo limits: big messages for conformance suites and benchmarks. */
@@ -25,6 +29,7 @@ export async function runEcho(argv: string[]): Promise<number> {
     port: { type: 'string' },
     host: { type: 'string' },
     trace: { type: 'boolean' },
+    deflate: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -43,6 +48,7 @@ export async function runEcho(argv: string[]): Promise<number> {
       maxBufferedAmount: 4 * ECHO_MAX_MESSAGE,
     },
     ...(trace ? { trace } : {}),
+    ...(values.deflate ? { deflate: true } : {}),
   });
   router.route(ANY_PATH, async (channel) => {
     for await (const message of channel) await channel.send(message);

@@ -7,11 +7,13 @@
  */
 import type { Socket } from 'node:net';
 import { CloseCode, encodeClosePayload, truncateUtf8 } from './close.js';
+import type { PerMessageDeflate } from './deflate.js';
 import { ProtocolError } from './errors.js';
 import { headerSize, Opcode, writeFrameHeader } from './frame.js';
 import type { Limits } from './limits.js';
 import { Receiver, type ReceiverSink } from './receiver.js';
 import { callTrace, PREVIEW_BYTES, type TraceFn } from './trace.js';
+import { Utf8Validator } from './utf8.js';
 
 export interface CloseInfo {
   /**
@@ -28,6 +30,13 @@ export interface ConnectionOptions {
   limits: Limits;
   /** Told about every frame in and out (trace.ts). If it throws, that is printed once and the frame goes on. */
   trace?: TraceFn | undefined;
+  /**
+   * permessage-deflate, when the handshake agreed it (RFC 7692): this
+   * connection's codec. The options object is then the connection's own (the
+   * router makes one per compressed connection), so that connections without
+   * compression pay no field for it.
+   */
+  deflate?: PerMessageDeflate | undefined;
 }
 
 export type ReadyState = 'open' | 'closing' | 'closed';
@@ -84,6 +93,8 @@ const PINGED = 1 << 6;
 const SEND_PAUSED = 1 << 7;
 /** The peer broke a rule: parsing stopped, and the Close goes out at the end of this turn of the event loop (#failSoon). */
 const FAILING = 1 << 8;
+/** Reading is paused while a compressed message is inflated (permessage-deflate): what follows waits for it. */
+const INFLATING = 1 << 9;
 
 /** Where the shared socket listeners below find the socket's Connection. */
 const kConnection = Symbol('websocket.connection');
@@ -129,6 +140,10 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     socket.on('end', Connection.#onEnd);
     socket.on('error', ignoreError);
     socket.on('close', Connection.#onClose);
+    // The codec hands frames back in order once compressed; a compression that outlives the socket sends nothing.
+    options.deflate?.attach((opcode, data, original) => {
+      if (!this.#has(CLOSED)) this.#queueFrame(opcode, data, original);
+    });
     if (socket.destroyed) {
       // The client left during the handshake: 'close' already fired.
       process.nextTick(() => this.#closed());
@@ -168,7 +183,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
 
   /** Bytes accepted by send() and not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return (this.#outbox?.bytes ?? 0) + this.#socket.writableLength;
+    return (this.#outbox?.bytes ?? 0) + this.#socket.writableLength + (this.#options.deflate?.queuedBytes ?? 0);
   }
 
   /** The options it was made with, the subclass's own included (one field for both). */
@@ -238,7 +253,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   protected resume(): void {
     if (!this.#has(PAUSED)) return;
     this.#flags &= ~PAUSED;
-    if (!this.#has(SEND_PAUSED)) this.#socket.resume();
+    if (!this.#has(SEND_PAUSED | INFLATING)) this.#socket.resume();
   }
 
   /**
@@ -257,7 +272,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   #resumeAfterBacklog(): void {
     if (!this.#has(SEND_PAUSED)) return;
     this.#flags &= ~SEND_PAUSED;
-    if (!this.#has(PAUSED)) this.#socket.resume();
+    if (!this.#has(PAUSED | INFLATING)) this.#socket.resume();
   }
 
   /** Reads on whatever paused reading: once closing, the peer's Close frame and FIN must get through. */
@@ -282,6 +297,9 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     onMessage(data: string | Buffer): void {
       this.#connection.#receivedMessage(data);
     }
+    onCompressedMessage(opcode: number, payload: Buffer): void {
+      this.#connection.#receivedCompressed(opcode, payload);
+    }
     onPing(payload: Buffer): void {
       this.#connection.#receivedPing(payload);
     }
@@ -296,6 +314,39 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   #receivedMessage(data: string | Buffer): void {
     // §7.1.2: after our Close frame, data may still arrive; nobody awaits it.
     if (!this.#has(CLOSE_SENT)) this.handleMessage(data);
+  }
+
+  /**
+   * A compressed message (RFC 7692 §7.2.2): reading pauses and the receiver
+   * waits while it is inflated, so that it is delivered before anything that
+   * came after it, and a failure after it is seen only once it is delivered.
+   */
+  #receivedCompressed(opcode: number, payload: Buffer): void {
+    const deflate = this.#options.deflate!; // the receiver sees RSV1 only when the codec exists
+    if (!this.#has(PAUSED | SEND_PAUSED)) this.#socket.pause();
+    this.#flags |= INFLATING;
+    const text = opcode === Opcode.TEXT;
+    deflate.decompress(payload, this.limits.maxMessageSize, text ? new Utf8Validator() : null, (error, data) => {
+      this.#flags &= ~INFLATING;
+      const receiver = this.#receiver;
+      if (this.#has(CLOSED) || receiver === null) return;
+      if (error !== null || receiver.stopped) {
+        if (error !== null && !receiver.stopped) this.#failSoon(error);
+        // Read on (the stopped receiver discards it all) so the peer's FIN is seen, as #fail does.
+        if (!this.#has(PAUSED | SEND_PAUSED)) this.#socket.resume();
+        return;
+      }
+      const trace = this.#options.trace;
+      if (trace) callTrace(trace, { direction: 'in', opcode, fin: true, rsv: 0b100, masked: true, length: payload.length, inflated: data.length, preview: data.subarray(0, PREVIEW_BYTES) });
+      try {
+        // A hook that throws fails the connection (1011), as in #data; it must not reach zlib's callback.
+        this.#receivedMessage(text ? data.toString('utf8') : data);
+        if (!this.#has(PAUSED | SEND_PAUSED)) this.#socket.resume();
+        receiver.resume();
+      } catch (err) {
+        this.#failSoon(err);
+      }
+    });
   }
 
   #receivedPing(payload: Buffer): void {
@@ -363,7 +414,12 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     if (this.#has(CLOSED) || this.#socket.destroyed) return;
     this.#flags &= ~(SILENT | PINGED); // any traffic shows the peer is alive
     // §5.1: a server MUST close the connection on an unmasked client frame.
-    this.#receiver ??= new Receiver(new Connection.#Sink(this), { expectMasked: true, maxMessageSize: this.limits.maxMessageSize, trace: this.#options.trace });
+    this.#receiver ??= new Receiver(new Connection.#Sink(this), {
+      expectMasked: true,
+      maxMessageSize: this.limits.maxMessageSize,
+      deflate: this.#options.deflate !== undefined,
+      trace: this.#options.trace,
+    });
     try {
       this.#receiver.push(chunk);
     } catch (err) {
@@ -382,6 +438,8 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
    * backlog does (#pauseForBacklog), the silence is the peer's doing.
    */
   static heartbeat(this: void, connection: Connection): void {
+    // A compressor unused for a whole interval gives its memory back (deflate.ts, trim).
+    connection.#options.deflate?.trim();
     if (connection.#has(CLOSE_SENT | CLOSED)) return;
     if (connection.#has(PAUSED)) connection.#flags &= ~(SILENT | PINGED);
     else if (!connection.#has(SILENT)) connection.#flags |= SILENT;
@@ -398,6 +456,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     if (ending?.timer) clearTimeout(ending.timer);
     this.#receiver?.stop();
     this.#outbox = null;
+    this.#options.deflate?.close(); // frees its zlib contexts now rather than at the next GC
     this.handleClose({
       code: ending?.code ?? CloseCode.ABNORMAL,
       reason: ending?.reason ?? '',
@@ -472,6 +531,13 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
 
   #endSocket(): void {
     if (this.#has(ENDED)) return;
+    const deflate = this.#options.deflate;
+    if (deflate?.busy) {
+      // Frames still being compressed go out before our FIN (the Close among them).
+      deflate.whenIdle(() => this.#endSocket());
+      this.#armCloseTimer();
+      return;
+    }
     this.#flags |= ENDED;
     this.#flush();
     this.#socket.end();
@@ -494,7 +560,18 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
 
   // ---- sending ------------------------------------------------------------
 
+  /**
+   * Queues a frame. With permessage-deflate, a data message worth it is
+   * compressed first, and while one is, every frame waits behind it (order).
+   */
   #writeFrame(opcode: number, data: string | Uint8Array): void {
+    const deflate = this.#options.deflate;
+    if (deflate !== undefined) deflate.send({ opcode, data, length: data.length });
+    else this.#queueFrame(opcode, data, undefined);
+  }
+
+  /** `opcode` may carry RSV1_BIT; `original` is then the message's bytes before compression (for the trace). */
+  #queueFrame(opcode: number, data: string | Uint8Array, original: Uint8Array | undefined): void {
     const length = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     const size = headerSize(length, false);
     // Nothing is encoded yet: #flush writes all of this tick's frames into
@@ -510,8 +587,14 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     outbox.copyBytes += length <= COPY_LIMIT ? size + length : size;
     const trace = this.#options.trace;
     if (trace) {
-      const body = typeof data === 'string' ? Buffer.from(data.slice(0, PREVIEW_BYTES)) : Buffer.from(data.subarray(0, opcode >= Opcode.CLOSE ? 125 : PREVIEW_BYTES));
-      callTrace(trace, { direction: 'out', opcode, fin: true, masked: false, length, preview: body });
+      if (original !== undefined) {
+        // A compressed message: the preview shows what was compressed.
+        const preview = Buffer.from(original.subarray(0, PREVIEW_BYTES));
+        callTrace(trace, { direction: 'out', opcode: opcode & 0xf, fin: true, rsv: 0b100, masked: false, length, inflated: original.length, preview });
+      } else {
+        const body = typeof data === 'string' ? Buffer.from(data.slice(0, PREVIEW_BYTES)) : Buffer.from(data.subarray(0, opcode >= Opcode.CLOSE ? 125 : PREVIEW_BYTES));
+        callTrace(trace, { direction: 'out', opcode, fin: true, masked: false, length, preview: body });
+      }
     }
   }
 
@@ -563,6 +646,12 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     }
     if (this.#broken()) return;
     if (this.needsDrain) this.#pauseForBacklog();
-    else this.handleDrain();
+    else {
+      // Back under the mark: read on too. Without compression the last write's
+      // callback would see to it (#afterWrite); with it, bytes waiting to be
+      // compressed count as unsent but are no write, so this flush must.
+      this.#resumeAfterBacklog();
+      this.handleDrain();
+    }
   }
 }

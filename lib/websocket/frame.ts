@@ -43,6 +43,12 @@ export function isControl(opcode: number): boolean {
   return (opcode & 0x8) !== 0;
 }
 
+/** RSV1 in the `rsv` field: "Per-Message Compressed" once permessage-deflate is agreed (RFC 7692 §6). */
+export const RSV1 = 0b100;
+
+/** RSV1 in a frame's first byte; OR it into an opcode given to writeFrameHeader to set it. */
+export const RSV1_BIT = 0x40;
+
 /** Control frames carry at most 125 bytes (§5.5). */
 export const MAX_CONTROL_PAYLOAD = 125;
 
@@ -68,12 +74,13 @@ export function emptyHeader(): FrameHeader {
 /**
  * Parses the frame header that starts at `buf[offset]` into `out`.
  * Returns the header's length in bytes, or 0 when `buf` does not yet hold the
- * whole header. Throws ProtocolError (1002) for a header no extension-free
- * endpoint may accept: reserved bits set (§5.2), an unknown opcode (§5.2), a
+ * whole header. Throws ProtocolError (1002) for a header no endpoint may
+ * accept: reserved bits set beyond `allowedRsv` (§5.2; 0b100 once
+ * permessage-deflate is agreed), RSV1 on a control frame (RFC 7692 §6), an unknown opcode (§5.2), a
  * fragmented or oversized control frame (§5.5), or a 64-bit length with its
  * most significant bit set (§5.2).
  */
-export function parseFrameHeader(buf: Uint8Array, offset: number, out: FrameHeader): number {
+export function parseFrameHeader(buf: Uint8Array, offset: number, out: FrameHeader, allowedRsv = 0): number {
   const available = buf.length - offset;
   if (available < 2) return 0;
   const b0 = buf[offset]!;
@@ -86,8 +93,12 @@ export function parseFrameHeader(buf: Uint8Array, offset: number, out: FrameHead
   const fin = (b0 & 0x80) !== 0;
   const rsv = (b0 >>> 4) & 0x7;
   const opcode = b0 & 0x0f;
-  // §5.2: "MUST be 0 unless an extension is negotiated"; we negotiate none.
-  if (rsv !== 0) throw new ProtocolError(CloseCode.PROTOCOL_ERROR, 'reserved bits set without an extension');
+  // §5.2: "MUST be 0 unless an extension is negotiated": permessage-deflate
+  // (RFC 7692 §6) gives RSV1 a meaning, only on data frames.
+  if (rsv !== 0) {
+    if ((rsv & ~allowedRsv) !== 0) throw new ProtocolError(CloseCode.PROTOCOL_ERROR, 'reserved bits set without an extension');
+    if ((opcode & 0x8) !== 0) throw new ProtocolError(CloseCode.PROTOCOL_ERROR, 'RSV1 set on a control frame'); // RFC 7692 §6
+  }
   if (OPCODE_NAMES[opcode] === undefined) {
     throw new ProtocolError(CloseCode.PROTOCOL_ERROR, `reserved opcode 0x${opcode.toString(16)}`);
   }
@@ -135,7 +146,8 @@ export function headerSize(length: number, masked: boolean): number {
 
 /**
  * Writes a frame header into `target` at `offset` and returns its length.
- * Uses the minimal length encoding (§5.2). With `maskKey`, sets MASK and
+ * Uses the minimal length encoding (§5.2). `opcode` may carry RSV1_BIT (a
+ * compressed message's frame, RFC 7692 §6). With `maskKey`, sets MASK and
  * writes the key (client-to-server frames, §5.3).
  */
 export function writeFrameHeader(

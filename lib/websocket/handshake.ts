@@ -5,6 +5,7 @@
  */
 import * as crypto from 'node:crypto';
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
+import { parseExtensions, type ExtensionOffer } from './deflate-offer.js';
 
 /** §1.3, §4.2.2: the GUID appended to the key before hashing. */
 export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -33,6 +34,8 @@ export interface HandshakeAccept {
   accept: string;
   /** The offered subprotocols, in the client's order of preference (§4.1, §11.3.4). */
   protocols: string[];
+  /** The offered extensions, in the client's order (§9.1); the router may accept permessage-deflate. */
+  extensions: ExtensionOffer[];
   origin: string | undefined;
 }
 
@@ -71,27 +74,12 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * Whether a Sec-WebSocket-Extensions value follows §9.1's ABNF:
  * 1#( token *( ";" token [ "=" ( token | quoted-string ) ] ) ), where a quoted
  * value must itself be a token once unescaped. Empty list elements are
- * allowed (RFC 7230 §7). No extension is accepted either way; this only
- * refuses a malformed offer (§4.2.1: "any violations of the ABNF grammar").
+ * allowed (RFC 7230 §7). This only refuses a malformed offer (§4.2.1: "any
+ * violations of the ABNF grammar"); which extension to accept is the router's
+ * choice (deflate-offer.ts).
  */
 export function isValidExtensionOffer(value: string): boolean {
-  let count = 0;
-  for (const element of value.split(',')) {
-    if (element.trim() === '') continue;
-    const [name = '', ...params] = element.split(';');
-    if (!TOKEN.test(name.trim())) return false;
-    for (const param of params) {
-      const eq = param.indexOf('=');
-      const key = (eq < 0 ? param : param.slice(0, eq)).trim();
-      if (!TOKEN.test(key)) return false;
-      if (eq < 0) continue;
-      let v = param.slice(eq + 1).trim();
-      if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1).replace(/\\(.)/g, '$1');
-      if (!TOKEN.test(v)) return false;
-    }
-    count++;
-  }
-  return count > 0;
+  return parseExtensions(value) !== null;
 }
 
 /** Base64 of exactly 16 bytes: 22 characters and "==" (§4.1, §11.3.1). */
@@ -137,25 +125,31 @@ export function validateUpgrade(req: UpgradeRequest): HandshakeResult {
       protocols.push(name);
     }
   }
-  // Item 9 (optional): Sec-WebSocket-Extensions. Malformed offers are refused (§9.1); none is accepted.
-  const extensions = header(h, 'sec-websocket-extensions');
-  if (h['sec-websocket-extensions'] !== undefined && !isValidExtensionOffer(extensions)) return reject(400, 'malformed Sec-WebSocket-Extensions header');
+  // Item 9 (optional): Sec-WebSocket-Extensions. A malformed value fails the handshake (§9.1).
+  let extensions: ExtensionOffer[] = [];
+  if (h['sec-websocket-extensions'] !== undefined) {
+    const parsed = parseExtensions(header(h, 'sec-websocket-extensions'));
+    if (parsed === null) return reject(400, 'malformed Sec-WebSocket-Extensions header');
+    extensions = parsed;
+  }
   // §4.2.2 step 4: "The origin is serialized to ASCII and converted to lowercase."
   const origin = h.origin?.toLowerCase();
-  return { ok: true, accept: computeAccept(key), protocols, origin };
+  return { ok: true, accept: computeAccept(key), protocols, extensions, origin };
 }
 
 /**
- * The 101 response (§4.2.2 step 5). Sec-WebSocket-Extensions is never sent:
- * this server negotiates no extension, so RSV bits stay reserved (§5.2, §9.1).
+ * The 101 response (§4.2.2 step 5). Sec-WebSocket-Extensions is sent only
+ * with the extension the router accepted (permessage-deflate, one of the
+ * client's offers, §9.1); without it RSV bits stay reserved (§5.2).
  */
-export function acceptResponse(accept: string, protocol?: string): string {
+export function acceptResponse(accept: string, protocol?: string, extensions?: string): string {
   return (
     'HTTP/1.1 101 Switching Protocols\r\n' +
     'Upgrade: websocket\r\n' +
     'Connection: Upgrade\r\n' +
     `Sec-WebSocket-Accept: ${accept}\r\n` +
     (protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : '') +
+    (extensions ? `Sec-WebSocket-Extensions: ${extensions}\r\n` : '') +
     '\r\n'
   );
 }

@@ -11,7 +11,7 @@
 import { isUtf8 } from 'node:buffer';
 import { CloseCode, parseClosePayload } from './close.js';
 import { ProtocolError } from './errors.js';
-import { emptyHeader, isControl, Opcode, parseFrameHeader } from './frame.js';
+import { emptyHeader, isControl, Opcode, parseFrameHeader, RSV1 } from './frame.js';
 import { applyMask } from './mask.js';
 import { MessageBytes } from './message-bytes.js';
 import { callTrace, PREVIEW_BYTES, type TraceFn } from './trace.js';
@@ -19,6 +19,13 @@ import { Utf8Validator } from './utf8.js';
 
 export interface ReceiverSink {
   onMessage(data: string | Buffer): void;
+  /**
+   * A compressed message (RFC 7692 §6) arrived whole, still compressed:
+   * parsing waits until resume() is called, so that what follows it is
+   * handled after it (in order) and nothing more is buffered meanwhile.
+   * Required with the `deflate` option (only then is RSV1 accepted).
+   */
+  onCompressedMessage?(opcode: number, payload: Buffer): void;
   onPing(payload: Buffer): void;
   onPong(payload: Buffer): void;
   /** A Close frame arrived; `code` is 1005 when it had no payload. Nothing is parsed after it. */
@@ -30,7 +37,23 @@ export interface ReceiverOptions {
   expectMasked: boolean;
   /** Largest message, in bytes over all its fragments, before failing with 1009 (§7.4.1). */
   maxMessageSize: number;
+  /** permessage-deflate was agreed: RSV1 marks a compressed message (RFC 7692 §6). */
+  deflate?: boolean;
   trace?: TraceFn | undefined;
+}
+
+/** In #opcode, beside the message's opcode: the message is compressed (its first frame had RSV1). */
+const COMPRESSED = 0x40;
+
+/**
+ * Deflate can make data a little larger (incompressible data goes into
+ * stored blocks, 5 bytes of header each; zlib's deflateBound() allows about
+ * 0.03% for its default settings, more for small memLevels): a compressed
+ * message may take this much more than maxMessageSize on the wire, 0.4%
+ * and 1 KiB. Its inflated size is held to maxMessageSize while it is inflated.
+ */
+function maxCompressedSize(maxMessageSize: number): number {
+  return maxMessageSize + Math.ceil(maxMessageSize / 256) + 1024;
 }
 
 /** The longest header: 2 bytes, 8 of extended length, 4 of mask key (§5.2). */
@@ -41,6 +64,8 @@ export class Receiver {
   readonly #sink: ReceiverSink;
   readonly #expectMasked: boolean;
   readonly #maxMessageSize: number;
+  /** RSV bits a frame may have: RSV1 once permessage-deflate is agreed, else none. */
+  readonly #allowedRsv: number;
   readonly #trace: TraceFn | undefined;
 
   // Input: the current chunk and how far it has been read.
@@ -69,11 +94,16 @@ export class Receiver {
   #utf8: Utf8Validator | null = null;
 
   #stopped = false;
+  /** A compressed message was handed to the sink: parse nothing more until resume(). */
+  #waiting = false;
+  /** Chunks pushed while waiting, in order. */
+  #pending: Buffer[] | null = null;
 
   constructor(sink: ReceiverSink, options: ReceiverOptions) {
     this.#sink = sink;
     this.#expectMasked = options.expectMasked;
     this.#maxMessageSize = options.maxMessageSize;
+    this.#allowedRsv = options.deflate === true ? RSV1 : 0;
     this.#trace = options.trace;
   }
 
@@ -91,17 +121,54 @@ export class Receiver {
     this.#bytes = null;
     this.#utf8 = null;
     this.#control = [];
+    this.#pending = null;
+  }
+
+  /** Whether a compressed message is with the sink and parsing waits for resume(). */
+  get waiting(): boolean {
+    return this.#waiting;
+  }
+
+  /**
+   * Parses on after a compressed message: the rest of the chunk it came in,
+   * then what was pushed meanwhile, until done or the next compressed message.
+   * Throws ProtocolError, like push().
+   */
+  resume(): void {
+    if (!this.#waiting) return;
+    this.#waiting = false;
+    if (this.#stopped) return;
+    this.#parse();
+    if (this.#pos >= this.#buf.length) {
+      this.#buf = EMPTY;
+      this.#pos = 0;
+    }
+    const pending = this.#pending;
+    this.#pending = null;
+    if (pending === null) return;
+    for (let i = 0; i < pending.length; i++) {
+      if (this.#waiting) {
+        // Another compressed message: keep the rest for the next resume().
+        this.#pending = pending.slice(i);
+        return;
+      }
+      this.push(pending[i]!);
+    }
   }
 
   /** Feeds the next chunk read from the connection. Throws ProtocolError. */
   push(chunk: Buffer): void {
     if (this.#stopped || chunk.length === 0) return;
+    if (this.#waiting) {
+      (this.#pending ??= []).push(chunk);
+      return;
+    }
     if (this.#pos < this.#buf.length) {
       // Only part of a header can be left over (payload is consumed as it
       // arrives): join it with just enough of the new chunk to complete it.
       const left = this.#buf.subarray(this.#pos);
       const joined = Buffer.concat([left, chunk.subarray(0, MAX_HEADER - left.length)]);
-      const size = parseFrameHeader(joined, 0, this.#header);
+      const size = parseFrameHeader(joined, 0, this.#header, this.#allowedRsv);
       if (size === 0) {
         this.#buf = joined; // still incomplete, so `joined` holds all of `chunk`
         this.#pos = 0;
@@ -122,10 +189,10 @@ export class Receiver {
   }
 
   #parse(): void {
-    while (!this.#stopped) {
+    while (!this.#stopped && !this.#waiting) {
       const buf = this.#buf;
       if (!this.#inPayload) {
-        const size = parseFrameHeader(buf, this.#pos, this.#header);
+        const size = parseFrameHeader(buf, this.#pos, this.#header, this.#allowedRsv);
         if (size === 0) return;
         this.#pos += size;
         this.#startFrame();
@@ -158,8 +225,13 @@ export class Receiver {
         if (this.#opcode !== 0) throw new ProtocolError(CloseCode.PROTOCOL_ERROR, 'new data frame inside a fragmented message');
         this.#opcode = h.opcode;
       }
+      if (h.rsv !== 0) {
+        // RFC 7692 §6: only a message's first frame may (and must) say it is compressed.
+        if (h.opcode === Opcode.CONTINUATION) throw new ProtocolError(CloseCode.PROTOCOL_ERROR, 'RSV1 set on a continuation frame');
+        this.#opcode |= COMPRESSED;
+      }
       // Checked against the announced length, before any of it is buffered.
-      if (this.#size + h.payloadLength > this.#maxMessageSize) {
+      if (this.#size + h.payloadLength > ((this.#opcode & COMPRESSED) === 0 ? this.#maxMessageSize : maxCompressedSize(this.#maxMessageSize))) {
         throw new ProtocolError(CloseCode.MESSAGE_TOO_BIG, `message over ${this.#maxMessageSize} bytes`);
       }
     }
@@ -204,7 +276,7 @@ export class Receiver {
     const h = this.#header;
     this.#inPayload = false;
     if (this.#preview !== null) {
-      callTrace(this.#trace!, { direction: 'in', opcode: h.opcode, fin: h.fin, masked: h.masked, length: h.payloadLength, preview: this.#preview });
+      callTrace(this.#trace!, { direction: 'in', opcode: h.opcode, fin: h.fin, rsv: h.rsv, masked: h.masked, length: h.payloadLength, preview: this.#preview });
       this.#preview = null;
     }
     if (isControl(h.opcode)) {
@@ -222,6 +294,16 @@ export class Receiver {
     }
     if (!h.fin) return;
     const whole = this.#whole;
+    if ((this.#opcode & COMPRESSED) !== 0) {
+      const opcode = this.#opcode & 0xf;
+      const payload = whole ?? this.#bytes?.take() ?? EMPTY;
+      this.#whole = null;
+      this.#opcode = 0;
+      this.#size = 0;
+      this.#waiting = true;
+      this.#sink.onCompressedMessage!(opcode, payload);
+      return;
+    }
     let message: string | Buffer;
     if (this.#opcode === Opcode.TEXT) {
       if (whole === null) {

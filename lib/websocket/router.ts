@@ -12,6 +12,8 @@ import type { Socket } from 'node:net';
 import { Channel, type ChannelOptions } from './channel.js';
 import type { CloseInfo } from './connection.js';
 import { CloseCode } from './close.js';
+import { PerMessageDeflate } from './deflate.js';
+import { negotiateDeflate, resolveDeflateOptions, type DeflateOptions, type ResolvedDeflateOptions } from './deflate-offer.js';
 import { acceptResponse, rejectResponse, validateUpgrade } from './handshake.js';
 import { resolveLimits, type Limits } from './limits.js';
 import { Sweep } from './sweep.js';
@@ -40,6 +42,13 @@ export interface RouterOptions {
   allowOrigin?: (origin: string | undefined, request: IncomingMessage) => boolean;
   /** Told about every frame in and out (trace.ts). If it throws, that is printed once and the frame goes on. */
   trace?: TraceFn;
+  /**
+   * Accept permessage-deflate (RFC 7692) when a client offers it: true for
+   * the defaults, or options (deflate-offer.ts). Off by default: compression
+   * costs memory and CPU per connection and mixes secrets with text a peer
+   * may choose (docs/rfc7692.md).
+   */
+  deflate?: boolean | DeflateOptions;
   /** Called when a handler, refuse, allowOrigin or selectProtocol throws. Default: print to stderr. */
   onHandlerError?: (error: unknown, request: IncomingMessage) => void;
 }
@@ -63,12 +72,15 @@ export class WebSocketRouter {
    * reference to theirs, so one shared object saves each connection fields.
    */
   readonly #channelOptions: ChannelOptions;
+  /** permessage-deflate's options when it is on, else null. */
+  readonly #deflate: ResolvedDeflateOptions | null;
 
   constructor(options: RouterOptions = {}) {
     this.limits = resolveLimits(options.limits);
     this.#channels = new Sweep<Channel>(this.limits.heartbeatInterval, Channel.heartbeat);
     this.#options = options;
     this.#channelOptions = { limits: this.limits, trace: options.trace, onClosed: this.#forget };
+    this.#deflate = options.deflate === undefined || options.deflate === false ? null : resolveDeflateOptions(options.deflate);
   }
 
   /** Serves WebSocket connections to `path` (exact pathname, query ignored; ANY_PATH for all). */
@@ -142,10 +154,13 @@ export class WebSocketRouter {
       return refuse(socket, 500, 'server chose a subprotocol the client did not offer');
     }
     const protocol = chosen ?? '';
+    // RFC 7692 §5: the first offer we can honour, or none (no compression, never a failed handshake).
+    const agreement = this.#deflate !== null && result.extensions.length > 0 ? negotiateDeflate(result.extensions, this.#deflate) : null;
     if (socket.destroyed) return;
     socket.removeListener('error', ignore);
-    socket.write(acceptResponse(result.accept, protocol));
-    const options = protocol === '' ? this.#channelOptions : { ...this.#channelOptions, protocol };
+    socket.write(acceptResponse(result.accept, protocol, agreement?.response));
+    let options = protocol === '' ? this.#channelOptions : { ...this.#channelOptions, protocol };
+    if (agreement !== null) options = { ...options, deflate: new PerMessageDeflate(agreement.params, this.#deflate!) };
     const channel = new Channel(socket, head, options);
     if (channel.readyState !== 'closed') this.#channels.add(channel);
     this.#run(route.handler, channel, req);

@@ -9,8 +9,17 @@ export interface FrameTrace {
   direction: 'in' | 'out';
   opcode: number;
   fin: boolean;
+  /** RSV1–3 as 0b100, 0b010, 0b001 (RSV1: a compressed message, RFC 7692 §6); absent means 0. */
+  rsv?: number;
   masked: boolean;
+  /** The payload's length on the wire (compressed, for a compressed message). */
   length: number;
+  /**
+   * For a compressed message (RSV1): its length once inflated, with `preview`
+   * showing the inflated bytes. Given on the one frame of a message we send,
+   * and on a line of its own, after its frames, for one we receive.
+   */
+  inflated?: number;
   /** The first bytes of the (unmasked) payload; the whole payload of a control frame. */
   preview: Buffer;
 }
@@ -57,7 +66,10 @@ function previewText(bytes: Buffer, length: number, binary: boolean): string {
 
 /**
  * Formats a frame as one line, e.g.
- * `<- TEXT   fin=1 mask=1 len=5 "Hello"` or `-> CLOSE  fin=1 mask=0 len=2 code=1000 reason=""`.
+ * `<- TEXT   fin=1 mask=1 len=5 "Hello"` or `-> CLOSE  fin=1 mask=0 len=2 code=1000 reason=""`;
+ * with permessage-deflate, `<- TEXT   fin=1 rsv1=1 mask=1 len=7 (compressed)` for a
+ * compressed frame and `<- TEXT   fin=1 rsv1=1 mask=1 len=7 inflated=5 "Hello"` for the
+ * message it carried.
  */
 export function formatTrace(frame: FrameTrace): string {
   return formatTraceWith(frame, defaultPreview);
@@ -78,7 +90,13 @@ function defaultPreview(frame: FrameTrace): string {
 export function formatTraceWith(frame: FrameTrace, dataPreview: DataPreview): string {
   const arrow = frame.direction === 'in' ? '<-' : '->';
   const name = (OPCODE_NAMES[frame.opcode] ?? `0x${frame.opcode.toString(16)}`).padEnd(6);
-  let line = `${arrow} ${name} fin=${frame.fin ? 1 : 0} mask=${frame.masked ? 1 : 0} len=${frame.length}`;
+  const rsv = frame.rsv ?? 0;
+  const bits = rsv === 0 ? '' : `${rsv & 4 ? ' rsv1=1' : ''}${rsv & 2 ? ' rsv2=1' : ''}${rsv & 1 ? ' rsv3=1' : ''}`;
+  let line = `${arrow} ${name} fin=${frame.fin ? 1 : 0}${bits} mask=${frame.masked ? 1 : 0} len=${frame.length}`;
+  if (frame.inflated !== undefined) {
+    // A compressed message: its inflated length, and a preview of the inflated bytes.
+    return line + ` inflated=${frame.inflated}` + dataPreview({ ...frame, length: frame.inflated });
+  }
   if (frame.opcode === Opcode.CLOSE) {
     if (frame.preview.length >= 2) {
       const reason = frame.preview.subarray(2).toString('utf8');
@@ -86,6 +104,8 @@ export function formatTraceWith(frame: FrameTrace, dataPreview: DataPreview): st
     }
   } else if (frame.opcode === Opcode.PING || frame.opcode === Opcode.PONG) {
     line += previewText(frame.preview, frame.length, false);
+  } else if ((rsv & 4) !== 0) {
+    line += ' (compressed)'; // the bytes are DEFLATE data: the inflated message follows on its own line
   } else {
     line += dataPreview(frame);
   }

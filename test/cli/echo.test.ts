@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { httpExchange, OP, openClient, requestText, waitFor } from '../helpers/raw-client.js';
+import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { clientFrame, httpExchange, OP, openClient, requestText, waitFor } from '../helpers/raw-client.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -104,6 +105,28 @@ t.test('echo --port 0 --trace: prints its address, echoes on any path, traces ev
   ]);
 });
 
+t.test('echo --deflate --trace: accepts permessage-deflate, echoes compressed, traces RSV1 and both lengths', async (t) => {
+  const echo = await startEcho(t, ['--deflate', '--trace']);
+  const c = await openClient(echo.port, { headers: { 'Sec-WebSocket-Extensions': 'permessage-deflate; server_no_context_takeover; client_max_window_bits' } });
+  t.teardown(() => c.destroy());
+  t.equal(c.response.headers['sec-websocket-extensions'], 'permessage-deflate; server_no_context_takeover');
+  const text = 'Hello '.repeat(300);
+  const compressed = deflateRawSync(Buffer.from(text), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+  await c.write(clientFrame(OP.TEXT, compressed, { rsv: 4 }));
+  const reply = (await c.nextFrame())!;
+  t.match(reply, { opcode: OP.TEXT, rsv: 4 }, 'echoed compressed');
+  t.equal(inflateRawSync(Buffer.concat([reply.payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: constants.Z_SYNC_FLUSH }).toString(), text);
+  const lines = await linesMatching(echo, /^(<-|->) TEXT/, 3);
+  t.same(lines, [
+    `<- TEXT   fin=1 rsv1=1 mask=1 len=${compressed.length} (compressed)`,
+    `<- TEXT   fin=1 rsv1=1 mask=1 len=${compressed.length} inflated=1800 "${'Hello '.repeat(7).slice(0, 40)}"…`,
+    `-> TEXT   fin=1 rsv1=1 mask=0 len=${reply.payload.length} inflated=1800 "${'Hello '.repeat(7).slice(0, 40)}"…`,
+  ]);
+  const plain = await openClient(echo.port);
+  t.teardown(() => plain.destroy());
+  t.notOk('sec-websocket-extensions' in plain.response.headers, 'a client that offers nothing gets nothing');
+});
+
 t.test('echo without --trace prints no frames; a plain HTTP request gets 426', async (t) => {
   const echo = await startEcho(t, ['--host', '127.0.0.1']);
   const c = await openClient(echo.port);
@@ -161,5 +184,6 @@ t.test('flag mistakes: usage on stderr and exit 2', async (t) => {
 t.test('echo --help prints the usage and exits 0', async (t) => {
   const r = run(['echo', '--help']);
   t.equal((await waitFor(r.exit, 'exit', PROCESS)).code, 0);
-  t.match(r.stdout(), /^Usage: steam-key echo \[--port N\] \[--host H\] \[--trace\]/);
+  t.match(r.stdout(), /^Usage: steam-key echo \[--port N\] \[--host H\] \[--deflate\] \[--trace\]/);
+  t.match(r.stdout(), /--deflate   accept permessage-deflate \(RFC 7692\)/);
 });

@@ -1,8 +1,9 @@
 /**
- * docs/rfc6455.md maps each RFC 6455 rule to code and tests. This keeps the
- * map true: every linked file exists, every function it names is in its
- * file, every test it names is a t.test title in its test file, every MUST
- * or SHOULD row names a test, and the reading guide covers every module,
+ * docs/rfc6455.md maps each RFC 6455 rule to code and tests, and
+ * docs/rfc7692.md each permessage-deflate rule. This keeps both maps true:
+ * every linked file exists, every function they name is in its file, every
+ * test they name is a t.test title in its test file, every MUST or SHOULD
+ * row names a test, and rfc6455.md's reading guide covers every module,
  * each after the ones it imports.
  */
 import t from 'tap';
@@ -10,6 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 const DOCS = new URL('../../docs/', import.meta.url);
 const DOC = readFileSync(new URL('rfc6455.md', DOCS), 'utf8');
+const DEFLATE_DOC = readFileSync(new URL('rfc7692.md', DOCS), 'utf8');
 
 interface Cell {
   /** Path relative to docs/, e.g. ../lib/websocket/frame.ts */
@@ -60,6 +62,21 @@ function hasTestTitle(source: string, title: string): boolean {
 }
 
 const ROWS = rows(DOC);
+const DEFLATE_ROWS = rows(DEFLATE_DOC);
+/** Both pages, for the checks that apply to each. */
+const PAGES: [name: string, doc: string, rows: Row[]][] = [
+  ['rfc6455.md', DOC, ROWS],
+  ['rfc7692.md', DEFLATE_DOC, DEFLATE_ROWS],
+];
+
+/** Whether some row's section list names `section` (or a part of it, "§4.2.1 item 9"). */
+const hasSection = (rows: Row[], section: string): boolean => rows.some((row) => row.section.split(/,\s*/).some((s) => s === section || s.startsWith(section + ' ')));
+
+t.test('rfc7692.md has a row for each rule of permessage-deflate, and rfc6455.md links to it', async (t) => {
+  t.ok(DEFLATE_ROWS.length >= 15, `${DEFLATE_ROWS.length} rows`);
+  for (const section of ['§5', '§6', '§6.2', '§7', '§7.1.1.1', '§7.1.1.2', '§7.1.2.1', '§7.1.2.2', '§7.2.1', '§7.2.2']) t.ok(hasSection(DEFLATE_ROWS, section), `${section} has a row`);
+  t.match(DOC, '](rfc7692.md)');
+});
 
 t.test('the table has a row for each requirement', async (t) => {
   t.ok(ROWS.length >= 60, `${ROWS.length} rows`);
@@ -70,15 +87,17 @@ t.test('the table has a row for each requirement', async (t) => {
 });
 
 t.test('every link points at a file that exists', async (t) => {
-  for (const m of DOC.matchAll(/\]\(([^)]+)\)/g)) {
-    const target = m[1]!;
-    if (/^https?:/.test(target)) continue;
-    t.ok(existsSync(new URL(target, DOCS)), target);
+  for (const [name, doc] of PAGES) {
+    for (const m of doc.matchAll(/\]\(([^)]+)\)/g)) {
+      const target = m[1]!;
+      if (/^https?:/.test(target)) continue;
+      t.ok(existsSync(new URL(target, DOCS)), `${name}: ${target}`);
+    }
   }
 });
 
 t.test('every function named in the Code column is in its file', async (t) => {
-  for (const row of ROWS) {
+  for (const row of [...ROWS, ...DEFLATE_ROWS]) {
     for (const { target, spans } of row.code) {
       t.match(target, /^\.\.\/lib\//, `line ${row.line}: code lives in lib/`);
       const source = read(target);
@@ -93,7 +112,7 @@ t.test('every function named in the Code column is in its file', async (t) => {
 
 t.test('every test named in the Test column exists with that exact title', async (t) => {
   let count = 0;
-  for (const row of ROWS) {
+  for (const row of [...ROWS, ...DEFLATE_ROWS]) {
     for (const { target, spans } of row.tests) {
       t.match(target, /^\.\.\/test\/.*\.test\.ts$/, `line ${row.line}: a test file`);
       const source = read(target);
@@ -108,7 +127,7 @@ t.test('every test named in the Test column exists with that exact title', async
 });
 
 t.test('every MUST and SHOULD row has code and at least one test', async (t) => {
-  for (const row of ROWS) {
+  for (const row of [...ROWS, ...DEFLATE_ROWS]) {
     if (!/MUST|SHOULD/.test(row.level)) continue;
     t.ok(row.code.length > 0, `line ${row.line} (${row.section}): code`);
     t.ok(row.tests.length > 0, `line ${row.line} (${row.section}): a test`);

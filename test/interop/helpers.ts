@@ -20,6 +20,8 @@ export interface EchoProcess {
   /** ws://127.0.0.1:PORT/ */
   url: string;
   port: number;
+  /** The server's process id (to read its memory from /proc). */
+  pid: number;
   stdout(): string;
   stderr(): string;
   /** Whether the process has exited (it must not before stop()). */
@@ -68,6 +70,7 @@ export async function startEcho(args: string[] = [], nodeArgs: string[] = []): P
   return {
     url,
     port: Number(new URL(url).port),
+    pid: child.pid!,
     stdout: () => stdout,
     stderr: () => stderr,
     exited: () => exited,

@@ -24,16 +24,23 @@ export interface WsClient {
   pongs: Buffer[];
   /** The close code and reason ws observed (1006 when TCP closed without a Close frame). */
   closed: Promise<{ code: number; reason: string }>;
+  /** The 101 response's Sec-WebSocket-Extensions (ws.extensions names only the extensions). */
+  extensionsHeader: string | undefined;
 }
 
 /** Connects and resolves once open; every message is queued for next(). */
-export async function openClient(url: string): Promise<WsClient> {
+export async function openClient(url: string, options: WS.ClientOptions = {}): Promise<WsClient> {
   // maxPayload 0: no client-side limit, the server's limit is what is tested.
-  const ws = new WebSocket(url, { maxPayload: 0 });
+  const ws = new WebSocket(url, { maxPayload: 0, ...options });
   const queue: Received[] = [];
   const waiters: { resolve: (m: Received) => void; reject: (e: Error) => void }[] = [];
   const pongs: Buffer[] = [];
   let closedInfo: { code: number; reason: string } | null = null;
+  let extensionsHeader: string | undefined;
+  ws.once('upgrade', (response) => {
+    const value = response.headers['sec-websocket-extensions'];
+    extensionsHeader = Array.isArray(value) ? value.join(', ') : value;
+  });
 
   ws.on('message', (data: WS.RawData, isBinary: boolean) => {
     const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
@@ -60,6 +67,7 @@ export async function openClient(url: string): Promise<WsClient> {
     ws,
     pongs,
     closed,
+    extensionsHeader,
     next() {
       const queued = queue.shift();
       if (queued) return Promise.resolve(queued);

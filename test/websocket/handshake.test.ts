@@ -34,7 +34,7 @@ t.test('the §1.2 sample request is accepted', async (t) => {
   const result = validateUpgrade(
     request({ origin: 'http://example.com', 'sec-websocket-protocol': 'chat, superchat' }),
   );
-  t.same(result, { ok: true, accept: SAMPLE_ACCEPT, protocols: ['chat', 'superchat'], origin: 'http://example.com' });
+  t.same(result, { ok: true, accept: SAMPLE_ACCEPT, protocols: ['chat', 'superchat'], extensions: [], origin: 'http://example.com' });
 });
 
 t.test('Connection and Upgrade: tokens, case-insensitive, in comma lists (§4.2.1 items 3–4)', async (t) => {

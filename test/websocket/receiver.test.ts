@@ -323,3 +323,43 @@ t.test('a length in a longer form than needed is accepted (§5.2 binds the sende
   r.push(Buffer.concat([sixteen, sixtyFour]));
   t.same(events, [{ type: 'message', data: 'Hello' }, { type: 'message', data: 'Hello' }]);
 });
+
+t.test('permessage-deflate: RSV1 marks a compressed message, handed over whole; parsing waits for resume(), whatever arrives meanwhile (RFC 7692 §6)', async (t) => {
+  const events: (Event | { type: 'compressed'; opcode: number; payload: Buffer })[] = [];
+  const r = new Receiver(
+    {
+      onMessage: (data) => events.push({ type: 'message', data: typeof data === 'string' ? data : Buffer.from(data) }),
+      onCompressedMessage: (opcode, payload) => events.push({ type: 'compressed', opcode, payload: Buffer.from(payload) }),
+      onPing: (payload) => events.push({ type: 'ping', payload: Buffer.from(payload) }),
+      onPong: () => {},
+      onClose: (code, reason) => events.push({ type: 'close', code, reason }),
+    },
+    { expectMasked: true, maxMessageSize: 100, deflate: true },
+  );
+  // A compressed message in two fragments (RSV1 on the first only), a ping, a plain message, another compressed one.
+  const stream = Buffer.concat([frame(Opcode.TEXT, 'abc', false, 4), frame(Opcode.CONTINUATION, 'def'), frame(Opcode.PING, 'p'), frame(Opcode.TEXT, 'plain'), frame(Opcode.BINARY, 'zz', true, 4)]);
+  r.push(stream.subarray(0, 20));
+  t.same(events, [{ type: 'compressed', opcode: Opcode.TEXT, payload: Buffer.from('abcdef') }], 'the fragments joined, nothing after it yet');
+  t.ok(r.waiting);
+  r.push(stream.subarray(20, 30));
+  r.push(stream.subarray(30));
+  t.equal(events.length, 1, 'chunks pushed while waiting are held');
+  r.resume();
+  t.same(events.slice(1), [
+    { type: 'ping', payload: Buffer.from('p') },
+    { type: 'message', data: 'plain' },
+    { type: 'compressed', opcode: Opcode.BINARY, payload: Buffer.from('zz') },
+  ], 'then everything after it, in order, up to the next compressed message');
+  r.resume();
+  t.notOk(r.waiting);
+  // Rules: RSV1 on a continuation frame or a control frame; RSV2 stays reserved; the wire size allows deflate's overhead.
+  const { r: r2 } = receiver();
+  t.throws(() => r2.push(frame(Opcode.TEXT, 'x', true, 4)), fails(1002, 'reserved bits'), 'without the extension, RSV1 is reserved');
+  const fresh = (): Receiver => new Receiver({ onMessage() {}, onCompressedMessage() {}, onPing() {}, onPong() {}, onClose() {} }, { expectMasked: true, maxMessageSize: 100, deflate: true });
+  t.throws(() => fresh().push(Buffer.concat([frame(Opcode.TEXT, 'a', false, 4), frame(Opcode.CONTINUATION, 'b', true, 4)])), fails(1002, 'continuation'));
+  t.throws(() => fresh().push(frame(Opcode.PING, 'a', true, 4)), fails(1002, 'control frame'));
+  t.throws(() => fresh().push(frame(Opcode.TEXT, 'a', true, 2)), fails(1002, 'reserved bits'));
+  t.doesNotThrow(() => fresh().push(frame(Opcode.BINARY, Buffer.alloc(101), true, 4)), 'a compressed message may be a little over the limit on the wire');
+  t.throws(() => fresh().push(frame(Opcode.BINARY, Buffer.alloc(101))), fails(1009, 'over 100'), 'an uncompressed one may not');
+  t.throws(() => fresh().push(frame(Opcode.BINARY, Buffer.alloc(100 + 1 + 1024 + 1), true, 4)), fails(1009, 'over 100'), 'nor a compressed one far over it');
+});

@@ -1,0 +1,434 @@
+/**
+ * The permessage-deflate codec (RFC 7692 §7.2) on node:zlib, for one
+ * connection: compresses what we send, inflates what we receive. With
+ * context takeover (§7.1.1) a direction has its own zlib context, made on
+ * first use (an idle connection holds none); our compressor is also freed
+ * when it has been unused for a heartbeat interval (trim). Without context
+ * takeover a direction borrows a reset context from a process-wide pool for
+ * each message. zlib runs on libuv's thread pool; a process-wide Limiter
+ * bounds the jobs in flight. One job per direction at a time: the connection
+ * waits for each (which also keeps messages in order).
+ */
+import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
+import { CloseCode } from './close.js';
+import type { DeflateParams, ResolvedDeflateOptions } from './deflate-offer.js';
+import { ProtocolError } from './errors.js';
+import { RSV1_BIT } from './frame.js';
+import type { Utf8Validator } from './utf8.js';
+
+/** §7.2.1: the empty stored block a sync flush ends with, removed by the sender and appended by the receiver (§7.2.2). */
+export const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+/** §7.2.3.6: an empty DEFLATE block, what an empty compressed message may carry. */
+const EMPTY_BLOCK = Buffer.from([0x00]);
+
+/**
+ * Runs at most `limit` jobs at once, the rest in the order they came. zlib
+ * work goes to libuv's four threads; a burst of it from thousands of
+ * connections would otherwise hold thousands of buffers in the queue for them.
+ * (ws has the same, with 10 by default.)
+ */
+export class Limiter {
+  readonly limit: number;
+  #running = 0;
+  #queue: (() => void)[] = [];
+  #head = 0;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** Jobs started and not yet done. */
+  get running(): number {
+    return this.#running;
+  }
+
+  /** Starts `job` now or when a slot frees; it must call `done` exactly once. */
+  run(job: (done: () => void) => void): void {
+    if (this.#running < this.limit) {
+      this.#running++;
+      job(this.#done);
+    } else this.#queue.push(() => job(this.#done));
+  }
+
+  readonly #done = (): void => {
+    if (this.#head < this.#queue.length) {
+      const next = this.#queue[this.#head]!;
+      this.#queue[this.#head++] = undefined as unknown as () => void; // let it be collected
+      if (this.#head === this.#queue.length) {
+        this.#queue = [];
+        this.#head = 0;
+      }
+      next(); // the slot passes straight to the next job
+    } else this.#running--;
+  };
+}
+
+/** One Limiter per concurrency value, shared by every connection of the process. */
+const limiters = new Map<number, Limiter>();
+export function limiterFor(concurrency: number): Limiter {
+  let limiter = limiters.get(concurrency);
+  if (limiter === undefined) limiters.set(concurrency, (limiter = new Limiter(concurrency)));
+  return limiter;
+}
+
+export type Done = (error: ProtocolError | null, payload: Buffer) => void;
+
+/** A frame to send, in the order send() was called (see PerMessageDeflate.send). */
+export interface OutFrame {
+  opcode: number;
+  data: string | Uint8Array;
+  /** Payload bytes, or UTF-16 units for a string: what the threshold and backpressure count. */
+  length: number;
+}
+
+/**
+ * Where PerMessageDeflate.send hands frames on, in order: for a compressed
+ * one `opcode` has RSV1_BIT set and `original` holds the bytes it was made from.
+ */
+export type FrameWriter = (opcode: number, data: string | Uint8Array, original: Uint8Array | undefined) => void;
+
+const NOTHING = Buffer.alloc(0);
+
+/**
+ * zlib's raw inflate would take a window of 8 bits, but a peer whose zlib
+ * maps 8 to 9 (node:zlib does, so ws does) then sends distances a 256-byte
+ * window cannot resolve: inflate with at least 9 (a larger window reads any
+ * smaller one's output).
+ */
+function inflateWindow(bits: number): number {
+  return Math.max(9, bits);
+}
+
+export class PerMessageDeflate {
+  readonly params: DeflateParams;
+  readonly options: ResolvedDeflateOptions;
+  readonly #limiter: Limiter;
+  #deflate: DeflateRaw | null = null;
+  #inflate: InflateRaw | null = null;
+  /** Ends the compression or inflation in flight with an error (set while one runs): close() calls them. */
+  #abortDeflate: (() => void) | null = null;
+  #abortInflate: (() => void) | null = null;
+  /** Our compressor compressed since the last trim(). */
+  #deflateUsed = false;
+  #closed = false;
+
+  // The send queue: frames behind a compression in flight, oldest first.
+  #queue: OutFrame[] | null = null;
+  #queuedBytes = 0;
+  #writer: FrameWriter | null = null;
+  #idle: (() => void) | null = null;
+
+  constructor(params: DeflateParams, options: ResolvedDeflateOptions) {
+    this.params = params;
+    this.options = options;
+    this.#limiter = limiterFor(options.concurrency);
+  }
+
+  /** Whether a compression is in flight: every frame must queue behind it (send()). */
+  get busy(): boolean {
+    return this.#queue !== null;
+  }
+
+  /** Bytes queued by send() and not yet handed on (they count as buffered, for backpressure). */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /**
+   * Sends `frame` through `writer` after every frame sent before it: data
+   * frames worth it compressed (RSV1 set, RFC 7692 §6: it is a message's only
+   * frame), the rest as they are. While nothing is in flight a frame not worth
+   * compressing is handed on at once.
+   */
+  send(frame: OutFrame): void {
+    const writer = this.#writer!;
+    if (this.#queue === null) {
+      if (frame.opcode >= 0x8 || !this.worthCompressing(frame.length)) return writer(frame.opcode, frame.data, undefined);
+      this.#queue = [];
+    }
+    this.#queue.push(frame);
+    this.#queuedBytes += frame.length;
+    if (this.#queue.length === 1) this.#pump();
+  }
+
+  /** Sets where send() hands frames on (the connection, once). */
+  attach(writer: FrameWriter): void {
+    this.#writer = writer;
+  }
+
+  /** Calls `fn` once nothing is queued (at once if nothing is). */
+  whenIdle(fn: () => void): void {
+    if (this.#queue === null) fn();
+    else this.#idle = fn;
+  }
+
+  /** Hands on queued frames in order until one needs compressing, which resumes the pump when done. */
+  #pump(): void {
+    const queue = this.#queue;
+    const writer = this.#writer!;
+    while (queue !== null && queue.length > 0) {
+      const frame = queue[0]!;
+      if (frame.opcode >= 0x8 || !this.worthCompressing(frame.length)) {
+        queue.shift();
+        this.#queuedBytes -= frame.length;
+        writer(frame.opcode, frame.data, undefined);
+        continue;
+      }
+      const bytes = typeof frame.data === 'string' ? Buffer.from(frame.data, 'utf8') : frame.data;
+      this.compress(bytes, (error, payload) => {
+        if (this.#queue !== queue) return; // closed meanwhile
+        queue.shift();
+        this.#queuedBytes -= frame.length;
+        if (error === null) writer(frame.opcode | RSV1_BIT, payload, bytes);
+        this.#pump();
+      });
+      return;
+    }
+    if (queue === null) return;
+    this.#queue = null;
+    const idle = this.#idle;
+    this.#idle = null;
+    idle?.();
+  }
+
+  /** Whether a message of this length is worth compressing (text in UTF-16 units, near enough). */
+  worthCompressing(length: number): boolean {
+    return length >= this.options.threshold;
+  }
+
+  /**
+   * §7.2.1: compresses one message with a sync flush and removes the 4-byte
+   * tail; the result goes out in one frame with RSV1 set. Calls `done` once,
+   * asynchronously (error: only if the codec was closed meanwhile).
+   */
+  compress(data: Uint8Array, done: Done): void {
+    this.#limiter.run((release) => {
+      if (this.#closed) {
+        release();
+        return done(new ProtocolError(CloseCode.INTERNAL_ERROR, 'compressor closed'), NOTHING);
+      }
+      // §7.1.1.1: without context takeover any reset context will do: one from the shared pool.
+      const takeover = !this.params.serverNoContextTakeover;
+      const pool = takeover ? null : deflatePool(this.params.serverMaxWindowBits, this.options);
+      const deflate = takeover ? (this.#deflate ??= makeDeflate(this.params.serverMaxWindowBits, this.options)) : pool!.take();
+      this.#deflateUsed = true;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let finished = false;
+      const onData = (chunk: Buffer): void => {
+        chunks.push(chunk);
+        size += chunk.length;
+      };
+      const finish = (error: ProtocolError | null): void => {
+        if (finished) return;
+        finished = true;
+        this.#abortDeflate = null;
+        deflate.off('data', onData);
+        release();
+        if (error !== null) {
+          if (pool !== null) deflate.close(); // mid-job: not fit to share
+          return done(error, NOTHING);
+        }
+        pool?.give(deflate);
+        let out = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+        if (out.length >= 4 && out.subarray(-4).equals(DEFLATE_TAIL)) out = out.subarray(0, out.length - 4);
+        // A flush with nothing new to write gives nothing; an empty block stands for it.
+        if (out.length === 0) out = EMPTY_BLOCK;
+        done(null, out);
+      };
+      this.#abortDeflate = () => finish(new ProtocolError(CloseCode.INTERNAL_ERROR, 'compressor closed'));
+      deflate.on('data', onData);
+      // One write, sync-flushed (the context's default flush): one trip to the thread pool.
+      deflate.write(data, () => finish(null));
+    });
+  }
+
+  /**
+   * §7.2.2: inflates one message (the tail appended). Fails with 1009 as
+   * soon as the output passes `maxSize` — zlib hands its output over in
+   * chunks of 16 KiB, so no more than that is ever held beyond the limit —
+   * with 1007 for a stream that is not valid DEFLATE, and, given a validator,
+   * with 1007 at the first chunk that is not UTF-8 (RFC 6455 §8.1). Calls
+   * `done` once, asynchronously.
+   */
+  decompress(data: Buffer, maxSize: number, utf8: Utf8Validator | null, done: Done): void {
+    this.#limiter.run((release) => {
+      if (this.#closed) {
+        release();
+        return done(new ProtocolError(CloseCode.INTERNAL_ERROR, 'inflater closed'), NOTHING);
+      }
+      // §7.1.1.2: when the client starts each message afresh, any reset inflater will do.
+      const bits = inflateWindow(this.params.clientMaxWindowBits);
+      const pool = this.params.clientNoContextTakeover ? inflatePool(bits, this.options.concurrency) : null;
+      const inflate = pool === null ? (this.#inflate ??= makeInflate(bits)) : pool.take();
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let finished = false;
+      const finish = (error: ProtocolError | null): void => {
+        if (finished) return;
+        finished = true;
+        this.#abortInflate = null;
+        inflate.off('data', onData);
+        inflate.off('error', onError);
+        release();
+        if (error !== null) {
+          // This context is of no more use (the connection fails): stop its work at once.
+          if (pool === null) this.#dropInflate();
+          else closeInflate(inflate);
+          return done(error, NOTHING);
+        }
+        // BFINAL ended the stream (§7.2.3.4): that context cannot go on.
+        if (inflate.readableEnded) {
+          if (pool === null) this.#dropInflate();
+          else closeInflate(inflate);
+        } else pool?.give(inflate);
+        done(null, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      };
+      const onData = (chunk: Buffer): void => {
+        size += chunk.length;
+        if (size > maxSize) return finish(new ProtocolError(CloseCode.MESSAGE_TOO_BIG, `inflated message over ${maxSize} bytes`));
+        if (utf8 !== null) {
+          try {
+            utf8.write(chunk);
+          } catch (error) {
+            return finish(error as ProtocolError); // Utf8Validator throws only ProtocolError
+          }
+        }
+        chunks.push(chunk);
+      };
+      const onError = (): void => finish(new ProtocolError(CloseCode.INVALID_PAYLOAD, 'invalid DEFLATE data'));
+      this.#abortInflate = () => finish(new ProtocolError(CloseCode.INTERNAL_ERROR, 'inflater closed'));
+      inflate.on('data', onData);
+      inflate.on('error', onError);
+      // The tail joins a small message (one trip to the thread pool instead of two); a large one is not copied for it.
+      const whole = data.length <= JOIN_LIMIT;
+      if (!whole) inflate.write(data);
+      inflate.write(whole ? Buffer.concat([data, DEFLATE_TAIL]) : DEFLATE_TAIL, (error) => {
+        if (finished) return;
+        if (error) return onError();
+        if (utf8 !== null) {
+          try {
+            utf8.end();
+          } catch (error) {
+            return finish(error as ProtocolError);
+          }
+        }
+        finish(null);
+      });
+    });
+  }
+
+  /**
+   * Called once per heartbeat interval: frees our compressor if it compressed
+   * nothing since the last call. Always allowed, whatever was agreed: a
+   * compressor may start afresh at any message (the peer's inflater only
+   * follows back-references, and a fresh one makes none), so a connection
+   * that stopped sending gives its ~250 KiB back and pays one
+   * less-compressed message if it sends again.
+   */
+  trim(): void {
+    if (!this.#deflateUsed && this.#abortDeflate === null) this.#dropDeflate();
+    this.#deflateUsed = false;
+  }
+
+  /** Whether this connection holds its own compressor (context takeover, used lately). For tests. */
+  get holdsCompressor(): boolean {
+    return this.#deflate !== null;
+  }
+
+  /** Frees both contexts and drops the send queue; jobs in flight end (their slots freed), later ones fail. For a closed connection. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue = null;
+    this.#queuedBytes = 0;
+    this.#idle = null;
+    this.#abortDeflate?.();
+    this.#abortInflate?.();
+    this.#dropDeflate();
+    this.#dropInflate();
+  }
+
+  #dropDeflate(): void {
+    const deflate = this.#deflate;
+    this.#deflate = null;
+    deflate?.close();
+  }
+
+  #dropInflate(): void {
+    const inflate = this.#inflate;
+    this.#inflate = null;
+    if (inflate !== null) closeInflate(inflate);
+  }
+}
+
+/** Messages up to this size are joined with the 4-byte tail before inflating. */
+const JOIN_LIMIT = 64 * 1024;
+
+/** Every write is sync-flushed (§7.2.1): a message is one write, its output complete when the write's callback runs. */
+function makeDeflate(windowBits: number, options: ResolvedDeflateOptions): DeflateRaw {
+  return createDeflateRaw({ level: options.level, memLevel: options.memLevel, windowBits, flush: constants.Z_SYNC_FLUSH });
+}
+
+function makeInflate(windowBits: number): InflateRaw {
+  return createInflateRaw({ windowBits, flush: constants.Z_SYNC_FLUSH });
+}
+
+function closeInflate(inflate: InflateRaw): void {
+  inflate.on('error', ignore); // a job cut short may still report its error
+  inflate.close();
+}
+
+/**
+ * Reset contexts waiting for reuse. Without context takeover a context is
+ * needed only while a job runs, and the Limiter lets at most `max` run at
+ * once: so many contexts serve every such connection of the process. Making
+ * one per message instead costs 2–8 times the CPU of a reset (measured:
+ * docs/rfc7692.md), and keeping one per connection ~250 KiB each.
+ */
+export class ContextPool<T extends DeflateRaw | InflateRaw> {
+  readonly #free: T[] = [];
+  readonly #max: number;
+  readonly #make: () => T;
+
+  constructor(max: number, make: () => T) {
+    this.#max = max;
+    this.#make = make;
+  }
+
+  /** Contexts waiting. */
+  get size(): number {
+    return this.#free.length;
+  }
+
+  take(): T {
+    return this.#free.pop() ?? this.#make();
+  }
+
+  /** Takes back a context whose job ended well: reset for the next, or closed if enough wait. */
+  give(context: T): void {
+    if (this.#free.length < this.#max) {
+      context.reset();
+      this.#free.push(context);
+    } else context.close();
+  }
+}
+
+const pools = new Map<string, ContextPool<DeflateRaw> | ContextPool<InflateRaw>>();
+
+function deflatePool(windowBits: number, options: ResolvedDeflateOptions): ContextPool<DeflateRaw> {
+  const key = `deflate ${windowBits} ${options.level} ${options.memLevel} ${options.concurrency}`;
+  let pool = pools.get(key) as ContextPool<DeflateRaw> | undefined;
+  if (pool === undefined) pools.set(key, (pool = new ContextPool(options.concurrency, () => makeDeflate(windowBits, options))));
+  return pool;
+}
+
+function inflatePool(windowBits: number, concurrency: number): ContextPool<InflateRaw> {
+  const key = `inflate ${windowBits} ${concurrency}`;
+  let pool = pools.get(key) as ContextPool<InflateRaw> | undefined;
+  if (pool === undefined) pools.set(key, (pool = new ContextPool(concurrency, () => makeInflate(windowBits))));
+  return pool;
+}
+
+function ignore(): void {}
