@@ -276,7 +276,8 @@ export class Receiver {
     const h = this.#header;
     this.#inPayload = false;
     if (this.#preview !== null) {
-      callTrace(this.#trace!, { direction: 'in', opcode: h.opcode, fin: h.fin, rsv: h.rsv, masked: h.masked, length: h.payloadLength, preview: this.#preview });
+      const compressed = h.opcode === Opcode.CONTINUATION && (this.#opcode & COMPRESSED) !== 0;
+      callTrace(this.#trace!, { direction: 'in', opcode: h.opcode, fin: h.fin, rsv: h.rsv, masked: h.masked, length: h.payloadLength, ...(compressed ? { compressed } : {}), preview: this.#preview });
       this.#preview = null;
     }
     if (isControl(h.opcode)) {

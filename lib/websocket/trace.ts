@@ -20,6 +20,8 @@ export interface FrameTrace {
    * and on a line of its own, after its frames, for one we receive.
    */
   inflated?: number;
+  /** A continuation frame of a compressed message (only its first frame has RSV1): DEFLATE data too. */
+  compressed?: boolean;
   /** The first bytes of the (unmasked) payload; the whole payload of a control frame. */
   preview: Buffer;
 }
@@ -104,7 +106,7 @@ export function formatTraceWith(frame: FrameTrace, dataPreview: DataPreview): st
     }
   } else if (frame.opcode === Opcode.PING || frame.opcode === Opcode.PONG) {
     line += previewText(frame.preview, frame.length, false);
-  } else if ((rsv & 4) !== 0) {
+  } else if ((rsv & 4) !== 0 || frame.compressed) {
     line += ' (compressed)'; // the bytes are DEFLATE data: the inflated message follows on its own line
   } else {
     line += dataPreview(frame);

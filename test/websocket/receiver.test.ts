@@ -363,3 +363,23 @@ t.test('permessage-deflate: RSV1 marks a compressed message, handed over whole; 
   t.throws(() => fresh().push(frame(Opcode.BINARY, Buffer.alloc(101))), fails(1009, 'over 100'), 'an uncompressed one may not');
   t.throws(() => fresh().push(frame(Opcode.BINARY, Buffer.alloc(100 + 1 + 1024 + 1), true, 4)), fails(1009, 'over 100'), 'nor a compressed one far over it');
 });
+
+t.test('trace: every frame of a compressed message says its bytes are DEFLATE data, the continuations too (they carry no RSV1)', async (t) => {
+  const traced: FrameTrace[] = [];
+  const r = new Receiver(
+    { onMessage() {}, onCompressedMessage() {}, onPing() {}, onPong() {}, onClose() {} },
+    { expectMasked: true, maxMessageSize: 100, deflate: true, trace: (f) => traced.push(f) },
+  );
+  r.push(Buffer.concat([frame(Opcode.TEXT, 'abc', false, 4), frame(Opcode.CONTINUATION, 'def')]));
+  r.resume();
+  r.push(Buffer.concat([frame(Opcode.TEXT, 'pl', false), frame(Opcode.CONTINUATION, 'ain')]));
+  t.same(
+    traced.map((f) => [f.opcode, f.rsv, f.compressed ?? false]),
+    [
+      [Opcode.TEXT, 4, false],
+      [Opcode.CONTINUATION, 0, true],
+      [Opcode.TEXT, 0, false],
+      [Opcode.CONTINUATION, 0, false],
+    ],
+  );
+});

@@ -31,6 +31,7 @@ t.test('formatTrace: RSV1 (permessage-deflate) shows on compressed frames, and a
   t.equal(formatTrace(frame({ rsv: 4, length: 7, preview: Buffer.from([0xf2, 0x48]) })), '<- TEXT   fin=1 rsv1=1 mask=1 len=7 (compressed)', 'a frame: its DEFLATE bytes are not shown');
   t.equal(formatTrace(frame({ rsv: 4, length: 7, inflated: 5, preview: Buffer.from('Hello') })), '<- TEXT   fin=1 rsv1=1 mask=1 len=7 inflated=5 "Hello"', 'the message: wire and inflated lengths, inflated preview');
   t.equal(formatTrace(frame({ direction: 'out', masked: false, opcode: OP.BINARY, rsv: 4, length: 21, inflated: 3000, preview: Buffer.alloc(16, 7) })), '-> BINARY fin=1 rsv1=1 mask=0 len=21 inflated=3000 07 07 07 07 07 07 07 07 07 07 07 07 07 07 07 07 …');
+  t.equal(formatTrace(frame({ opcode: OP.CONT, compressed: true, length: 3, preview: Buffer.from([0x4a, 0x4e, 0x19]) })), '<- CONT   fin=1 mask=1 len=3 (compressed)', 'a continuation of a compressed message: DEFLATE bytes too');
   t.equal(formatTrace(frame({ rsv: 3, length: 0 })), '<- TEXT   fin=1 rsv2=1 rsv3=1 mask=1 len=0', 'other RSV bits, as a broken peer sends them');
 });
 
