@@ -11,7 +11,14 @@
  *
  *   node dist/bench/hostile.js [--rounds 3] [--connections 250] [--upgrades 50] [--keys 20]
  *                              [--per-address 50] [--kinds idle,nonreading,fragments,signin,upgrade]
- *                              [--processes 2] [--ramp 12000] [--settle 2000] [--serve-flag=--x=y]...
+ *                              [--processes 2] [--ramp 12000] [--settle 2000] [--deadline 90000] [--serve-flag=--x=y]...
+ *
+ * Each kind comes from its own loopback addresses, at most --per-address
+ * connections each (the server's cap per address by default), so 1,000
+ * connections come from 20 addresses. The server runs with its default limits
+ * (plus --pause 0 and any --serve-flag): note that the sessions and sign-ins
+ * it allows in all are shared, so enough addresses can use them up (the
+ * README, "Under attack").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -48,7 +55,8 @@ if (flags.help) {
   console.log(
     'Usage: node dist/bench/hostile.js [--rounds N] [--connections N] [--upgrades N] [--keys N] [--per-address N]\n' +
       '                                  [--kinds k1,k2] [--processes N] [--ramp MS] [--settle MS] [--serve-flag=--flag=value]...\n' +
-      `--connections N: WebSocket connections of each kind that holds some (${KINDS.filter((k) => k !== 'upgrade').join(', ')}; default 250 each)\n` +
+      `--connections N: WebSocket connections of each kind that holds some (${KINDS.filter((k) => k !== 'upgrade').join(', ')}; default 250 each),\n` +
+      '  or per kind: --connections idle=750,signin=250\n' +
       '--upgrades N: refused upgrade requests in flight at any time (default 50)\n' +
       '--per-address N: connections per loopback source address (default 50, the server\'s default cap per address)\n' +
       '--ramp MS: wait at most this long for the attackers\' connections to be open; --settle MS: then this long\n' +
@@ -64,7 +72,16 @@ function positiveInt(name: string, value: string): number {
   return n;
 }
 const ROUNDS = positiveInt('rounds', flags.rounds);
-const CONNECTIONS = positiveInt('connections', flags.connections);
+/** --connections 250, or per kind: --connections idle=750,signin=250 (kinds not named: 250). */
+const CONNECTIONS: Partial<Record<Kind, number>> = {};
+let connectionsDefault = 250;
+for (const item of flags.connections.split(',')) {
+  const [name, value] = item.includes('=') ? item.split('=') : [undefined, item];
+  if (name === undefined) connectionsDefault = positiveInt('connections', value!);
+  else if ((KINDS as readonly string[]).includes(name)) CONNECTIONS[name as Kind] = positiveInt('connections', value!);
+  else throw new Error(`--connections: unknown kind '${name}'`);
+}
+const connectionsOf = (kind: Kind): number => CONNECTIONS[kind] ?? connectionsDefault;
 const UPGRADES = positiveInt('upgrades', flags.upgrades);
 const KEYS = positiveInt('keys', flags.keys);
 const PER_ADDRESS = positiveInt('per-address', flags['per-address']);
@@ -212,7 +229,12 @@ async function honestRun(port: number): Promise<HonestResult> {
     await honestSteps(ws, result);
   } catch (error) {
     result.failed = (error as Error).message;
-    ws.terminate();
+    ws.on('error', () => {}); // terminate() reports an unfinished handshake as an error
+    try {
+      ws.terminate();
+    } catch {
+      // ws throws when the handshake has not even started; nothing is open then
+    }
   } finally {
     clearTimeout(deadline);
   }
@@ -236,9 +258,13 @@ async function honestSteps(ws: WebSocket, result: HonestResult): Promise<void> {
   };
   let keyEvent: ((m: ServerMessage) => void) | null = null;
   ws.on('message', (data) => onMessage(JSON.parse(String(data)) as ServerMessage));
+  // events.once rejects when 'error' comes first: after giving up, that must not be an unhandled rejection.
   const closed = once(ws, 'close');
+  closed.catch(() => {});
+  const opened = once(ws, 'open');
+  opened.catch(() => {});
   const next = (test: (m: ServerMessage) => boolean): Promise<ServerMessage> => new Promise((resolve) => waiters.push({ test, resolve }));
-  await within(once(ws, 'open'));
+  await within(opened);
   step = 'waiting for welcome';
   const welcome = next((m) => m.type === 'welcome');
   ws.send(JSON.stringify({ type: 'hello', version: 2 }));
@@ -293,7 +319,7 @@ async function honestSteps(ws: WebSocket, result: HonestResult): Promise<void> {
 function plans(): KindPlan[][] {
   const byProcess: KindPlan[][] = Array.from({ length: Math.min(PROCESSES, ACTIVE.length) }, () => []);
   ACTIVE.forEach((kind, k) => {
-    const connections = kind === 'upgrade' ? UPGRADES : CONNECTIONS;
+    const connections = kind === 'upgrade' ? UPGRADES : connectionsOf(kind);
     const count = Math.ceil(connections / PER_ADDRESS);
     const addresses = Array.from({ length: count }, (_, i) => `127.0.${10 + KINDS.indexOf(kind)}.${i + 1}`);
     byProcess[k % byProcess.length]!.push({ kind, connections, addresses });
@@ -302,7 +328,7 @@ function plans(): KindPlan[][] {
 }
 const PLANS = plans();
 /** Connections the attackers try to keep open (the upgrade flood holds none). */
-const HELD = ACTIVE.filter((k) => k !== 'upgrade').length * CONNECTIONS;
+const HELD = ACTIVE.filter((k) => k !== 'upgrade').reduce((sum, kind) => sum + connectionsOf(kind), 0);
 
 function startAttackers(): Peer[] {
   return PLANS.map((_, i) => new Peer(spawn(process.execPath, [LOAD], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }), `attackers ${i}`));
@@ -333,10 +359,13 @@ interface Run {
   /** Seconds the attackers ran. */
   attackS: number;
   attackers: Partial<Record<Kind, KindStats>>;
+  /** Password sign-ins of other accounts than the honest one that reached the fake Steam. */
+  foreignSignIns: number;
 }
 
 async function runOnce(mode: Mode): Promise<Run> {
   const server = await startServer();
+  const logStart = steam.log.length;
   const peers = mode === 'hostile' ? startAttackers() : [];
   const attackStart = performance.now();
   try {
@@ -370,7 +399,8 @@ async function runOnce(mode: Mode): Promise<Run> {
     const peak = peakRss(server.child.pid!);
     const attackers = await stopAttackers(peers);
     const attackS = (performance.now() - attackStart) / 1000;
-    return { mode, honest, peakRss: peak, health: seen, log: server.log, attackS, attackers };
+    const foreignSignIns = steam.log.slice(logStart).filter((e) => e.type === 'auth' && e.accountName !== HONEST.accountName).length;
+    return { mode, honest, peakRss: peak, health: seen, log: server.log, attackS, attackers, foreignSignIns };
   } finally {
     for (const peer of peers) if (peer.child.exitCode === null) peer.child.kill('SIGKILL');
     await stopServer(server);
@@ -425,6 +455,7 @@ function report(runs: Run[]): void {
   }
   console.log('');
   console.log(table(kindRows));
+  console.log(`Sign-ins of the attackers that reached the fake Steam: ${hostile.map((r) => r.foreignSignIns).join(', ')} (each hostile run).`);
 }
 
 // ---- main ------------------------------------------------------------------
