@@ -436,9 +436,9 @@ function report(runs: Run[]): void {
   const hostile = of('hostile');
   console.log('');
   console.log(
-    `While the honest client ran, /healthz showed up to ${median(hostile.map((r) => r.health.connections))} WebSocket connections ` +
-      `(median of the hostile runs; the quiet runs: ${median(of('quiet').map((r) => r.health.connections))}) ` +
-      `and ${median(hostile.map((r) => r.health.sessions))} sessions; the attackers ran ${formatNumber(median(hostile.map((r) => r.attackS)))} s a run.`,
+    `While the honest client ran, the /healthz answers showed up to ${hostile.map((r) => r.health.connections).join(', ')} WebSocket connections ` +
+      `and ${hostile.map((r) => r.health.sessions).join(', ')} sessions (each hostile run; 0 when none came within ${HEALTH_TIMEOUT_MS / 1000} s); ` +
+      `the attackers ran ${formatNumber(median(hostile.map((r) => r.attackS)))} s a run.`,
   );
   for (const r of runs.filter((r) => r.honest.failed !== undefined)) {
     console.log(`In a ${r.mode} run the honest client ${r.honest.failed} (${r.honest.keyMs.length} of ${KEYS} keys done).`);
