@@ -261,3 +261,6 @@ serveRequests(async (request) => {
       return stop();
   }
 });
+
+// The bench that started this process is gone: stop attacking.
+process.on('disconnect', () => process.exit(0));

@@ -103,6 +103,17 @@ const HONEST = { accountName: 'honest', password: 'an honest password' };
 /** Progress on stderr with HOSTILE_DEBUG=1. */
 const debug = process.env.HOSTILE_DEBUG ? (line: string) => console.error(`[${new Date().toISOString().slice(11, 23)}] ${line}`) : () => {};
 
+/** Every process this bench started: a crash must not leave attackers flooding a server nobody stops. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
 // ---- the fake Steam --------------------------------------------------------
 
 /** K keys, every fifth answered 50 ms late (a slow Steam), the others at once. */
@@ -129,7 +140,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 
 async function startServer(): Promise<Server> {
   const args = [BIN, 'serve', '--port', '0', '--pause', '0', '--steam-proxy', steam.proxyUrl, ...SERVE_FLAGS];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
+  const child = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() }));
   const log = { lines: 0, bytes: 0 };
   let head = '';
   let stderr = '';
@@ -331,7 +342,7 @@ const PLANS = plans();
 const HELD = ACTIVE.filter((k) => k !== 'upgrade').reduce((sum, kind) => sum + connectionsOf(kind), 0);
 
 function startAttackers(): Peer[] {
-  return PLANS.map((_, i) => new Peer(spawn(process.execPath, [LOAD], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }), `attackers ${i}`));
+  return PLANS.map((_, i) => new Peer(track(spawn(process.execPath, [LOAD], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })), `attackers ${i}`));
 }
 
 async function stopAttackers(peers: Peer[]): Promise<Partial<Record<Kind, KindStats>>> {
