@@ -29,6 +29,8 @@ export interface ServerPolicy extends SignInLimits {
   signInDeadlineMs: number;
   /** Characters of add-keys text one client address may send (paste-limits.ts). */
   pasteCharsPerAddress: Rate;
+  /** Bytes the server reads from one client address's WebSocket connections, all together (read-budget.ts). */
+  readBytesPerAddress: Rate;
   /** Proxies whose X-Forwarded-For names the client (IP addresses; client-address.ts). */
   trustedProxies: readonly string[];
   /** Host names the server answers to besides its own (host-check.ts). */
@@ -49,6 +51,9 @@ export const DEFAULT_POLICY: Readonly<ServerPolicy> = Object.freeze({
   // Three pastes of the largest size at once, then one every 3 min: finding the keys in 1 MB takes
   // a few hundred ms of the server's one thread.
   pasteCharsPerAddress: { count: 3_000_000, perMs: 10 * 60_000 },
+  // 4 MiB at once (a page's largest paste four times over), then 256 KiB/s: a page sends a few KB a
+  // minute; parsing a flood costs the server's one thread, whatever it turns out to hold.
+  readBytesPerAddress: { count: 4 * 1024 * 1024, perMs: 16_000 },
   ...DEFAULT_SIGN_IN_LIMITS,
   trustedProxies: [],
   allowedHosts: [],
@@ -69,7 +74,7 @@ const DURATIONS = [
   'signInBackoffMaxMs',
   'steamCooldownMs',
 ] as const satisfies readonly (keyof ServerPolicy)[];
-const RATES = ['signInsPerSession', 'signInsPerAddress', 'signInsPerServer', 'pasteCharsPerAddress'] as const satisfies readonly (keyof ServerPolicy)[];
+const RATES = ['signInsPerSession', 'signInsPerAddress', 'signInsPerServer', 'pasteCharsPerAddress', 'readBytesPerAddress'] as const satisfies readonly (keyof ServerPolicy)[];
 
 /**
  * The defaults with `overrides` on top, checked: a count below 1, a negative

@@ -15,6 +15,7 @@ import { sameOrigin, type OriginCheck } from './origin-check.js';
 import { resolvePolicy, type ServerPolicy } from './policy.js';
 import { Quota } from './quota.js';
 import { PasteLimiter } from './paste-limits.js';
+import { ReadBudget } from './read-budget.js';
 import { SignInLimiter } from './sign-in-limits.js';
 import type { SteamPortFactory } from '../steam/port.js';
 import { SessionStore, type SessionQuota } from '../steam/session-store.js';
@@ -109,6 +110,7 @@ export function createApp(options: AppOptions): App {
   const sessionQuota = options.sessionQuota ?? new Quota({ perAddress: policy.maxSessionsPerAddress, total: maxSessions });
   const signIns = options.signIns ?? new SignInLimiter(policy, clock);
   const pastes = options.pastes ?? new PasteLimiter(policy.pasteCharsPerAddress, clock);
+  const reads = new ReadBudget(policy.readBytesPerAddress, clock);
   const {
     graceMs,
     anonymousGraceMs = policy.anonymousGraceMs,
@@ -159,6 +161,7 @@ export function createApp(options: AppOptions): App {
       connections: connectionQuota,
       signIns,
       pastes,
+      reads,
       helloTimeoutMs,
       ...(options.clock ? { clock: options.clock } : {}),
     }),

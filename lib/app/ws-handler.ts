@@ -11,7 +11,7 @@
  * the store's grace period for its session starts once no one holds it.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Channel, ChannelHandler, Message } from '../websocket/index.js';
+import type { Channel, ChannelHandler, Message, ReadGate } from '../websocket/index.js';
 import { CloseCode } from '../websocket/index.js';
 import { silentLogger, type Logger } from '../log.js';
 import { systemClock, type Clock } from '../steam/clock.js';
@@ -120,6 +120,8 @@ export interface RedeemHandlerOptions {
   signIns?: SignInGate;
   /** Paste limits; default: none. */
   pastes?: PasteGate;
+  /** The inbound bytes of each address's connections (lib/app/read-budget.ts); default: none. */
+  reads?: { gate(address: string): ReadGate };
   helloTimeoutMs?: number;
   clock?: Clock;
 }
@@ -144,6 +146,7 @@ export function redeemHandler(options: RedeemHandlerOptions): ChannelHandler {
       bye(channel, 'too-many-connections');
       return;
     }
+    if (options.reads) channel.limitReading(options.reads.gate(address));
     const client = new Client(channel, address, options, log);
     let ended = false;
     const cancelHelloTimer = clock.setTimeout(() => {

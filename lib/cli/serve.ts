@@ -46,7 +46,7 @@ const MINUTE = 60_000;
 
 type CountField = 'maxConnections' | 'maxConnectionsPerAddress' | 'maxSessions' | 'maxSessionsPerAddress' | 'connectionsPerSession';
 type DurationField = 'firstMessageTimeoutMs' | 'anonymousGraceMs' | 'signInDeadlineMs' | 'signInBackoffMs' | 'signInBackoffMaxMs' | 'steamCooldownMs';
-type RateField = 'signInsPerSession' | 'signInsPerAddress' | 'signInsPerServer' | 'pasteCharsPerAddress';
+type RateField = 'signInsPerSession' | 'signInsPerAddress' | 'signInsPerServer' | 'pasteCharsPerAddress' | 'readBytesPerAddress';
 
 /** serve's flags for the limits of ServerPolicy (lib/app/policy.ts): one row each, which also makes the usage text. */
 type LimitFlag = { flag: string; env: string; help: string } & (
@@ -65,6 +65,7 @@ export const LIMIT_FLAGS: readonly LimitFlag[] = [
   { flag: 'anonymous-grace', env: 'STEAM_KEY_ANONYMOUS_GRACE', kind: 'duration', field: 'anonymousGraceMs', minMs: 0, maxMs: 24 * HOUR, help: 'how long a session that never signed in outlives its page' },
   { flag: 'sign-in-deadline', env: 'STEAM_KEY_SIGN_IN_DEADLINE', kind: 'duration', field: 'signInDeadlineMs', minMs: MINUTE, maxMs: 24 * HOUR, help: 'end a session that has not signed in by then' },
   { flag: 'pastes-per-address', env: 'STEAM_KEY_PASTES_PER_ADDRESS', kind: 'rate', field: 'pasteCharsPerAddress', maxCount: 100_000_000, help: 'characters of pasted text from one client address' },
+  { flag: 'bytes-per-address', env: 'STEAM_KEY_BYTES_PER_ADDRESS', kind: 'rate', field: 'readBytesPerAddress', maxCount: 1_000_000_000_000, help: 'bytes read from one client address\'s connections; past it they wait, unread' },
   { flag: 'sign-ins-per-session', env: 'STEAM_KEY_SIGN_INS_PER_SESSION', kind: 'rate', field: 'signInsPerSession', help: 'Steam sign-ins of one session: N at once, N back every D' },
   { flag: 'sign-ins-per-address', env: 'STEAM_KEY_SIGN_INS_PER_ADDRESS', kind: 'rate', field: 'signInsPerAddress', help: 'Steam sign-ins from one client address' },
   { flag: 'sign-ins-per-server', env: 'STEAM_KEY_SIGN_INS_PER_SERVER', kind: 'rate', field: 'signInsPerServer', help: 'Steam sign-ins of the whole server' },

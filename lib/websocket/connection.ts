@@ -95,6 +95,17 @@ const SEND_PAUSED = 1 << 7;
 const FAILING = 1 << 8;
 /** Reading is paused while a compressed message is inflated (permessage-deflate): what follows waits for it. */
 const INFLATING = 1 << 9;
+/** Reading is paused because the peer sent more than its read gate allows for now (limitReading). */
+const THROTTLED = 1 << 10;
+
+/**
+ * Told the size of every read from a connection's socket; answers how long
+ * (ms) to stop reading from it now, 0 to read on. An application's budget of
+ * inbound bytes (per client address, say): the WebSocket layer holds no policy.
+ */
+export interface ReadGate {
+  take(bytes: number): number;
+}
 
 /** Where the shared socket listeners below find the socket's Connection. */
 const kConnection = Symbol('websocket.connection');
@@ -124,6 +135,9 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   #ending: Ending | null = null;
   /** Made by the first frame of a tick; a flush is scheduled then and takes it. */
   #outbox: Outbox | null = null;
+  /** limitReading()'s gate, and the timer that ends a throttle. */
+  #gate: ReadGate | null = null;
+  #throttleTimer: NodeJS.Timeout | null = null;
 
   /** Call start() at the end of the subclass's constructor. */
   constructor(socket: Socket, options: Options) {
@@ -253,7 +267,29 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   protected resume(): void {
     if (!this.#has(PAUSED)) return;
     this.#flags &= ~PAUSED;
-    if (!this.#has(SEND_PAUSED | INFLATING)) this.#socket.resume();
+    if (!this.#has(SEND_PAUSED | INFLATING | THROTTLED)) this.#socket.resume();
+  }
+
+  /**
+   * From now on, after each read, asks `gate` how long to stop reading (null:
+   * no gate). The peer's bytes wait in TCP meanwhile, so what it can make
+   * this server parse is the gate's rate; its silence is not held against
+   * it by the heartbeat.
+   */
+  limitReading(gate: ReadGate | null): void {
+    this.#gate = gate;
+  }
+
+  #throttle(ms: number): void {
+    if (this.#has(THROTTLED | CLOSE_SENT | CLOSED)) return;
+    this.#flags |= THROTTLED;
+    this.#socket.pause();
+    this.#throttleTimer = setTimeout(() => {
+      this.#throttleTimer = null;
+      this.#flags &= ~THROTTLED;
+      if (!this.#has(PAUSED | SEND_PAUSED | INFLATING | CLOSED)) this.#socket.resume();
+    }, ms);
+    this.#throttleTimer.unref();
   }
 
   /**
@@ -272,12 +308,13 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   #resumeAfterBacklog(): void {
     if (!this.#has(SEND_PAUSED)) return;
     this.#flags &= ~SEND_PAUSED;
-    if (!this.#has(PAUSED | INFLATING)) this.#socket.resume();
+    if (!this.#has(PAUSED | INFLATING | THROTTLED)) this.#socket.resume();
   }
 
   /** Reads on whatever paused reading: once closing, the peer's Close frame and FIN must get through. */
   #readOn(): void {
-    if (!this.#has(PAUSED | SEND_PAUSED)) return;
+    if (!this.#has(PAUSED | SEND_PAUSED | THROTTLED)) return;
+    this.#endThrottle();
     this.#flags &= ~(PAUSED | SEND_PAUSED);
     this.#socket.resume();
   }
@@ -333,7 +370,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
       if (error !== null || receiver.stopped) {
         if (error !== null && !receiver.stopped) this.#failSoon(error);
         // Read on (the stopped receiver discards it all) so the peer's FIN is seen, as #fail does.
-        if (!this.#has(PAUSED | SEND_PAUSED)) this.#socket.resume();
+        if (!this.#has(PAUSED | SEND_PAUSED | THROTTLED)) this.#socket.resume();
         return;
       }
       const trace = this.#options.trace;
@@ -341,7 +378,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
       try {
         // A hook that throws fails the connection (1011), as in #data; it must not reach zlib's callback.
         this.#receivedMessage(text ? data.toString('utf8') : data);
-        if (!this.#has(PAUSED | SEND_PAUSED)) this.#socket.resume();
+        if (!this.#has(PAUSED | SEND_PAUSED | THROTTLED)) this.#socket.resume();
         receiver.resume();
       } catch (err) {
         this.#failSoon(err);
@@ -425,6 +462,14 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     } catch (err) {
       this.#failSoon(err);
     }
+    const wait = this.#gate?.take(chunk.length) ?? 0;
+    if (wait > 0) this.#throttle(wait);
+  }
+
+  #endThrottle(): void {
+    if (this.#throttleTimer !== null) clearTimeout(this.#throttleTimer);
+    this.#throttleTimer = null;
+    this.#flags &= ~THROTTLED;
   }
 
   /**
@@ -441,7 +486,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     // A compressor unused for a whole interval gives its memory back (deflate.ts, trim).
     connection.#options.deflate?.trim();
     if (connection.#has(CLOSE_SENT | CLOSED)) return;
-    if (connection.#has(PAUSED)) connection.#flags &= ~(SILENT | PINGED);
+    if (connection.#has(PAUSED | THROTTLED)) connection.#flags &= ~(SILENT | PINGED);
     else if (!connection.#has(SILENT)) connection.#flags |= SILENT;
     else if (!connection.#has(PINGED)) {
       connection.#flags |= PINGED;
@@ -452,6 +497,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   #closed(): void {
     if (this.#has(CLOSED)) return;
     this.#flags |= CLOSED;
+    this.#endThrottle();
     const ending = this.#ending;
     if (ending?.timer) clearTimeout(ending.timer);
     this.#receiver?.stop();

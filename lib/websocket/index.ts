@@ -1,7 +1,7 @@
 /** The WebSocket layer's public surface (RFC 6455 and RFC 7692 permessage-deflate, server side). */
 export { Channel, type ChannelOptions, type Message } from './channel.js';
 export { CloseCode, isValidWireCode, MAX_REASON_BYTES } from './close.js';
-export type { CloseInfo } from './connection.js';
+export type { CloseInfo, ReadGate } from './connection.js';
 export { ProtocolError } from './errors.js';
 export { DEFAULT_LIMITS, httpServerOptions, resolveLimits, type Limits } from './limits.js';
 export { ANY_PATH, WebSocketRouter, type ChannelHandler, type RouteOptions, type RouterOptions } from './router.js';

@@ -104,7 +104,7 @@ const LIMIT_ARGS = [
   '--max-connections', '500', '--max-connections-per-address', '20', '--max-sessions', '40', '--max-sessions-per-address', '4',
   '--connections-per-session', '3', '--first-message-timeout', '5s', '--anonymous-grace', '1m', '--sign-in-deadline', '30m',
   '--sign-ins-per-session', '3/5m', '--sign-ins-per-address', '6/1h', '--sign-ins-per-server', '100/10m',
-  '--sign-in-backoff', '1s', '--sign-in-backoff-max', '1h', '--sign-in-cooldown', '2h', '--pastes-per-address', '5000000/1h',
+  '--sign-in-backoff', '1s', '--sign-in-backoff-max', '1h', '--sign-in-cooldown', '2h', '--pastes-per-address', '5000000/1h', '--bytes-per-address', '1048576/4s',
 ];
 const LIMIT_POLICY = {
   maxConnections: 500,
@@ -122,6 +122,7 @@ const LIMIT_POLICY = {
   signInBackoffMaxMs: 3_600_000,
   steamCooldownMs: 7_200_000,
   pasteCharsPerAddress: { count: 5_000_000, perMs: 3_600_000 },
+  readBytesPerAddress: { count: 1_048_576, perMs: 4_000 },
 };
 
 t.test('the limits on clients, the trusted proxies and the allowed hosts: flags', async (t) => {

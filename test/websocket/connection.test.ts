@@ -779,3 +779,34 @@ t.test('ping(): at most 125 bytes (§5.5); nothing once closing', async (t) => {
   t.same(bytes.subarray(0, 127), Buffer.concat([Buffer.from([0x89, 125]), Buffer.alloc(125, 7)]), 'a 125-byte ping, unmasked');
   t.same(bytes.subarray(127), Buffer.from([0x88, 2, 0x03, 0xe8]), 'then the Close, and no ping after it');
 });
+
+t.test('limitReading: past its gate a connection stops reading, and still closes cleanly when the server closes it', async (t) => {
+  const reads: number[] = [];
+  let wait = 0;
+  const server = await setup(t, {
+    routes: {
+      '/': async (channel) => {
+        channel.limitReading({ take: (bytes) => (reads.push(bytes), wait) });
+        for await (const message of channel) await channel.send(message);
+      },
+    },
+  });
+  const c = await client(t, server);
+  await c.sendText('one');
+  t.equal(await c.nextText(), 'one', 'within the gate: read and echoed');
+  wait = 60 * 60_000; // the gate now says: stop reading for an hour
+  await c.sendText('two');
+  t.equal(await c.nextText(), 'two', 'the read that went past the gate is still handled');
+  const readsBefore = reads.length;
+  await c.sendText('three');
+  await c.sendFrame(OP.PING, 'p');
+  const channel = await server.channel(0);
+  channel.close(1000, 'bye');
+  // The Close must be read although the gate stopped reading: closing reads on (§7.1.2: wait for the peer's Close).
+  const close = await c.nextClose();
+  t.equal(close?.code, 1000);
+  t.same(close?.skipped.map((f) => f.opcode), [], 'nothing read after the gate stopped reading: no echo of "three", no pong');
+  await c.sendClose(1000);
+  t.match(await channel.closed, { code: 1000, wasClean: true }, 'the closing handshake completes');
+  t.ok(reads.length > readsBefore, 'closing read on past the gate');
+});
