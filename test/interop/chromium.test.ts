@@ -101,25 +101,6 @@ await peerTest(t, 'headless Chromium and steam-key echo', await launch(), 'apt-g
     t.comment('the WebSocket API has no ping: the heartbeat test below checks that Chromium answers the server\'s pings');
   });
 
-  t.test('messages with permessage-deflate: Chromium offers it by itself, echo --deflate accepts it (RFC 7692)', async (t) => {
-    const server = await startEcho(['--deflate', '--trace']);
-    t.teardown(() => server.stop());
-    const report = await call<BrowserReport>(page, 'runPeer', server.url, { messages: MESSAGE_CASES });
-    t.equal(report.extensions, 'permessage-deflate', 'the extension agreed (context takeover both ways)');
-    MESSAGE_CASES.forEach((c, i) => {
-      const r = report.messages[i];
-      t.equal(r?.kind, c.kind, `${c.name}: came back as ${c.kind}`);
-      t.equal(r?.sha256, sha256(contentBytes(c)), `${c.name}: SHA-256 of the echo equals that of the content built here`);
-    });
-    t.equal(report.close.code, 1000, 'clean close');
-    const { code } = await server.stop();
-    t.equal(code, 0, 'the server exits cleanly on SIGTERM');
-    t.equal(server.stderr(), '', 'the server printed nothing on stderr');
-    const lines = server.stdout().split('\n');
-    t.ok(lines.some((line) => line.startsWith('<- ') && line.includes('rsv1=1') && line.includes('inflated=')), 'Chromium sent compressed messages');
-    t.ok(lines.some((line) => line.startsWith('-> ') && line.includes('rsv1=1')), 'and got compressed ones back');
-  });
-
   t.test('Chromium answers the server heartbeat pings with pongs (§5.5.2, §5.5.3)', async (t) => {
     // Long enough that a busy machine does not stall the test process past a
     // whole interval (the server would then drop a peer that did answer).

@@ -90,14 +90,7 @@ async def run(url, spec):
     out = {"messages": [], "fragmented": [], "pings": [], "close": None, "extensions": None}
     # max_size=None: no client-side limit, the server's is what is tested.
     # ping_interval=None: no keepalive pings of its own, so every pong is ours.
-    # spec["deflate"], if given: the permessage-deflate offer's parameters
-    # (websockets offers the extension by default; this changes its offer).
-    options = {}
-    if "deflate" in spec:
-        from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
-
-        options["extensions"] = [ClientPerMessageDeflateFactory(compress_settings={"memLevel": 5}, **spec["deflate"])]
-    ws = await websockets.connect(url, max_size=None, ping_interval=None, **options)
+    ws = await websockets.connect(url, max_size=None, ping_interval=None)
     out["extensions"] = ws.response_headers.get("Sec-WebSocket-Extensions")
 
     for case in spec["messages"]:

@@ -64,32 +64,6 @@ function checkEcho(t: Tap, report: EchoReport | undefined, c: (typeof MESSAGE_CA
   t.ok(report.equal, `${c.name}: Python compared the echo with what it sent: equal`);
 }
 
-/** [what, the offer's parameters, the Sec-WebSocket-Extensions expected back] */
-const DEFLATE_CONFIGS: [string, Record<string, boolean> | undefined, string][] = [
-  ['its default offer, context takeover', undefined, 'permessage-deflate'],
-  ['no context takeover either way', { server_no_context_takeover: true, client_no_context_takeover: true }, 'permessage-deflate; server_no_context_takeover; client_no_context_takeover'],
-];
-
-for (const [what, deflate, agreed] of DEFLATE_CONFIGS) {
-  await peerTest(t, `Python websockets and steam-key echo --deflate: ${what}`, await missingPeer(), 'apt-get install python3-websockets', async (t) => {
-    const server = await startEcho(['--deflate']);
-    t.teardown(() => server.stop());
-    const report = await runPeer(server.url, {
-      messages: MESSAGE_CASES,
-      fragmented: FRAGMENTED_CASES,
-      pings: [],
-      ...(deflate ? { deflate } : {}),
-    });
-    t.equal(report.extensions, agreed, 'permessage-deflate agreed, with these parameters');
-    MESSAGE_CASES.forEach((c, i) => checkEcho(t, report.messages[i], c));
-    FRAGMENTED_CASES.forEach((c, i) => checkEcho(t, report.fragmented[i], c));
-    t.equal(report.close.code, 1000, 'clean close');
-    const { code } = await server.stop();
-    t.equal(code, 0, 'exit code 0');
-    t.equal(server.stderr(), '', 'nothing on stderr');
-  });
-}
-
 await peerTest(t, 'Python websockets and steam-key echo', await missingPeer(), 'apt-get install python3-websockets', async (t) => {
   const server = await startEcho();
   t.teardown(() => server.stop());
