@@ -13,7 +13,7 @@
  *   node dist/bench/deflate-rounds.js [--rounds 5] [--duration 1500] [--warmup 300] [--idle 1000]
  *                                     [--idle-wait 200] [--only json1,json50,text1m,memory]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,7 @@ import { OFFER } from './deflate-load.js';
 import { Peer } from './ipc.js';
 import type { MemorySample } from './probe.js';
 import { formatNumber, median, table } from './stats.js';
+import { positiveInt, spawnNode, stop } from './process.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -43,11 +44,6 @@ if (flags.help) {
       '  a compressor left unused for a whole heartbeat interval, 30 s, so 65000 shows the memory after that).',
   );
   process.exit(0);
-}
-function positiveInt(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`--${name} must be a positive whole number, got '${value}'`);
-  return n;
 }
 const ROUNDS = positiveInt('rounds', flags.rounds);
 const DURATION_MS = positiveInt('duration', flags.duration);
@@ -91,24 +87,7 @@ const here = (path: string): string => fileURLToPath(new URL(path, import.meta.u
 const PROBE = new URL('./probe.js', import.meta.url).href;
 
 /** `node args…` with the soft open-files limit raised to the hard one (see run.ts). */
-function spawnNode(args: string[], env: NodeJS.ProcessEnv, stdout: 'pipe' | 'inherit'): ChildProcess {
-  return spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', process.execPath, ...args], {
-    stdio: ['ignore', stdout, 'inherit', 'ipc'],
-    env,
-  });
-}
 
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 interface Server {
   name: ServerName;

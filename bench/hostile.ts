@@ -34,6 +34,7 @@ import { startFakeSteam, type KeyScript } from '../test/fake-steam/fake-steam.js
 import { KINDS, type AttackJob, type Kind, type KindPlan, type KindStats } from './hostile-load.js';
 import { Peer } from './ipc.js';
 import { formatNumber, median, table } from './stats.js';
+import { positiveInt } from './process.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -66,11 +67,6 @@ if (flags.help) {
   process.exit(0);
 }
 
-function positiveInt(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`--${name} must be a positive whole number, got '${value}'`);
-  return n;
-}
 const ROUNDS = positiveInt('rounds', flags.rounds);
 /** --connections 250, or per kind: --connections idle=750,signin=250 (kinds not named: 250). */
 const CONNECTIONS: Partial<Record<Kind, number>> = {};

@@ -9,7 +9,7 @@
  *                          [--window 128] [--idle 10000] [--only small1,large,...]
  *                          [--sweep 8,32,128,512 | --sweep none] [--cpu-prof DIR] [--ws-native]
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import type { Job, Mark, Workload } from './load.js';
 import { Peer } from './ipc.js';
 import type { MemorySample } from './probe.js';
 import { formatNumber, median, table } from './stats.js';
+import { positiveInt, spawnNode, stop } from './process.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -67,11 +68,6 @@ function resolvesFromWs(name: string): boolean {
   }
 }
 
-function positiveInt(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`--${name} must be a positive whole number, got '${value}'`);
-  return n;
-}
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 const STEAM_KEY_BIN = here('../bin/steam-key.js');
@@ -122,24 +118,7 @@ const medianOf = (server: ServerName, metric: string): number => median(samples.
  * Runs `node args…` through sh with the soft open-files limit raised to the
  * hard limit (10,000 idle connections need 10,000 descriptors on each side).
  */
-function spawnNode(args: string[], env: NodeJS.ProcessEnv, stdout: 'pipe' | 'inherit'): ChildProcess {
-  return spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', process.execPath, ...args], {
-    stdio: ['ignore', stdout, 'inherit', 'ipc'],
-    env,
-  });
-}
 
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 interface Server {
   name: ServerName;
