@@ -10,7 +10,7 @@
  * one gets there only by pasting on a connection the connection quota let in.
  */
 import type { NowClock } from './sign-in-limits.js';
-import { TokenBucket, type Rate } from './token-bucket.js';
+import { checkRate, TokenBucket, type Rate } from './token-bucket.js';
 
 /** Full buckets are dropped at most this often (each look goes over all of them). */
 const SWEEP_INTERVAL_MS = 60_000;
@@ -22,9 +22,7 @@ export class PasteLimiter {
   #sweptAt: number;
 
   constructor(rate: Rate, clock: NowClock) {
-    if (!Number.isSafeInteger(rate.count) || rate.count < 1 || !Number.isSafeInteger(rate.perMs) || rate.perMs < 1) {
-      throw new RangeError(`a paste rate must be at least 1 character per 1 ms, got ${rate.count} per ${rate.perMs} ms`);
-    }
+    checkRate('a paste rate', rate);
     this.rate = { ...rate };
     this.#clock = clock;
     this.#sweptAt = clock.now();

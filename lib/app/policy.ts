@@ -8,6 +8,7 @@
  */
 import { DEFAULT_SIGN_IN_LIMITS, type Rate, type SignInLimits } from './sign-in-limits.js';
 import { trustedProxySet } from './client-address.js';
+import { checkRate } from './token-bucket.js';
 import { checkHostName } from './host-check.js';
 
 export interface ServerPolicy extends SignInLimits {
@@ -92,7 +93,10 @@ export function resolvePolicy(overrides: Partial<ServerPolicy> = {}): ServerPoli
   for (const name of DURATIONS) {
     if (!Number.isSafeInteger(policy[name]) || policy[name] < 0) throw new RangeError(`${name} must be a whole number of milliseconds, got ${policy[name]}`);
   }
-  for (const name of RATES) policy[name] = checkRate(name, policy[name]);
+  for (const name of RATES) {
+    checkRate(name, policy[name]);
+    policy[name] = { count: policy[name].count, perMs: policy[name].perMs };
+  }
   let trustedProxies: string[];
   try {
     trustedProxies = [...trustedProxySet(policy.trustedProxies)];
@@ -108,11 +112,4 @@ export function resolvePolicy(overrides: Partial<ServerPolicy> = {}): ServerPoli
       return host;
     }),
   };
-}
-
-function checkRate(name: string, rate: Rate): Rate {
-  if (!Number.isSafeInteger(rate.count) || rate.count < 1 || !Number.isSafeInteger(rate.perMs) || rate.perMs < 1) {
-    throw new RangeError(`${name} must be at least 1 per 1 ms, got ${rate.count} per ${rate.perMs} ms`);
-  }
-  return { count: rate.count, perMs: rate.perMs };
 }

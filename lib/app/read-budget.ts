@@ -15,7 +15,7 @@
  */
 import type { ReadGate } from '../websocket/index.js';
 import type { NowClock } from './sign-in-limits.js';
-import type { Rate } from './token-bucket.js';
+import { checkRate, type Rate } from './token-bucket.js';
 
 const SWEEP_INTERVAL_MS = 60_000;
 
@@ -27,9 +27,7 @@ export class ReadBudget {
   #sweptAt: number;
 
   constructor(rate: Rate, clock: NowClock) {
-    if (!Number.isSafeInteger(rate.count) || rate.count < 1 || !Number.isSafeInteger(rate.perMs) || rate.perMs < 1) {
-      throw new RangeError(`a read budget must be at least 1 byte per 1 ms, got ${rate.count} per ${rate.perMs} ms`);
-    }
+    checkRate('a read budget', rate);
     this.rate = { ...rate };
     this.#clock = clock;
     this.#sweptAt = clock.now();

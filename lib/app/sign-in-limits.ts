@@ -21,7 +21,7 @@
  * the server-wide rate times the longest they can matter.
  */
 import type { LoginFailure } from '../steam/port.js';
-import { TokenBucket, type Rate } from './token-bucket.js';
+import { checkRate, TokenBucket, type Rate } from './token-bucket.js';
 
 export type { Rate } from './token-bucket.js';
 
@@ -198,12 +198,7 @@ function accountKey(accountName: string): string {
 }
 
 function checkLimits(limits: SignInLimits): void {
-  for (const name of ['signInsPerSession', 'signInsPerAddress', 'signInsPerServer'] as const) {
-    const { count, perMs } = limits[name];
-    if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(perMs) || perMs < 1) {
-      throw new RangeError(`${name} must be at least 1 per 1 ms, got ${count} per ${perMs} ms`);
-    }
-  }
+  for (const name of ['signInsPerSession', 'signInsPerAddress', 'signInsPerServer'] as const) checkRate(name, limits[name]);
   for (const name of ['signInBackoffMs', 'signInBackoffMaxMs', 'steamCooldownMs'] as const) {
     if (!Number.isSafeInteger(limits[name]) || limits[name] < 0) throw new RangeError(`${name} must be a whole number of ms, got ${limits[name]}`);
   }

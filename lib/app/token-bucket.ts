@@ -11,6 +11,13 @@ export interface Rate {
   perMs: number;
 }
 
+/** Throws a RangeError naming `what` unless `rate` is whole numbers of at least 1 per 1 ms. */
+export function checkRate(what: string, rate: Rate): void {
+  if (!Number.isSafeInteger(rate.count) || rate.count < 1 || !Number.isSafeInteger(rate.perMs) || rate.perMs < 1) {
+    throw new RangeError(`${what} must be at least 1 per 1 ms, got ${rate.count} per ${rate.perMs} ms`);
+  }
+}
+
 export class TokenBucket {
   readonly #rate: Rate;
   #tokens: number;
