@@ -9,6 +9,12 @@
  * past it stops reading (ReadGate, lib/websocket/connection.ts) until the
  * budget has come back, so the peer waits in TCP and nothing is refused.
  *
+ * Each message is charged MESSAGE_BYTES on top of its bytes: answering a
+ * message (parsing its JSON, refusing it, sending the refusal) costs the
+ * server more than reading a kilobyte, so a flood of tiny messages — a wrong
+ * password again as soon as the last was refused — is held to a few hundred
+ * a second per address, where its bytes alone would allow thousands.
+ *
  * The budget is a GCRA (the "virtual scheduling" form of a token bucket): per
  * address only the time at which its debt is paid off, which may lie in the
  * future. Memory: an address is in the map while it owes time; sweeps drop it.
@@ -18,6 +24,8 @@ import type { NowClock } from './sign-in-limits.js';
 import { checkRate, type Rate } from './token-bucket.js';
 
 const SWEEP_INTERVAL_MS = 60_000;
+/** What a message costs beyond its bytes (see above); a page sends a few messages a minute. */
+export const MESSAGE_BYTES = 1024;
 
 export class ReadBudget {
   readonly rate: Readonly<Rate>;
@@ -44,9 +52,9 @@ export class ReadBudget {
     return Math.max(0, Math.ceil(paidAt - now - this.rate.perMs));
   }
 
-  /** The gate of one connection from `address`. */
-  gate(address: string): ReadGate {
-    return { take: (bytes) => this.take(address, bytes) };
+  /** The gate of one connection from `address`; `message()` charges a message's MESSAGE_BYTES. */
+  gate(address: string): ReadGate & { message(): void } {
+    return { take: (bytes) => this.take(address, bytes), message: () => void this.take(address, MESSAGE_BYTES) };
   }
 
   /** Addresses that owe time (for tests of the memory bound). */

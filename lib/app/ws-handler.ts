@@ -121,7 +121,7 @@ export interface RedeemHandlerOptions {
   /** Paste limits; default: none. */
   pastes?: PasteGate;
   /** The inbound bytes of each address's connections (lib/app/read-budget.ts); default: none. */
-  reads?: { gate(address: string): ReadGate };
+  reads?: { gate(address: string): ReadGate & { message(): void } };
   helloTimeoutMs?: number;
   clock?: Clock;
 }
@@ -146,7 +146,8 @@ export function redeemHandler(options: RedeemHandlerOptions): ChannelHandler {
       bye(channel, 'too-many-connections');
       return;
     }
-    if (options.reads) channel.limitReading(options.reads.gate(address));
+    const reads = options.reads?.gate(address);
+    if (reads) channel.limitReading(reads);
     const client = new Client(channel, address, options, log);
     let ended = false;
     const cancelHelloTimer = clock.setTimeout(() => {
@@ -163,7 +164,11 @@ export function redeemHandler(options: RedeemHandlerOptions): ChannelHandler {
       );
     }, helloTimeoutMs);
     try {
-      for await (const data of channel) client.receive(data);
+      for await (const data of channel) {
+        // Its cost beyond its bytes (read-budget.ts): the next read of this address waits for it.
+        reads?.message();
+        client.receive(data);
+      }
     } finally {
       ended = true;
       cancelHelloTimer();

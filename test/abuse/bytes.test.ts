@@ -57,3 +57,32 @@ t.test('an address past its byte budget is not read any further; another address
   t.notOk(allWritten, 'the rest waits unread, in TCP');
   t.ok(flooders.every((client) => !client.tcpClosed), 'nothing was refused: the connections are open');
 });
+
+t.test('a flood of tiny messages pays for each message, not only its bytes', async (t) => {
+  // A wrong password again as soon as the last was refused (issue 13, finding 4) costs the server a JSON
+  // parse and a refusal per message: each is charged MESSAGE_BYTES (1 KiB) of the budget beyond its bytes.
+  const budget = 64 * 1024;
+  const serving = await startServe(['--port', '0', '--demo', '--pause', '0', '--bytes-per-address', `${budget}/1h`], {}, t.teardown);
+  const flooder = await openClient(serving.port, { path: '/ws', localAddress: address(1) });
+  t.teardown(() => flooder.destroy());
+  // Before hello every message is answered with an error: one reply per message parsed.
+  const tiny = clientFrame(OP.TEXT, '{"type":"login","accountName":"x","password":"y"}', { maskKey: Buffer.from([1, 2, 3, 4]) });
+  let stopped = false;
+  flooder.socket.on('data', () => void (stopped || flooder.socket.write(tiny)));
+  flooder.socket.write(tiny);
+
+  const honest = await clientFrom(serving, address(2));
+  t.teardown(() => honest.socket.terminate());
+  await honest.hello();
+  t.match(await signInDemo(honest), { state: 'signed-in' }, 'another address signs in');
+  t.same(await redeem(honest, ['DEMO1-ACTIV-ATED1']), { 'DEMO1-ACTIV-ATED1': 'activated' }, 'and redeems');
+  stopped = true;
+
+  const replies = flooder.received.filter((f) => f.opcode === OP.TEXT).length;
+  // One message per read (each waits for the last one's answer), so one read past the budget.
+  const bound = Math.ceil(budget / (1024 + tiny.length)) + 1;
+  t.comment(`${replies} messages answered; by their bytes alone the budget would allow ${Math.floor(budget / tiny.length)}`);
+  t.ok(replies > 0, 'the flooder was answered');
+  t.ok(replies <= bound, `the server answered ${replies} messages: no more than the budget allows at 1 KiB each (${bound})`);
+  t.notOk(flooder.tcpClosed, 'nothing was refused: the connection is open');
+});

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ReadBudget } from '../../lib/app/read-budget.js';
+import { MESSAGE_BYTES, ReadBudget } from '../../lib/app/read-budget.js';
 
 function clock(start = 1_700_000_000_000): { now: () => number; advance: (ms: number) => void } {
   let now = start;
@@ -26,6 +26,14 @@ t.test('the gates of one address share its budget', async (t) => {
   const two = budget.gate('a');
   t.equal(one.take(100), 0);
   t.equal(two.take(50), 50, "the second connection pays for the first one's reads");
+});
+
+t.test('a message costs MESSAGE_BYTES beyond its bytes', async (t) => {
+  const c = clock();
+  const budget = new ReadBudget({ count: 4 * MESSAGE_BYTES, perMs: 4 * MESSAGE_BYTES }, c); // 1 byte/ms
+  const gate = budget.gate('a');
+  for (let i = 0; i < 4; i++) gate.message();
+  t.equal(gate.take(10), 10, 'four messages used the burst: the next ten bytes wait 10 ms');
 });
 
 t.test('addresses that owe nothing are forgotten; a bad rate is refused', async (t) => {
