@@ -7,6 +7,9 @@
  *
  * - attempts are counted per session, per client address and for the whole
  *   server, each a token bucket (a burst, then one more every so often);
+ * - the last third of the server-wide bucket is kept for addresses without a
+ *   failure in their streak: a few addresses that keep failing (a credential
+ *   checker) cannot use up every sign-in, so a person's first try still goes;
  * - after a failure an address waits before its next attempt, twice as long
  *   after each further failure (a success ends the streak; a sign-in the
  *   person cancelled is no failure);
@@ -82,6 +85,8 @@ export class SignInLimiter {
   /** Account names (lower case: Steam's are case-insensitive) → end of their cooldown after an 87. */
   readonly #accounts = new Map<string, number>();
   readonly #server: TokenBucket;
+  /** Server-wide sign-ins only addresses without a failure streak may use. */
+  readonly #reserve: number;
   #steamCooldownUntil = 0;
   #sweptAt: number;
 
@@ -91,6 +96,7 @@ export class SignInLimiter {
     this.#clock = clock;
     this.#sweptAt = clock.now();
     this.#server = new TokenBucket(limits.signInsPerServer, clock.now());
+    this.#reserve = Math.floor(limits.signInsPerServer.count / 3);
   }
 
   /** Null when a sign-in may go to Steam now; else why not and until when. */
@@ -101,11 +107,13 @@ export class SignInLimiter {
     if (this.#steamCooldownUntil > now) steam = this.#steamCooldownUntil;
     const account = who.accountName === undefined ? undefined : this.#accounts.get(accountKey(who.accountName));
     if (account !== undefined && account > now) steam = Math.max(steam, account);
+    const address = this.#addresses.get(who.address);
     own = Math.max(
       own,
       this.#sessions.get(who.session)?.readyAt(now) ?? now,
-      this.#addresses.get(who.address)?.readyAt(now, this.limits) ?? now,
-      this.#server.readyAt(now),
+      address?.readyAt(now, this.limits) ?? now,
+      // An address whose last sign-in failed leaves the reserve to the others (see the top).
+      this.#server.readyAt(now, address !== undefined && address.failures > 0 ? this.#reserve + 1 : 1),
     );
     if (steam <= now && own <= now) return null;
     return { code: steam > now ? 'steam-cooldown' : 'sign-in-limited', retryAt: Math.max(steam, own) };
