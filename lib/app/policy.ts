@@ -32,6 +32,10 @@ export interface ServerPolicy extends SignInLimits {
   pasteCharsPerAddress: Rate;
   /** Bytes the server reads from one client address's WebSocket connections, all together (read-budget.ts). */
   readBytesPerAddress: Rate;
+  /** Bytes one client address's connections may hold in messages not yet complete (unfinished-bytes.ts). */
+  maxUnfinishedBytesPerAddress: number;
+  /** The same, for the whole server. */
+  maxUnfinishedBytes: number;
   /** Proxies whose X-Forwarded-For names the client (IP addresses; client-address.ts). */
   trustedProxies: readonly string[];
   /** Host names the server answers to besides its own (host-check.ts). */
@@ -55,6 +59,10 @@ export const DEFAULT_POLICY: Readonly<ServerPolicy> = Object.freeze({
   // 4 MiB at once (a page's largest paste four times over), then 256 KiB/s: a page sends a few KB a
   // minute; parsing a flood costs the server's one thread, whatever it turns out to hold.
   readBytesPerAddress: { count: 4 * 1024 * 1024, perMs: 16_000 },
+  // Four of the largest messages (1 MiB) at once per address, 64 in all: the server's memory for
+  // messages on their way stays far below what its sessions need.
+  maxUnfinishedBytesPerAddress: 4 * 1024 * 1024,
+  maxUnfinishedBytes: 64 * 1024 * 1024,
   ...DEFAULT_SIGN_IN_LIMITS,
   trustedProxies: [],
   allowedHosts: [],
@@ -66,6 +74,8 @@ const COUNTS = [
   'maxSessions',
   'maxSessionsPerAddress',
   'connectionsPerSession',
+  'maxUnfinishedBytesPerAddress',
+  'maxUnfinishedBytes',
 ] as const satisfies readonly (keyof ServerPolicy)[];
 const DURATIONS = [
   'firstMessageTimeoutMs',

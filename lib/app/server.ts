@@ -16,6 +16,7 @@ import { resolvePolicy, type ServerPolicy } from './policy.js';
 import { Quota } from './quota.js';
 import { PasteLimiter } from './paste-limits.js';
 import { ReadBudget } from './read-budget.js';
+import { UnfinishedBytes } from './unfinished-bytes.js';
 import { SignInLimiter } from './sign-in-limits.js';
 import type { SteamPortFactory } from '../steam/port.js';
 import { SessionStore, type SessionQuota } from '../steam/session-store.js';
@@ -111,6 +112,7 @@ export function createApp(options: AppOptions): App {
   const signIns = options.signIns ?? new SignInLimiter(policy, clock);
   const pastes = options.pastes ?? new PasteLimiter(policy.pasteCharsPerAddress, clock);
   const reads = new ReadBudget(policy.readBytesPerAddress, clock);
+  const unfinished = new UnfinishedBytes({ perAddress: policy.maxUnfinishedBytesPerAddress, total: policy.maxUnfinishedBytes });
   const {
     graceMs,
     anonymousGraceMs = policy.anonymousGraceMs,
@@ -162,6 +164,7 @@ export function createApp(options: AppOptions): App {
       signIns,
       pastes,
       reads,
+      unfinished,
       helloTimeoutMs,
       ...(options.clock ? { clock: options.clock } : {}),
     }),

@@ -122,6 +122,8 @@ export interface RedeemHandlerOptions {
   pastes?: PasteGate;
   /** The inbound bytes of each address's connections (lib/app/read-budget.ts); default: none. */
   reads?: { gate(address: string): ReadGate & { message(): void } };
+  /** The bytes of unfinished messages each address's connections hold (lib/app/unfinished-bytes.ts); default: no cap here. */
+  unfinished?: { holder(address: string): (bytes: number) => boolean };
   helloTimeoutMs?: number;
   clock?: Clock;
 }
@@ -147,7 +149,8 @@ export function redeemHandler(options: RedeemHandlerOptions): ChannelHandler {
       return;
     }
     const reads = options.reads?.gate(address);
-    if (reads) channel.limitReading(reads);
+    const hold = options.unfinished?.holder(address);
+    if (reads || hold) channel.limitReading({ take: reads?.take ?? (() => 0), ...(hold ? { hold } : {}) });
     const client = new Client(channel, address, options, log);
     let ended = false;
     const cancelHelloTimer = clock.setTimeout(() => {

@@ -44,7 +44,14 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
 
-type CountField = 'maxConnections' | 'maxConnectionsPerAddress' | 'maxSessions' | 'maxSessionsPerAddress' | 'connectionsPerSession';
+type CountField =
+  | 'maxConnections'
+  | 'maxConnectionsPerAddress'
+  | 'maxSessions'
+  | 'maxSessionsPerAddress'
+  | 'connectionsPerSession'
+  | 'maxUnfinishedBytesPerAddress'
+  | 'maxUnfinishedBytes';
 type DurationField = 'firstMessageTimeoutMs' | 'anonymousGraceMs' | 'signInDeadlineMs' | 'signInBackoffMs' | 'signInBackoffMaxMs' | 'steamCooldownMs';
 type RateField = 'signInsPerSession' | 'signInsPerAddress' | 'signInsPerServer' | 'pasteCharsPerAddress' | 'readBytesPerAddress';
 
@@ -66,6 +73,8 @@ export const LIMIT_FLAGS: readonly LimitFlag[] = [
   { flag: 'sign-in-deadline', env: 'STEAM_KEY_SIGN_IN_DEADLINE', kind: 'duration', field: 'signInDeadlineMs', minMs: MINUTE, maxMs: 24 * HOUR, help: 'end a session that has not signed in by then' },
   { flag: 'pastes-per-address', env: 'STEAM_KEY_PASTES_PER_ADDRESS', kind: 'rate', field: 'pasteCharsPerAddress', maxCount: 100_000_000, help: 'characters of pasted text from one client address' },
   { flag: 'bytes-per-address', env: 'STEAM_KEY_BYTES_PER_ADDRESS', kind: 'rate', field: 'readBytesPerAddress', maxCount: 1_000_000_000_000, help: 'bytes read from one client address\'s connections; past it they wait, unread' },
+  { flag: 'unfinished-bytes-per-address', env: 'STEAM_KEY_UNFINISHED_BYTES_PER_ADDRESS', kind: 'count', field: 'maxUnfinishedBytesPerAddress', max: 1_000_000_000_000, help: 'bytes one client address\'s connections may hold in messages not yet complete' },
+  { flag: 'unfinished-bytes', env: 'STEAM_KEY_UNFINISHED_BYTES', kind: 'count', field: 'maxUnfinishedBytes', max: 1_000_000_000_000, help: 'the same, for the whole server; past either, that connection closes (1013)' },
   { flag: 'sign-ins-per-session', env: 'STEAM_KEY_SIGN_INS_PER_SESSION', kind: 'rate', field: 'signInsPerSession', help: 'Steam sign-ins of one session: N at once, N back every D' },
   { flag: 'sign-ins-per-address', env: 'STEAM_KEY_SIGN_INS_PER_ADDRESS', kind: 'rate', field: 'signInsPerAddress', help: 'Steam sign-ins from one client address' },
   { flag: 'sign-ins-per-server', env: 'STEAM_KEY_SIGN_INS_PER_SERVER', kind: 'rate', field: 'signInsPerServer', help: 'Steam sign-ins of the whole server' },

@@ -102,9 +102,15 @@ const THROTTLED = 1 << 10;
  * Told the size of every read from a connection's socket; answers how long
  * (ms) to stop reading from it now, 0 to read on. An application's budget of
  * inbound bytes (per client address, say): the WebSocket layer holds no policy.
+ *
+ * `hold`, if given, is told how many bytes of a message not yet complete the
+ * connection holds whenever that changes (0 once it completes or the
+ * connection closes); false refuses the growth, and the connection fails with
+ * 1013 (Try Again Later): a budget of memory shared with other connections.
  */
 export interface ReadGate {
   take(bytes: number): number;
+  hold?(bytes: number): boolean;
 }
 
 /** Where the shared socket listeners below find the socket's Connection. */
@@ -137,6 +143,8 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   #outbox: Outbox | null = null;
   /** limitReading()'s gate, and the timer that ends a throttle. */
   #gate: ReadGate | null = null;
+  /** What the gate's hold() was last told: bytes of an unfinished message. */
+  #held = 0;
   #throttleTimer: NodeJS.Timeout | null = null;
 
   /** Call start() at the end of the subclass's constructor. */
@@ -462,8 +470,23 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     } catch (err) {
       this.#failSoon(err);
     }
-    const wait = this.#gate?.take(chunk.length) ?? 0;
+    const gate = this.#gate;
+    if (gate === null) return;
+    if (gate.hold !== undefined && this.#receiver.unfinished !== this.#held && !this.#hold(gate)) return;
+    const wait = gate.take(chunk.length);
     if (wait > 0) this.#throttle(wait);
+  }
+
+  /** Tells the gate what an unfinished message now holds; false (and failing, 1013) if it refuses. */
+  #hold(gate: ReadGate): boolean {
+    const held = this.#receiver!.unfinished;
+    if (gate.hold!(held)) {
+      this.#held = held;
+      return true;
+    }
+    this.#held = 0; // failing drops what the receiver held
+    this.#failSoon(new ProtocolError(CloseCode.TRY_AGAIN_LATER, 'too many bytes held in unfinished messages; try again later'));
+    return false;
   }
 
   #endThrottle(): void {
@@ -501,6 +524,10 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     const ending = this.#ending;
     if (ending?.timer) clearTimeout(ending.timer);
     this.#receiver?.stop();
+    if (this.#held > 0) {
+      this.#held = 0;
+      this.#gate?.hold?.(0);
+    }
     this.#outbox = null;
     this.#options.deflate?.close(); // frees its zlib contexts now rather than at the next GC
     this.handleClose({

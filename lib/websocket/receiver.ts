@@ -124,6 +124,11 @@ export class Receiver {
     this.#pending = null;
   }
 
+  /** Payload bytes held of the data message not yet complete (its compressed bytes, if compressed). */
+  get unfinished(): number {
+    return this.#stopped ? 0 : this.#size;
+  }
+
   /** Whether a compressed message is with the sink and parsing waits for resume(). */
   get waiting(): boolean {
     return this.#waiting;

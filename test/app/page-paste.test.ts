@@ -103,6 +103,24 @@ await withBrowser(t, 'the page in Chromium: large pastes', async (t, browser) =>
     t.ok(await page.isEnabled('#redeem'), 'Redeem can be pressed again');
   });
 
+  t.test('a message over what this address may hold unfinished: closed with 1013, the page says to try again', async (t) => {
+    // Others from the same network are sending large texts (here: the cap is smaller than the paste).
+    const run = await startApp({ page: pageHandler(), policy: { maxUnfinishedBytesPerAddress: 32 * 1024 } });
+    t.teardown(run.close);
+    const page = await openPage(t, browser, run.url);
+    await textOf(page, '#connection', /^Connected$/);
+    const paste = Array.from({ length: 4_000 }, (_, i) => `${i.toString(36).padStart(5, '0')}-BBBBB-CCCCC`.toUpperCase()).join(' ');
+    await page.fill('#keys-text', paste);
+    await page.click('#redeem');
+    t.match(
+      await textOf(page, '#notice-text', /./),
+      /^The server is busy receiving other large texts from your network, so none of your keys were added\. Your text is still in the box: press Redeem again in a moment\.$/,
+    );
+    t.equal(await textOf(page, '#connection', /^Connected$/), 'Connected', 'on a new connection');
+    t.equal(await page.inputValue('#keys-text'), paste, 'the text is still in the box');
+    t.equal((await tableRows(page)).length, 0, 'nothing was added');
+  });
+
   t.test('the connection drops while add-keys waits for its reply: the session tells what came of it', async (t) => {
     const run = await startApp({ page: pageHandler() });
     t.teardown(run.close);

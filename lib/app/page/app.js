@@ -30,6 +30,8 @@ const FORGET_KEY = 'steam-key.forget';
 const ADD_KEYS_LIMITS = { maxMessageBytes: MAX_MESSAGE_BYTES, maxTextLength: MAX_ADD_KEYS_TEXT };
 /** RFC 6455 §7.4.1: the server closed because a message was larger than it takes. */
 const MESSAGE_TOO_BIG = 1009;
+/** The server held too much of unfinished messages from this address, or in all (docs/protocol.md). */
+const TRY_AGAIN_LATER = 1013;
 /** The protocol this page speaks (docs/protocol.md). */
 const PROTOCOL_VERSION = 2;
 
@@ -277,7 +279,7 @@ function settleUnanswered(pending) {
     if (pending.text !== null && el.keysText.value === pending.text) el.keysText.value = '';
     return;
   }
-  const lost = text(pending.closeCode === MESSAGE_TOO_BIG ? 'pasteRefused' : 'pasteLost');
+  const lost = text(pending.closeCode === MESSAGE_TOO_BIG ? 'pasteRefused' : pending.closeCode === TRY_AGAIN_LATER ? 'pasteBusy' : 'pasteLost');
   state.notice = state.notice ? { en: `${state.notice.en} ${lost.en}`, zh: `${state.notice.zh}${lost.zh}` } : lost;
 }
 
