@@ -474,7 +474,11 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     if (gate === null) return;
     if (gate.hold !== undefined && this.#receiver.unfinished !== this.#held && !this.#hold(gate)) return;
     const wait = gate.take(chunk.length);
-    if (wait > 0) this.#throttle(wait);
+    if (wait === 0) return;
+    // Once our Close is out we read on only to see the peer's FIN: one that sends on past its
+    // budget instead would be read (and discarded) at full speed until the close timeout. Drop it.
+    if (this.#has(CLOSE_SENT)) this.#socket.destroy();
+    else this.#throttle(wait);
   }
 
   /** Tells the gate what an unfinished message now holds; false (and failing, 1013) if it refuses. */
