@@ -72,11 +72,16 @@ export interface Extracted {
  * fullwidth letters and digits, anything not a letter or digit is a separator.
  */
 export function normaliseKey(key: string): string {
+  // Most keys are written as Steam writes them: keep those as they are (a 1 MB paste holds ~55,000).
+  if (PLAIN_KEY.test(key)) return key;
   return key
     .replace(/[\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0))
     .replace(/[^0-9A-Za-z]/g, '-')
     .toUpperCase();
 }
+
+/** A key as normaliseKey returns it. */
+const PLAIN_KEY = /^[0-9A-Z]{5}(?:-[0-9A-Z]{5}){2,4}$/;
 
 /** Whether `text` is exactly one key (any case, any of the separators KEY takes). */
 export function isKey(text: string): boolean {
@@ -91,8 +96,9 @@ export function isKey(text: string): boolean {
  * activating (steam-notes.md, "Activation limits").
  */
 export function isPlaceholder(key: string): boolean {
-  const chars = key.replaceAll('-', '');
-  return chars.split('').every((c) => c === chars[0]);
+  const first = key.charCodeAt(0);
+  for (let i = 1; i < key.length; i++) if (key[i] !== '-' && key.charCodeAt(i) !== first) return false;
+  return true;
 }
 
 /** Whether every group of a (normalised) key is digits only: an order or phone number, most likely. */
@@ -113,13 +119,17 @@ export interface ExtractOptions {
 export function extractKeys(text: string, options: ExtractOptions = {}): Extracted {
   const keys: string[] = [];
   const dropped: DroppedKey[] = [];
-  const seen = new Set<string>();
+  // Key → the first copy of it: repeats are reported with that one, so their own strings die young.
+  const seen = new Map<string, string>();
   for (const match of text.matchAll(KEY)) {
     const key = normaliseKey(match[0]);
-    if (isPlaceholder(key)) dropped.push({ key, reason: 'placeholder' });
-    else if (seen.has(key)) dropped.push({ key, reason: 'repeated-in-paste' });
-    else {
-      seen.add(key);
+    const first = seen.get(key);
+    if (first !== undefined) dropped.push({ key: first, reason: isPlaceholder(first) ? 'placeholder' : 'repeated-in-paste' });
+    else if (isPlaceholder(key)) {
+      seen.set(key, key);
+      dropped.push({ key, reason: 'placeholder' });
+    } else {
+      seen.set(key, key);
       if (!options.includeDigitsOnly && isDigitsOnly(key)) dropped.push({ key, reason: 'digits-only' });
       else keys.push(key);
     }

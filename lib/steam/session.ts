@@ -278,7 +278,7 @@ export class RedeemSession {
       );
     }
     const { added, dropped } = this.#queue.add(found.keys, { retryUnknown: allow.unknown === true });
-    const result = { added, dropped: [...found.dropped, ...dropped] };
+    const result = { added, dropped: dropped.length === 0 ? found.dropped : found.dropped.concat(dropped) };
     this.#log({ event: 'keys-added', session: this.logId, added: added.length, dropped: result.dropped.length });
     if (added.length > 0) this.#emit({ type: 'added', entries: added });
     return result;
