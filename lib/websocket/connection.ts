@@ -113,6 +113,9 @@ export interface ReadGate {
   hold?(bytes: number): boolean;
 }
 
+/** Beyond the largest message, what a peer may still send after our Close: frame headers, control frames. */
+const AFTER_CLOSE_SLACK = 64 * 1024;
+
 /** Where the shared socket listeners below find the socket's Connection. */
 const kConnection = Symbol('websocket.connection');
 type ConnectionSocket = Socket & { [kConnection]: Connection };
@@ -143,6 +146,8 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   #outbox: Outbox | null = null;
   /** limitReading()'s gate, and the timer that ends a throttle. */
   #gate: ReadGate | null = null;
+  /** Bytes read since our Close went out (#data). */
+  #readAfterClose = 0;
   /** What the gate's hold() was last told: bytes of an unfinished message. */
   #held = 0;
   #throttleTimer: NodeJS.Timeout | null = null;
@@ -457,6 +462,12 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     // A resume() just before a destroy() still emits what Node had buffered
     // while paused: a dropped connection reads nothing more (its 1006 stands).
     if (this.#has(CLOSED) || this.#socket.destroyed) return;
+    if (this.#has(CLOSE_SENT) && (this.#readAfterClose += chunk.length) > this.limits.maxMessageSize + AFTER_CLOSE_SLACK) {
+      // §7.1.2: after our Close we read on for the peer's, through at most the message it was
+      // sending; a peer that streams on instead would be read and discarded until the close timeout.
+      this.#socket.destroy();
+      return;
+    }
     this.#flags &= ~(SILENT | PINGED); // any traffic shows the peer is alive
     // §5.1: a server MUST close the connection on an unmasked client frame.
     this.#receiver ??= new Receiver(new Connection.#Sink(this), {
@@ -474,11 +485,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     if (gate === null) return;
     if (gate.hold !== undefined && this.#receiver.unfinished !== this.#held && !this.#hold(gate)) return;
     const wait = gate.take(chunk.length);
-    if (wait === 0) return;
-    // Once our Close is out we read on only to see the peer's FIN: one that sends on past its
-    // budget instead would be read (and discarded) at full speed until the close timeout. Drop it.
-    if (this.#has(CLOSE_SENT)) this.#socket.destroy();
-    else this.#throttle(wait);
+    if (wait > 0) this.#throttle(wait);
   }
 
   /** Tells the gate what an unfinished message now holds; false (and failing, 1013) if it refuses. */

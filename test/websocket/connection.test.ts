@@ -810,3 +810,16 @@ t.test('limitReading: past its gate a connection stops reading, and still closes
   t.match(await channel.closed, { code: 1000, wasClean: true }, 'the closing handshake completes');
   t.ok(reads.length > readsBefore, 'closing read on past the gate');
 });
+
+t.test('after our Close, a peer that streams on instead of answering is dropped, not read until the close timeout', async (t) => {
+  const server = await setup(t, { routes: { '*': idle }, limits: { maxMessageSize: 1024, closeTimeout: 60 * 60_000 } });
+  const c = await client(t, server);
+  const channel = await server.channel(0);
+  channel.close(1000, 'bye');
+  t.equal((await c.nextClose())?.code, 1000);
+  // More than the largest message and the slack (64 KiB) for frame headers and control frames.
+  const frame = clientFrame(OP.BINARY, Buffer.alloc(1000));
+  for (let i = 0; i < 100 && !c.tcpClosed; i++) await c.write(Buffer.concat(Array.from({ length: 10 }, () => frame)));
+  await waitFor(c.closedTcp, 'the server to drop the connection');
+  t.match(await channel.closed, { code: 1000, wasClean: false }, 'our code stands; the handshake did not complete');
+});
