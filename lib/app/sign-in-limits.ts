@@ -7,9 +7,10 @@
  *
  * - attempts are counted per session, per client address and for the whole
  *   server, each a token bucket (a burst, then one more every so often);
- * - the last third of the server-wide bucket is kept for addresses without a
- *   failure in their streak: a few addresses that keep failing (a credential
- *   checker) cannot use up every sign-in, so a person's first try still goes;
+ * - the last third of the server-wide bucket is kept for newcomers, addresses
+ *   that have not tried lately (their own bucket is full): a few addresses
+ *   testing passwords on many connections at once cannot use up every
+ *   sign-in, so a person's first try still goes;
  * - after a failure an address waits before its next attempt, twice as long
  *   after each further failure (a success ends the streak; a sign-in the
  *   person cancelled is no failure);
@@ -85,7 +86,7 @@ export class SignInLimiter {
   /** Account names (lower case: Steam's are case-insensitive) → end of their cooldown after an 87. */
   readonly #accounts = new Map<string, number>();
   readonly #server: TokenBucket;
-  /** Server-wide sign-ins only addresses without a failure streak may use. */
+  /** Server-wide sign-ins only newcomers may use. */
   readonly #reserve: number;
   #steamCooldownUntil = 0;
   #sweptAt: number;
@@ -112,8 +113,8 @@ export class SignInLimiter {
       own,
       this.#sessions.get(who.session)?.readyAt(now) ?? now,
       address?.readyAt(now, this.limits) ?? now,
-      // An address whose last sign-in failed leaves the reserve to the others (see the top).
-      this.#server.readyAt(now, address !== undefined && address.failures > 0 ? this.#reserve + 1 : 1),
+      // Only a newcomer may take from the reserve (see the top).
+      this.#server.readyAt(now, address === undefined || address.bucket.full(now) ? 1 : this.#reserve + 1),
     );
     if (steam <= now && own <= now) return null;
     return { code: steam > now ? 'steam-cooldown' : 'sign-in-limited', retryAt: Math.max(steam, own) };
