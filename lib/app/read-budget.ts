@@ -12,8 +12,9 @@
  * Each message is charged MESSAGE_BYTES on top of its bytes: answering a
  * message (parsing its JSON, refusing it, sending the refusal) costs the
  * server more than reading a kilobyte, so a flood of tiny messages — a wrong
- * password again as soon as the last was refused — is held to a few hundred
- * a second per address, where its bytes alone would allow thousands.
+ * password again as soon as the last was refused — is held to a thousand at once and
+ * 64 a second per address (the default budget), where its bytes alone would
+ * allow tens of thousands.
  *
  * The budget is a GCRA (the "virtual scheduling" form of a token bucket): per
  * address only the time at which its debt is paid off, which may lie in the
@@ -25,7 +26,7 @@ import { checkRate, type Rate } from './token-bucket.js';
 
 const SWEEP_INTERVAL_MS = 60_000;
 /** What a message costs beyond its bytes (see above); a page sends a few messages a minute. */
-export const MESSAGE_BYTES = 1024;
+export const MESSAGE_BYTES = 4096;
 
 export class ReadBudget {
   readonly rate: Readonly<Rate>;

@@ -20,6 +20,7 @@ import t from 'tap';
 import { startServe } from '../helpers/binary.js';
 import { clientFrame, OP, openClient, type RawClient } from '../helpers/raw-client.js';
 import { address, clientFrom, redeem, signInDemo } from '../helpers/abuse.js';
+import { MESSAGE_BYTES } from '../../lib/app/read-budget.js';
 
 const BUDGET = 1024 * 1024;
 const STREAM_BYTES = 16 * 1024 * 1024; // per connection
@@ -60,8 +61,8 @@ t.test('an address past its byte budget is not read any further; another address
 
 t.test('a flood of tiny messages pays for each message, not only its bytes', async (t) => {
   // A wrong password again as soon as the last was refused (issue 13, finding 4) costs the server a JSON
-  // parse and a refusal per message: each is charged MESSAGE_BYTES (1 KiB) of the budget beyond its bytes.
-  const budget = 64 * 1024;
+  // parse and a refusal per message: each is charged MESSAGE_BYTES (4 KiB) of the budget beyond its bytes.
+  const budget = 256 * 1024;
   const serving = await startServe(['--port', '0', '--demo', '--pause', '0', '--bytes-per-address', `${budget}/1h`], {}, t.teardown);
   const flooder = await openClient(serving.port, { path: '/ws', localAddress: address(1) });
   t.teardown(() => flooder.destroy());
@@ -80,9 +81,9 @@ t.test('a flood of tiny messages pays for each message, not only its bytes', asy
 
   const replies = flooder.received.filter((f) => f.opcode === OP.TEXT).length;
   // One message per read (each waits for the last one's answer), so one read past the budget.
-  const bound = Math.ceil(budget / (1024 + tiny.length)) + 1;
+  const bound = Math.ceil(budget / (MESSAGE_BYTES + tiny.length)) + 1;
   t.comment(`${replies} messages answered; by their bytes alone the budget would allow ${Math.floor(budget / tiny.length)}`);
   t.ok(replies > 0, 'the flooder was answered');
-  t.ok(replies <= bound, `the server answered ${replies} messages: no more than the budget allows at 1 KiB each (${bound})`);
+  t.ok(replies <= bound, `the server answered ${replies} messages: no more than the budget allows at 4 KiB each (${bound})`);
   t.notOk(flooder.tcpClosed, 'nothing was refused: the connection is open');
 });
