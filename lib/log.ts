@@ -65,9 +65,9 @@ export type LogEvent =
   | { event: 'protocol-error'; client?: string; session?: string; code: string }
   | { event: 'websocket-failed'; code: number; client?: string }
   // Limits (docs/sessions.md): what a client was refused
-  | { event: 'connection-refused'; client: string; scope: 'address' | 'server' }
+  | { event: 'connection-refused'; client: string; scope: 'address' | 'server' | 'rate' }
   | { event: 'sign-in-refused'; client: string; session: string; code: 'sign-in-limited' | 'steam-cooldown' }
-  /** An address pasted past its rate (lib/app/paste-limits.ts). */
+  /** An address pasted past its rate (lib/app/address-rate.ts). */
   | { event: 'paste-refused'; client: string; session?: string; chars: number };
 
 export type Logger = (event: LogEvent) => void;

@@ -16,6 +16,8 @@ export interface ServerPolicy extends SignInLimits {
   maxConnections: number;
   /** Open WebSocket connections of one client address. */
   maxConnectionsPerAddress: number;
+  /** New WebSocket connections of one client address (address-rate.ts). */
+  newConnectionsPerAddress: Rate;
   /** Sessions (anonymous and signed-in alike), for the whole server. */
   maxSessions: number;
   /** Sessions made by one client address. */
@@ -28,7 +30,7 @@ export interface ServerPolicy extends SignInLimits {
   anonymousGraceMs: number;
   /** A session that has not signed in by then ends, held or not. */
   signInDeadlineMs: number;
-  /** Characters of add-keys text one client address may send (paste-limits.ts). */
+  /** Characters of add-keys text one client address may send (address-rate.ts). */
   pasteCharsPerAddress: Rate;
   /** Bytes the server reads from one client address's WebSocket connections, all together (read-budget.ts). */
   readBytesPerAddress: Rate;
@@ -46,6 +48,8 @@ export const DEFAULT_POLICY: Readonly<ServerPolicy> = Object.freeze({
   // A connection costs a few KB; a person has a few tabs on a few devices.
   maxConnections: 2_000,
   maxConnectionsPerAddress: 50,
+  // Its whole share at once, then one a second: a page opens one on load and one after a drop.
+  newConnectionsPerAddress: { count: 60, perMs: 60_000 },
   // A signed-in session holds a Steam client (several MB): the server's cap of protocol 1.
   maxSessions: 100,
   maxSessionsPerAddress: 10,
@@ -85,7 +89,7 @@ const DURATIONS = [
   'signInBackoffMaxMs',
   'steamCooldownMs',
 ] as const satisfies readonly (keyof ServerPolicy)[];
-const RATES = ['signInsPerSession', 'signInsPerAddress', 'signInsPerServer', 'pasteCharsPerAddress', 'readBytesPerAddress'] as const satisfies readonly (keyof ServerPolicy)[];
+const RATES = ['newConnectionsPerAddress', 'signInsPerSession', 'signInsPerAddress', 'signInsPerServer', 'pasteCharsPerAddress', 'readBytesPerAddress'] as const satisfies readonly (keyof ServerPolicy)[];
 
 /**
  * The defaults with `overrides` on top, checked: a count below 1, a negative

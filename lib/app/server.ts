@@ -14,7 +14,7 @@ import { hostAllowlist } from './host-check.js';
 import { sameOrigin, type OriginCheck } from './origin-check.js';
 import { resolvePolicy, type ServerPolicy } from './policy.js';
 import { Quota } from './quota.js';
-import { PasteLimiter } from './paste-limits.js';
+import { AddressRate } from './address-rate.js';
 import { ReadBudget } from './read-budget.js';
 import { UnfinishedBytes } from './unfinished-bytes.js';
 import { SignInLimiter } from './sign-in-limits.js';
@@ -54,7 +54,7 @@ export interface AppOptions {
   maxConnectionsPerSession?: number;
   /** Sign-in limits per session, address and server, and Steam's cooldowns. */
   signIns?: SignInGate;
-  /** Text pasted per address (paste-limits.ts). */
+  /** Text pasted per address (address-rate.ts). */
   pastes?: PasteGate;
   /** The client's address (a trusted proxy's X-Forwarded-For, lib/app/client-address.ts); default the socket's. */
   addressOf?: (req: IncomingMessage) => string;
@@ -110,7 +110,8 @@ export function createApp(options: AppOptions): App {
   const maxSessions = options.maxSessions ?? policy.maxSessions;
   const sessionQuota = options.sessionQuota ?? new Quota({ perAddress: policy.maxSessionsPerAddress, total: maxSessions });
   const signIns = options.signIns ?? new SignInLimiter(policy, clock);
-  const pastes = options.pastes ?? new PasteLimiter(policy.pasteCharsPerAddress, clock);
+  const pastes = options.pastes ?? new AddressRate(policy.pasteCharsPerAddress, clock);
+  const newConnections = new AddressRate(policy.newConnectionsPerAddress, clock);
   const reads = new ReadBudget(policy.readBytesPerAddress, clock);
   const unfinished = new UnfinishedBytes({ perAddress: policy.maxUnfinishedBytesPerAddress, total: policy.maxUnfinishedBytes });
   const {
@@ -161,6 +162,7 @@ export function createApp(options: AppOptions): App {
       log,
       addressOf,
       connections: connectionQuota,
+      newConnections,
       signIns,
       pastes,
       reads,

@@ -2,7 +2,7 @@
  * A token bucket: at most `count` tokens at once, refilled at `count` every
  * `perMs` by the time that passed (never by a timer), fractional in between.
  * The sign-in limits (sign-in-limits.ts) take one token per sign-in, the
- * paste limits (paste-limits.ts) one per character pasted.
+ * paste limits (address-rate.ts) one per character pasted.
  */
 
 /** At most `count` at once; they come back one by one, `count` every `perMs`. */

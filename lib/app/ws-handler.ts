@@ -96,7 +96,7 @@ export interface SignInGate {
   finish(who: SignInWho, outcome: { ok: true } | { ok: false; reason: LoginFailure }): void;
 }
 
-/** How much text an address may paste: null, or when it may paste `chars` (lib/app/paste-limits.ts). */
+/** How much text an address may paste: null, or when it may paste `chars` (lib/app/address-rate.ts). */
 export interface PasteGate {
   take(address: string, chars: number): number | null;
 }
@@ -114,6 +114,8 @@ export interface RedeemHandlerOptions {
   log?: Logger;
   /** The client's address (lib/app/client-address.ts); default: the socket's. */
   addressOf?: (request: IncomingMessage) => string;
+  /** New connections per address (lib/app/address-rate.ts): null, or when one may come; default: no limit here. */
+  newConnections?: { take(address: string): number | null };
   /** Connections per address and in all; default: no limit here. */
   connections?: AddressQuota;
   /** Sign-in limits; default: none. */
@@ -142,6 +144,12 @@ export function redeemHandler(options: RedeemHandlerOptions): ChannelHandler {
     void channel.closed.then(({ code, wasClean }) => {
       if (!wasClean && FAILURE_CODES.has(code)) log({ event: 'websocket-failed', code, client: address });
     });
+    if ((options.newConnections?.take(address) ?? null) !== null) {
+      // One that the server closed would otherwise be opened again at once, upgrade and all.
+      log({ event: 'connection-refused', client: address, scope: 'rate' });
+      bye(channel, 'too-many-connections');
+      return;
+    }
     const admitted = options.connections?.take(address) ?? 'ok';
     if (admitted !== 'ok') {
       log({ event: 'connection-refused', client: address, scope: admitted === 'server-full' ? 'server' : 'address' });

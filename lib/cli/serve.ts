@@ -53,7 +53,7 @@ type CountField =
   | 'maxUnfinishedBytesPerAddress'
   | 'maxUnfinishedBytes';
 type DurationField = 'firstMessageTimeoutMs' | 'anonymousGraceMs' | 'signInDeadlineMs' | 'signInBackoffMs' | 'signInBackoffMaxMs' | 'steamCooldownMs';
-type RateField = 'signInsPerSession' | 'signInsPerAddress' | 'signInsPerServer' | 'pasteCharsPerAddress' | 'readBytesPerAddress';
+type RateField = 'newConnectionsPerAddress' | 'signInsPerSession' | 'signInsPerAddress' | 'signInsPerServer' | 'pasteCharsPerAddress' | 'readBytesPerAddress';
 
 /** serve's flags for the limits of ServerPolicy (lib/app/policy.ts): one row each, which also makes the usage text. */
 type LimitFlag = { flag: string; env: string; help: string } & (
@@ -65,6 +65,7 @@ type LimitFlag = { flag: string; env: string; help: string } & (
 export const LIMIT_FLAGS: readonly LimitFlag[] = [
   { flag: 'max-connections', env: 'STEAM_KEY_MAX_CONNECTIONS', kind: 'count', field: 'maxConnections', max: 1_000_000, help: 'open WebSocket connections, for the whole server' },
   { flag: 'max-connections-per-address', env: 'STEAM_KEY_MAX_CONNECTIONS_PER_ADDRESS', kind: 'count', field: 'maxConnectionsPerAddress', max: 1_000_000, help: 'open WebSocket connections of one client address' },
+  { flag: 'new-connections-per-address', env: 'STEAM_KEY_NEW_CONNECTIONS_PER_ADDRESS', kind: 'rate', field: 'newConnectionsPerAddress', maxCount: 1_000_000, help: 'new WebSocket connections from one client address' },
   { flag: 'max-sessions', env: 'STEAM_KEY_MAX_SESSIONS', kind: 'count', field: 'maxSessions', max: 100_000, help: 'sessions, signed in or not, for the whole server' },
   { flag: 'max-sessions-per-address', env: 'STEAM_KEY_MAX_SESSIONS_PER_ADDRESS', kind: 'count', field: 'maxSessionsPerAddress', max: 100_000, help: 'sessions made from one client address' },
   { flag: 'connections-per-session', env: 'STEAM_KEY_CONNECTIONS_PER_SESSION', kind: 'count', field: 'connectionsPerSession', max: 1_000, help: 'pages holding one session; one more replaces the oldest' },

@@ -103,3 +103,18 @@ t.test('a connection that never says hello is closed 1008 after --first-message-
   // The one that said hello was opened first, so its own timer has fired too: it is for silence only.
   t.equal(talking.socket.readyState, talking.socket.OPEN, 'the connection that said hello is still open');
 });
+
+t.test('new connections per address: a burst, then a rate; closing them does not make room', async (t) => {
+  const serving = await startServe(['--port', '0', '--demo', '--new-connections-per-address', '3/1h'], {}, t.teardown);
+  const [a, b] = [address(10), address(11)];
+  for (let i = 0; i < 3; i++) {
+    const client = await admitted(t, serving, a);
+    client.socket.terminate(); // closed at once: the concurrent cap would let the next one in
+    await client.closed;
+  }
+  const { bye, closed } = await refused(serving, a);
+  t.match(bye, { reason: 'too-many-connections' }, 'the fourth new connection within the hour is refused, with a reason');
+  t.equal(closed.code, 1013, 'Try Again Later');
+  t.match(await serving.logged(/connection-refused/), /connection-refused client=127\.0\.0\.11 scope=rate/, 'the log says whose and which limit');
+  await admitted(t, serving, b);
+});

@@ -4,7 +4,7 @@
  * without pause starve every other page (found while writing
  * non-reading.test.ts: with 20 such clients an honest sign-in took 25 s).
  * Each client address may paste a rate of characters (--pastes-per-address,
- * lib/app/paste-limits.ts): past it, `paste-limited` with `retryAt`, and no
+ * lib/app/address-rate.ts): past it, `paste-limited` with `retryAt`, and no
  * key search at all.
  *
  * The real `steam-key serve --demo`, with the default rate (3,000,000

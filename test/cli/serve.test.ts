@@ -105,7 +105,7 @@ const LIMIT_ARGS = [
   '--connections-per-session', '3', '--first-message-timeout', '5s', '--anonymous-grace', '1m', '--sign-in-deadline', '30m',
   '--sign-ins-per-session', '3/5m', '--sign-ins-per-address', '6/1h', '--sign-ins-per-server', '100/10m',
   '--sign-in-backoff', '1s', '--sign-in-backoff-max', '1h', '--sign-in-cooldown', '2h', '--pastes-per-address', '5000000/1h', '--bytes-per-address', '1048576/4s',
-  '--unfinished-bytes-per-address', '2097152', '--unfinished-bytes', '33554432',
+  '--unfinished-bytes-per-address', '2097152', '--unfinished-bytes', '33554432', '--new-connections-per-address', '30/1m',
 ];
 const LIMIT_POLICY = {
   maxConnections: 500,
@@ -126,6 +126,7 @@ const LIMIT_POLICY = {
   readBytesPerAddress: { count: 1_048_576, perMs: 4_000 },
   maxUnfinishedBytesPerAddress: 2_097_152,
   maxUnfinishedBytes: 33_554_432,
+  newConnectionsPerAddress: { count: 30, perMs: 60_000 },
 };
 
 t.test('the limits on clients, the trusted proxies and the allowed hosts: flags', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { PasteLimiter } from '../../lib/app/paste-limits.js';
+import { AddressRate } from '../../lib/app/address-rate.js';
 
 const MINUTE = 60_000;
 
@@ -10,7 +10,7 @@ function clock(start = 1_700_000_000_000): { now: () => number; advance: (ms: nu
 
 t.test('an address pastes its burst, then waits for the rate; another address is not held back', async (t) => {
   const c = clock();
-  const limiter = new PasteLimiter({ count: 3_000, perMs: 10 * MINUTE }, c);
+  const limiter = new AddressRate({ count: 3_000, perMs: 10 * MINUTE }, c);
   t.equal(limiter.take('10.0.0.1', 1_000), null);
   t.equal(limiter.take('10.0.0.1', 2_000), null, 'the whole burst');
   const retryAt = limiter.take('10.0.0.1', 600);
@@ -24,7 +24,7 @@ t.test('an address pastes its burst, then waits for the rate; another address is
 
 t.test('a paste larger than the burst costs the whole burst, so a full bucket always lets one through', async (t) => {
   const c = clock();
-  const limiter = new PasteLimiter({ count: 1_000, perMs: MINUTE }, c);
+  const limiter = new AddressRate({ count: 1_000, perMs: MINUTE }, c);
   t.equal(limiter.take('a', 1_000_000), null);
   t.equal(limiter.take('a', 1_000_000), c.now() + MINUTE, 'the next one waits for a full bucket');
   t.equal(limiter.take('a', 1), c.now() + 60, 'a small one waits for its share only');
@@ -32,7 +32,7 @@ t.test('a paste larger than the burst costs the whole burst, so a full bucket al
 
 t.test('a refused paste takes nothing; full buckets are forgotten', async (t) => {
   const c = clock();
-  const limiter = new PasteLimiter({ count: 100, perMs: MINUTE }, c);
+  const limiter = new AddressRate({ count: 100, perMs: MINUTE }, c);
   limiter.take('a', 100);
   for (let i = 0; i < 10; i++) t.ok(limiter.take('a', 50), 'refused');
   c.advance(MINUTE / 2);
@@ -44,6 +44,6 @@ t.test('a refused paste takes nothing; full buckets are forgotten', async (t) =>
 });
 
 t.test('a bad rate is refused', async (t) => {
-  t.throws(() => new PasteLimiter({ count: 0, perMs: 1 }, clock()), RangeError);
-  t.throws(() => new PasteLimiter({ count: 1, perMs: 0.5 }, clock()), RangeError);
+  t.throws(() => new AddressRate({ count: 0, perMs: 1 }, clock()), RangeError);
+  t.throws(() => new AddressRate({ count: 1, perMs: 0.5 }, clock()), RangeError);
 });
