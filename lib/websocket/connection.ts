@@ -571,6 +571,8 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
    */
   #failSoon(err: unknown): void {
     this.#receiver?.stop();
+    // A failed peer is not owed the rest of its message after our Close: only the slack (#data).
+    this.#readAfterClose = this.limits.maxMessageSize;
     if (this.#has(CLOSE_SENT)) {
       // Our Close is out: nothing may follow it, and its code stands. Only TCP is left to close.
       this.#readOn();
