@@ -131,7 +131,7 @@ export interface RedeemHandlerOptions {
 }
 
 /** The close codes the WebSocket layer fails a connection with (a ProtocolError's code). */
-const FAILURE_CODES: ReadonlySet<number> = new Set([CloseCode.PROTOCOL_ERROR, CloseCode.INVALID_PAYLOAD, CloseCode.MESSAGE_TOO_BIG]);
+const FAILURE_CODES: ReadonlySet<number> = new Set([CloseCode.PROTOCOL_ERROR, CloseCode.INVALID_PAYLOAD, CloseCode.MESSAGE_TOO_BIG, CloseCode.TRY_AGAIN_LATER]);
 
 /** The `/ws` route's handler. */
 export function redeemHandler(options: RedeemHandlerOptions): ChannelHandler {

@@ -26,6 +26,7 @@ function bigPaste(fillerChars: number): string {
 }
 
 const byteLength = (message: unknown): number => Buffer.byteLength(JSON.stringify(message));
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
 
 await withBrowser(t, 'the page in Chromium: large pastes', async (t, browser) => {
   t.test('a Chinese text over 1 MiB: its keys are added, repeats and masks counted', async (t) => {
@@ -80,45 +81,37 @@ await withBrowser(t, 'the page in Chromium: large pastes', async (t, browser) =>
     t.equal(run.logs.filter((l) => /session-detached|protocol-error/.test(l)).length, 0, 'the connection was never at risk');
   });
 
-  t.test('a message the server closes on with 1009: the page says the keys were not added', async (t) => {
-    // A server that takes less than the protocol promises (a proxy in front, say): the page cannot know.
-    const run = await startApp({ page: pageHandler(), limits: { maxMessageSize: 64 * 1024 } });
+  /** A paste of 4,000 keys (72 kB as the page sends it) to an app made with `options`: the page after it. */
+  async function pasteRefused(t: Tap, options: Parameters<typeof startApp>[0]) {
+    const run = await startApp({ page: pageHandler(), ...options });
     t.teardown(run.close);
     const page = await openPage(t, browser, run.url);
     await textOf(page, '#connection', /^Connected$/);
-    // The page sends only the keys: 4,000 of them are 72 kB, within the protocol, over this server's limit.
     const paste = Array.from({ length: 4_000 }, (_, i) => `${i.toString(36).padStart(5, '0')}-BBBBB-CCCCC`.toUpperCase()).join(' ');
     await page.fill('#keys-text', paste);
     await page.click('#redeem');
-    t.match(
-      await textOf(page, '#notice-text', /./),
-      /^The server refused your text as too large, so no keys were added\. It is still in the box: paste it in smaller parts\.$/,
-      'after reconnecting, the page says the paste did not go through, and why',
-    );
-    t.match(await run.logged(/websocket-failed/), / websocket-failed code=1009 client=/, 'the server did close with 1009');
+    const notice = await textOf(page, '#notice-text', /./);
     t.equal(await textOf(page, '#connection', /^Connected$/), 'Connected', 'on a new connection');
     t.equal(run.app.store.size, 0, 'the refused paste made no session');
     t.equal(await page.inputValue('#keys-text'), paste, 'the text is still in the box');
     t.equal((await tableRows(page)).length, 0, 'nothing was added');
     t.ok(await page.isEnabled('#redeem'), 'Redeem can be pressed again');
+    return { notice, run };
+  }
+
+  t.test('a message the server closes on with 1009: the page says the keys were not added', async (t) => {
+    // A server that takes less than the protocol promises (a proxy in front, say): the page cannot know.
+    // The page sends only the keys: 72 kB, within the protocol, over this server's limit.
+    const { notice, run } = await pasteRefused(t, { limits: { maxMessageSize: 64 * 1024 } });
+    t.match(notice, /^The server refused your text as too large, so no keys were added\. It is still in the box: paste it in smaller parts\.$/, 'the page says the paste did not go through, and why');
+    t.match(await run.logged(/websocket-failed/), / websocket-failed code=1009 client=/, 'the server did close with 1009');
   });
 
   t.test('a message over what this address may hold unfinished: closed with 1013, the page says to try again', async (t) => {
     // Others from the same network are sending large texts (here: the cap is smaller than the paste).
-    const run = await startApp({ page: pageHandler(), policy: { maxUnfinishedBytesPerAddress: 32 * 1024 } });
-    t.teardown(run.close);
-    const page = await openPage(t, browser, run.url);
-    await textOf(page, '#connection', /^Connected$/);
-    const paste = Array.from({ length: 4_000 }, (_, i) => `${i.toString(36).padStart(5, '0')}-BBBBB-CCCCC`.toUpperCase()).join(' ');
-    await page.fill('#keys-text', paste);
-    await page.click('#redeem');
-    t.match(
-      await textOf(page, '#notice-text', /./),
-      /^The server is busy receiving other large texts from your network, so none of your keys were added\. Your text is still in the box: press Redeem again in a moment\.$/,
-    );
-    t.equal(await textOf(page, '#connection', /^Connected$/), 'Connected', 'on a new connection');
-    t.equal(await page.inputValue('#keys-text'), paste, 'the text is still in the box');
-    t.equal((await tableRows(page)).length, 0, 'nothing was added');
+    const { notice, run } = await pasteRefused(t, { policy: { maxUnfinishedBytesPerAddress: 32 * 1024 } });
+    t.match(notice, /^The server is busy receiving other large texts from your network, so none of your keys were added\. Your text is still in the box: press Redeem again in a moment\.$/);
+    t.match(await run.logged(/websocket-failed/), / websocket-failed code=1013 client=/, 'the server did close with 1013');
   });
 
   t.test('the connection drops while add-keys waits for its reply: the session tells what came of it', async (t) => {
