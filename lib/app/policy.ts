@@ -60,13 +60,14 @@ export const DEFAULT_POLICY: Readonly<ServerPolicy> = Object.freeze({
   // Three pastes of the largest size at once, then one every 3 min: finding the keys in 1 MB takes
   // a few hundred ms of the server's one thread.
   pasteCharsPerAddress: { count: 3_000_000, perMs: 10 * 60_000 },
-  // 4 MiB at once (a page's largest paste four times over), then 256 KiB/s: a page sends a few KB a
+  // 1 MiB at once (a page's largest paste), then 256 KiB/s: a page sends a few KB a
   // minute; parsing a flood costs the server's one thread, whatever it turns out to hold.
-  readBytesPerAddress: { count: 4 * 1024 * 1024, perMs: 16_000 },
-  // Four of the largest messages (1 MiB) at once per address, 64 in all: the server's memory for
-  // messages on their way stays far below what its sessions need.
-  maxUnfinishedBytesPerAddress: 4 * 1024 * 1024,
-  maxUnfinishedBytes: 64 * 1024 * 1024,
+  readBytesPerAddress: { count: 1024 * 1024, perMs: 4_000 },
+  // One of the largest messages (1 MiB) at once per address, 16 in all: whatever arrives on a
+  // thousand slow connections, the server's memory for messages on their way stays small beside
+  // what its sessions need (npm run bench:hostile).
+  maxUnfinishedBytesPerAddress: 1024 * 1024,
+  maxUnfinishedBytes: 16 * 1024 * 1024,
   ...DEFAULT_SIGN_IN_LIMITS,
   trustedProxies: [],
   allowedHosts: [],

@@ -20,9 +20,11 @@
  * dropped keys listed, all of them counted. Nothing is timed; the hang
  * guards only stop a stuck run.
  *
- * The paste rate and the byte budget per address (--pastes-per-address,
- * --bytes-per-address: pastes.test.ts, bytes.test.ts) would refuse or slow
- * most of these pastes; they are lifted here, so that the flood reaches
+ * The paste rate, the byte budget and the cap on unfinished messages per
+ * address (--pastes-per-address, --bytes-per-address,
+ * --unfinished-bytes-per-address: pastes.test.ts, bytes.test.ts,
+ * unfinished.test.ts) would refuse or slow most of these pastes; they are
+ * lifted here, so that the flood reaches
  * what this test is about: replies that are not read. Each 1 MB paste costs
  * the server about 0.2 s of CPU (finding 55,000 keys), so while 20
  * connections paste without pause every message of the honest client waits
@@ -73,7 +75,7 @@ t.test('non-reading clients flood add-keys: every reply bounded, memory bounded,
   // on a busy machine. That timeout is connections.test.ts's subject; here it must not end the honest client.
   // The heap is capped as well, so that the RSS measured is what the server needs, not what a lazy
   // garbage collector left lying about: a server that needed more would die of it, and fail.
-  const serving = await startServe(['--port', '0', '--demo', '--pause', '0', '--first-message-timeout', '5m', '--pastes-per-address', '100000000/1h', '--bytes-per-address', '1000000000000/1s'], { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_MB}` }, t.teardown);
+  const serving = await startServe(['--port', '0', '--demo', '--pause', '0', '--first-message-timeout', '5m', '--pastes-per-address', '100000000/1h', '--bytes-per-address', '1000000000000/1s', '--unfinished-bytes-per-address', '1000000000', '--unfinished-bytes', '1000000000'], { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_MB}` }, t.teardown);
   const pid = serving.child.pid!;
   const startKiB = procStatusKiB(pid, 'VmHWM');
 
