@@ -123,8 +123,8 @@ export type ResolvedDeflateOptions = Required<DeflateOptions>;
  * connection holds none), our compressor is freed after an interval unused
  * (PerMessageDeflate.trim). memLevel is zlib's 8, as ws's: memLevel 5
  * (~170 KiB of RSS per busy compressor instead of ~250) cut zlib's blocks to
- * 2,048 symbols, and building their Huffman trees cost a 1 MiB JSON text ~6%
- * more server CPU than ws and 1.5% more bytes, while an idle compressed
+ * 2,048 symbols: a 1 MiB JSON text cost 8% more server CPU than ws, half of it
+ * building Huffman trees, and 1.5% more bytes, while an idle compressed
  * connection's RSS stayed level with ws's either way (docs/deflate-benchmarks.md).
  */
 export const DEFAULT_DEFLATE_OPTIONS: Readonly<ResolvedDeflateOptions> = Object.freeze({
