@@ -5,7 +5,12 @@
  * so per message it does far less than any server it drives; the raw TCP
  * echo run shows how far it can go.
  *
- * Jobs arrive over IPC (see ipc.ts): echo, handshake, open, closeAll.
+ * With permessage-deflate (RFC 7692) it offers what Chromium offers and sends
+ * text compressed beforehand (deflate-frames.ts), so it does no zlib work
+ * while timing either; it inflates only one reply per connection, to check it.
+ *
+ * Jobs arrive over IPC (see ipc.ts): start (an echo, compressed or not, or
+ * handshakes), mark, stop, open, closeAll.
  */
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -19,6 +24,7 @@ import {
   serverFrame,
   upgradeRequest,
 } from './frames.js';
+import { checkCompressedReply, compressedRing, OFFERS, ringOf, type MessageKind, type Offer, type Ring } from './deflate-frames.js';
 import { serveRequests } from './ipc.js';
 
 /** Echo traffic: every connection keeps `window` messages of `size` bytes in flight. */
@@ -32,6 +38,19 @@ export interface EchoWorkload {
   raw: boolean;
 }
 
+/**
+ * Compressed echo traffic: every connection agrees permessage-deflate (with
+ * context takeover, as browsers ask) and keeps `window` compressed text
+ * messages in flight, cycling through distinct ones (deflate-frames.ts).
+ */
+export interface DeflateEchoWorkload {
+  kind: 'deflate-echo';
+  port: number;
+  connections: number;
+  window: number;
+  message: MessageKind;
+}
+
 /** `concurrency` loops, each doing one handshake after another (see oneHandshake). */
 export interface HandshakeWorkload {
   kind: 'handshake';
@@ -39,29 +58,38 @@ export interface HandshakeWorkload {
   concurrency: number;
 }
 
-export type Workload = EchoWorkload | HandshakeWorkload;
+export type Workload = EchoWorkload | DeflateEchoWorkload | HandshakeWorkload;
 
 /**
  * Requests: `start` a workload (resolves after its warm-up, traffic keeps
  * flowing), `mark` it (counters so far), `stop` it; `open` idle connections
- * and keep them until `closeAll`.
+ * and keep them until `closeAll` (with `deflate`, each agrees permessage-deflate
+ * with that offer and echoes one compressed 1 KiB message first, so that the
+ * server holds whatever zlib state it keeps).
  */
 export type Job =
   | { kind: 'start'; workload: Workload; warmupMs: number }
   | { kind: 'mark' }
   | { kind: 'stop' }
-  | { kind: 'open'; port: number; connections: number }
+  | { kind: 'open'; port: number; connections: number; deflate?: Offer }
   | { kind: 'closeAll' };
 
 export interface Mark {
   /** Messages echoed, or handshakes completed, since start. */
   operations: number;
-  /** Payload bytes echoed since start. */
+  /** Payload bytes of the replies since start (on the wire: compressed, for a compressed echo). */
   bytes: number;
   /** performance.now() of this process, in ms. */
   time: number;
   /** This process's CPU time so far (user + system), in µs: shows whether the load generator is the bottleneck. */
   cpu: number;
+}
+
+/** What `start` answers: for a compressed echo, the agreement and one message's size before and after compression. */
+export interface Started {
+  extensions?: string;
+  size?: number;
+  compressed?: number;
 }
 
 interface Running {
@@ -82,10 +110,16 @@ type OnBytes = (bytes: Buffer) => void;
 interface Client {
   socket: Socket;
   onBytes: OnBytes;
+  /** The server's Sec-WebSocket-Extensions answer ('' if none). */
+  extensions: string;
 }
 
-/** TCP connect, send the upgrade request, wait for a 101 with the right Sec-WebSocket-Accept (§4.1). */
-function openWebSocket(port: number, request: Buffer): Promise<Client> {
+/**
+ * TCP connect, send the upgrade request, wait for a 101 with the right
+ * Sec-WebSocket-Accept (§4.1); with `deflate`, the request offers it and the
+ * server must agree it (RFC 7692 §5).
+ */
+function openWebSocket(port: number, request: Buffer, deflate: boolean): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client: Client = {
       socket: connect({
@@ -101,6 +135,7 @@ function openWebSocket(port: number, request: Buffer): Promise<Client> {
         },
       }),
       onBytes: () => {},
+      extensions: '',
     };
     const socket = client.socket;
     let head = '';
@@ -124,7 +159,10 @@ function openWebSocket(port: number, request: Buffer): Promise<Client> {
         fail(new Error(`handshake refused: ${head.slice(0, head.indexOf('\r\n'))}`));
         return;
       }
-      if (end + 4 < head.length) fail(new Error('the server sent frames before any message'));
+      client.extensions = /\r\nsec-websocket-extensions: *([^\r]*)/i.exec(head.slice(0, end + 2))?.[1] ?? '';
+      if (deflate && !client.extensions.toLowerCase().startsWith('permessage-deflate')) {
+        fail(new Error(`the server did not agree permessage-deflate: '${client.extensions}'`));
+      } else if (end + 4 < head.length) fail(new Error('the server sent frames before any message'));
       else resolve(client);
     };
     socket.on('error', fail);
@@ -133,15 +171,22 @@ function openWebSocket(port: number, request: Buffer): Promise<Client> {
   });
 }
 
+/** The upgrade request, offering permessage-deflate with `offer` if given. */
+function requestFor(port: number, path: string, offer: Offer | undefined): Buffer {
+  const plain = upgradeRequest(port, path);
+  if (offer === undefined) return plain;
+  return Buffer.from(plain.toString('latin1').replace(/\r\n\r\n$/, `\r\nSec-WebSocket-Extensions: ${OFFERS[offer]}\r\n\r\n`), 'latin1');
+}
+
 /** Opens `count` connections, at most `parallel` handshakes at a time. */
-async function openMany(port: number, path: string, count: number, parallel: number): Promise<Client[]> {
-  const request = upgradeRequest(port, path);
+async function openMany(port: number, path: string, count: number, parallel: number, offer?: Offer): Promise<Client[]> {
+  const request = requestFor(port, path, offer);
   const opened: Client[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count) {
       next++;
-      opened.push(await openWebSocket(port, request));
+      opened.push(await openWebSocket(port, request, offer !== undefined));
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
@@ -168,6 +213,28 @@ function verifyEcho(client: Client, frame: Buffer, expected: Buffer): Promise<vo
   });
 }
 
+/**
+ * Sends a compressed message (frame `index` of `ring`) and checks that the
+ * reply inflates to it (deflate-frames.ts). It must be the connection's
+ * first, or else the reply may refer to earlier ones.
+ */
+function verifyCompressedEcho(client: Client, ring: Ring, index: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    client.onBytes = (bytes) => {
+      parts.push(Buffer.from(bytes)); // a copy: the read buffer is reused
+      const got = Buffer.concat(parts);
+      const counter = new FrameCounter();
+      if (counter.push(got) === 0) return; // not one whole frame yet
+      client.onBytes = () => {};
+      const problem = checkCompressedReply(got, ring.originals[index]!);
+      if (problem === null) resolve();
+      else reject(new Error(problem));
+    };
+    client.socket.write(ring.bytes.subarray(ring.offsets[index]!, ring.offsets[index + 1]!));
+  });
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -175,24 +242,53 @@ function sleep(ms: number): Promise<void> {
 async function startEcho(job: EchoWorkload): Promise<Running> {
   const payload = patternPayload(job.size);
   const frame = maskedFrame(OP_BINARY, payload);
-  // A window's worth of frames back to back: a refill of k messages is one
-  // write of its first k frames, with no per-message work at all.
-  const batch = Buffer.concat(Array.from({ length: job.window }, () => frame));
   const expected = job.raw ? frame : serverFrame(OP_BINARY, payload);
-
   const conns = await openMany(job.port, '/', job.connections, 100);
   await Promise.all(conns.map((conn) => verifyEcho(conn, frame, expected)));
+  // A window's worth of the same frame back to back: a refill of k messages
+  // is one write of its first k frames, with no per-message work at all.
+  return drive(conns, ringOf(Array.from({ length: job.window }, () => frame), [payload], payload.length), job.window, true);
+}
 
+async function startDeflateEcho(job: DeflateEchoWorkload): Promise<{ running: Running; started: Started }> {
+  const ring = compressedRing(job.message);
+  const n = ring.originals.length;
+  const conns = await openMany(job.port, '/', job.connections, 100, 'takeover');
+  await Promise.all(conns.map((conn, i) => verifyCompressedEcho(conn, ring, i % n)));
+  return { running: drive(conns, ring, job.window, false), started: { extensions: conns[0]!.extensions, size: ring.size, compressed: ring.compressed } };
+}
+
+/**
+ * Keeps `window` messages in flight on every connection: each reply's header
+ * read sends the next message. `same`: the ring's frames are all alike, and
+ * a refill of k is its first k; otherwise each connection cycles through the
+ * ring, a refill of k being at most two writes.
+ */
+function drive(conns: Client[], ring: Ring, window: number, same: boolean): Running {
+  const n = ring.offsets.length - 1;
   const counters = conns.map(() => new FrameCounter());
   let running = true;
   conns.forEach((conn, i) => {
     const counter = counters[i]!;
+    const socket = conn.socket;
+    let cursor = (i + 1) % n; // the first message went out in the check
+    const send = (k: number): void => {
+      if (same) return void socket.write(k === n ? ring.bytes : ring.bytes.subarray(0, ring.offsets[k]!));
+      socket.cork();
+      while (k > 0) {
+        const take = Math.min(k, n - cursor);
+        socket.write(ring.bytes.subarray(ring.offsets[cursor]!, ring.offsets[cursor + take]!));
+        cursor = (cursor + take) % n;
+        k -= take;
+      }
+      socket.uncork();
+    };
     conn.onBytes = (bytes) => {
       const done = counter.push(bytes);
-      if (done > 0 && running) conn.socket.write(done === job.window ? batch : batch.subarray(0, done * frame.length));
+      if (done > 0 && running) send(done);
     };
-    conn.socket.on('error', () => {}); // shows as missing throughput, if ever
-    conn.socket.write(batch);
+    socket.on('error', () => {}); // shows as missing throughput, if ever
+    send(window);
   });
   return {
     counts: () => {
@@ -217,7 +313,7 @@ async function startEcho(job: EchoWorkload): Promise<Running> {
  * and the TCP connection closed (by the server first, as §7.1.1 says).
  */
 async function oneHandshake(port: number, request: Buffer, close: Buffer): Promise<void> {
-  const client = await openWebSocket(port, request);
+  const client = await openWebSocket(port, request, false);
   const socket = client.socket;
   await new Promise<void>((resolve, reject) => {
     const counter = new FrameCounter();
@@ -263,11 +359,13 @@ function startHandshakes(job: HandshakeWorkload): Running {
 
 let current: Running | null = null;
 
-async function start(workload: Workload, warmupMs: number): Promise<Record<string, never>> {
+async function start(workload: Workload, warmupMs: number): Promise<Started> {
   if (current) throw new Error('a workload is already running');
-  current = workload.kind === 'echo' ? await startEcho(workload) : startHandshakes(workload);
+  let started: Started = {};
+  if (workload.kind === 'deflate-echo') ({ running: current, started } = await startDeflateEcho(workload));
+  else current = workload.kind === 'echo' ? await startEcho(workload) : startHandshakes(workload);
   await sleep(warmupMs);
-  return {};
+  return started;
 }
 
 function mark(): Mark {
@@ -285,9 +383,15 @@ async function stop(): Promise<Record<string, never>> {
 
 let idle: Client[] = [];
 
-async function open(port: number, connections: number): Promise<{ opened: number }> {
-  const opened = await openMany(port, '/', connections, 200);
+async function open(port: number, connections: number, deflate: Offer | undefined): Promise<{ opened: number }> {
+  const opened = await openMany(port, '/', connections, 200, deflate);
   for (const conn of opened) conn.socket.on('error', () => {});
+  if (deflate !== undefined) {
+    const ring = compressedRing('json');
+    for (let i = 0; i < opened.length; i += 100) {
+      await Promise.all(opened.slice(i, i + 100).map((conn, j) => verifyCompressedEcho(conn, ring, (i + j) % ring.originals.length)));
+    }
+  }
   idle.push(...opened);
   return { opened: opened.length };
 }
@@ -318,7 +422,7 @@ serveRequests(async (request) => {
     case 'stop':
       return stop();
     case 'open':
-      return open(job.port, job.connections);
+      return open(job.port, job.connections, job.deflate);
     case 'closeAll':
       return closeAll();
   }

@@ -1,5 +1,5 @@
 /**
- * ws with permessage-deflate, for bench/deflate.ts: an echo server
+ * ws with permessage-deflate, for `npm run bench`'s compressed metrics: an echo server
  * like ws-echo.ts, with ws's own defaults for compression (threshold 1 KiB,
  * context takeover, 10 zlib jobs at once).
  */

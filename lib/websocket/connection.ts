@@ -13,7 +13,7 @@ import { headerSize, Opcode, writeFrameHeader } from './frame.js';
 import type { Limits } from './limits.js';
 import { Receiver, type ReceiverSink } from './receiver.js';
 import { callTrace, PREVIEW_BYTES, type TraceFn } from './trace.js';
-import { Utf8Validator } from './utf8.js';
+import { decodeText, Utf8Validator } from './utf8.js';
 
 export interface CloseInfo {
   /**
@@ -390,7 +390,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
       if (trace) callTrace(trace, { direction: 'in', opcode, fin: true, rsv: 0b100, masked: true, length: payload.length, inflated: data.length, preview: data.subarray(0, PREVIEW_BYTES) });
       try {
         // A hook that throws fails the connection (1011), as in #data; it must not reach zlib's callback.
-        this.#receivedMessage(text ? data.toString('utf8') : data);
+        this.#receivedMessage(text ? decodeText(data) : data);
         if (!this.#has(PAUSED | SEND_PAUSED | THROTTLED)) this.#socket.resume();
         receiver.resume();
       } catch (err) {

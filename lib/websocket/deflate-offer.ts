@@ -121,9 +121,11 @@ export type ResolvedDeflateOptions = Required<DeflateOptions>;
  * stays on (like ws and browsers): without it 1 KiB JSON messages compress
  * to about twice the bytes. Instead contexts are made on first use (an idle
  * connection holds none), our compressor is freed after an interval unused
- * (PerMessageDeflate.trim), and memLevel is 5 rather than zlib's 8 (as
- * python-websockets does): ~170 KiB of RSS per compressor instead of ~250,
- * for the same compressed size on our workloads and no more CPU.
+ * (PerMessageDeflate.trim). memLevel is zlib's 8, as ws's: memLevel 5
+ * (~170 KiB of RSS per busy compressor instead of ~250) cut zlib's blocks to
+ * 2,048 symbols: a 1 MiB JSON text cost 8% more server CPU than ws, half of it
+ * building Huffman trees, and 1.5% more bytes, while an idle compressed
+ * connection's RSS stayed level with ws's either way (docs/deflate-benchmarks.md).
  */
 export const DEFAULT_DEFLATE_OPTIONS: Readonly<ResolvedDeflateOptions> = Object.freeze({
   serverNoContextTakeover: false,
@@ -132,7 +134,7 @@ export const DEFAULT_DEFLATE_OPTIONS: Readonly<ResolvedDeflateOptions> = Object.
   clientMaxWindowBits: MAX_WINDOW_BITS,
   threshold: 1024,
   level: 6,
-  memLevel: 5,
+  memLevel: 8,
   concurrency: 10,
 });
 

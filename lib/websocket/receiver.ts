@@ -15,7 +15,7 @@ import { emptyHeader, isControl, Opcode, parseFrameHeader, RSV1 } from './frame.
 import { applyMask } from './mask.js';
 import { MessageBytes } from './message-bytes.js';
 import { callTrace, PREVIEW_BYTES, type TraceFn } from './trace.js';
-import { Utf8Validator } from './utf8.js';
+import { decodeText, Utf8Validator } from './utf8.js';
 
 export interface ReceiverSink {
   onMessage(data: string | Buffer): void;
@@ -314,8 +314,8 @@ export class Receiver {
     if (this.#opcode === Opcode.TEXT) {
       if (whole === null) {
         this.#utf8?.end(); // a message may not end inside a character
-        message = (this.#bytes?.take() ?? Buffer.alloc(0)).toString('utf8');
-      } else message = whole.toString('utf8');
+        message = decodeText(this.#bytes?.take() ?? EMPTY);
+      } else message = decodeText(whole);
     } else message = whole ?? this.#bytes?.take() ?? Buffer.alloc(0);
     this.#whole = null;
     this.#opcode = 0;

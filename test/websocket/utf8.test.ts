@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Utf8Validator } from '../../lib/websocket/utf8.js';
+import { decodeText, Utf8Validator } from '../../lib/websocket/utf8.js';
 
 const fails = { name: 'ProtocolError', closeCode: 1007 };
 const hex = (s: string): Buffer => Buffer.from(s.replace(/ /g, ''), 'hex');
@@ -124,4 +124,14 @@ t.test('the same verdict, at the same slice, as TextDecoder with fatal and strea
     compare(sequence, cuts);
   }
   t.equal(differ, 0, `${checked} sequences, none judged differently`);
+});
+
+t.test('decodeText gives the same string as a UTF-8 decode, ASCII or not', async (t) => {
+  const texts = ['', 'plain {"json":1}', 'x'.repeat(70_000), 'ünïcödé ✓ 𝄞', `${'a'.repeat(1000)}é`, '\u0000\u007f'];
+  for (const text of texts) {
+    const bytes = Buffer.from(text, 'utf8');
+    t.equal(decodeText(bytes), text, JSON.stringify(text.slice(0, 20)));
+  }
+  // A byte above 0x7f must not be read as Latin-1: 'é' is two bytes, one character.
+  t.equal(decodeText(Buffer.from([0x63, 0x61, 0x66, 0xc3, 0xa9])).length, 4);
 });
