@@ -175,10 +175,15 @@ export function redeemHandler(options: RedeemHandlerOptions): ChannelHandler {
       );
     }, helloTimeoutMs);
     try {
-      for await (const data of channel) {
+      for (;;) {
+        // Not `for await (const data of channel)`: a suspended async function keeps its variables, so
+        // every connection would hold its last message (a 1 MB paste) while it waits for the next.
+        let next: IteratorResult<Message, undefined> | null = await channel.next();
+        if (next.done) break;
         // Its cost beyond its bytes (read-budget.ts): the next read of this address waits for it.
         reads?.message();
-        client.receive(data);
+        client.receive(next.value);
+        next = null;
       }
     } finally {
       ended = true;
