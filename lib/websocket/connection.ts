@@ -113,8 +113,8 @@ export interface ReadGate {
   hold?(bytes: number): boolean;
 }
 
-/** Beyond the largest message, what a peer may still send after our Close: frame headers, control frames. */
-const AFTER_CLOSE_SLACK = 64 * 1024;
+/** What a peer may still send after our Close before its own: the end of a frame, control frames. */
+const AFTER_CLOSE_BYTES = 64 * 1024;
 
 /** Where the shared socket listeners below find the socket's Connection. */
 const kConnection = Symbol('websocket.connection');
@@ -462,9 +462,10 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     // A resume() just before a destroy() still emits what Node had buffered
     // while paused: a dropped connection reads nothing more (its 1006 stands).
     if (this.#has(CLOSED) || this.#socket.destroyed) return;
-    if (this.#has(CLOSE_SENT) && (this.#readAfterClose += chunk.length) > this.limits.maxMessageSize + AFTER_CLOSE_SLACK) {
-      // §7.1.2: after our Close we read on for the peer's, through at most the message it was
-      // sending; a peer that streams on instead would be read and discarded until the close timeout.
+    if (this.#has(CLOSE_SENT) && (this.#readAfterClose += chunk.length) > AFTER_CLOSE_BYTES) {
+      // §7.1.2: after our Close we read on for the peer's, but not through much else: a peer that
+      // streams on instead (a 1 MB paste on each of a thousand refused connections) would be read
+      // and discarded until the close timeout.
       this.#socket.destroy();
       return;
     }
@@ -571,8 +572,6 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
    */
   #failSoon(err: unknown): void {
     this.#receiver?.stop();
-    // A failed peer is not owed the rest of its message after our Close: only the slack (#data).
-    this.#readAfterClose = this.limits.maxMessageSize;
     if (this.#has(CLOSE_SENT)) {
       // Our Close is out: nothing may follow it, and its code stands. Only TCP is left to close.
       this.#readOn();
