@@ -6,7 +6,7 @@
  * (host-check.ts: DNS rebinding).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { httpServerOptions, WebSocketRouter, type Limits, type TraceFn } from '../websocket/index.js';
+import { httpServerOptions, WebSocketRouter, type Limits, type Refusal, type TraceFn } from '../websocket/index.js';
 import { limitClientWarnings, silentLogger, type Logger } from '../log.js';
 import { systemClock, type Clock } from '../steam/clock.js';
 import { clientAddress, clientLogAddress, fromThisMachine, trustedProxySet } from './client-address.js';
@@ -112,6 +112,20 @@ export function createApp(options: AppOptions): App {
   const signIns = options.signIns ?? new SignInLimiter(policy, clock);
   const pastes = options.pastes ?? new AddressRate(policy.pasteCharsPerAddress, clock);
   const newConnections = new AddressRate(policy.newConnectionsPerAddress, clock);
+  /**
+   * A new connection past its address's rate is refused before the upgrade, with 429: a client
+   * that opens again each one the server closes would otherwise cost an upgrade and whatever it
+   * sends at once (a 1 MB paste) each time. The page cannot read an HTTP refusal of a WebSocket:
+   * it says it cannot reach the server and tries again later.
+   */
+  const tooManyNew = (req: IncomingMessage): Refusal | undefined => {
+    const address = addressOf(req);
+    const retryAt = newConnections.take(address);
+    if (retryAt === null) return undefined;
+    log({ event: 'connection-refused', client: address, scope: 'rate' });
+    const seconds = Math.max(1, Math.ceil((retryAt - clock.now()) / 1000));
+    return { status: 429, reason: 'too many new connections from this address; try again later', headers: { 'Retry-After': String(seconds) } };
+  };
   const reads = new ReadBudget(policy.readBytesPerAddress, clock);
   const unfinished = new UnfinishedBytes({ perAddress: policy.maxUnfinishedBytesPerAddress, total: policy.maxUnfinishedBytes });
   const {
@@ -142,7 +156,7 @@ export function createApp(options: AppOptions): App {
   const { pauseMs, cooldownMs } = resolveSessionTimers(sessionTimers);
   const allowOrigin = options.allowOrigin ?? sameOrigin;
   const router = new WebSocketRouter({
-    refuse: misdirected,
+    refuse: (req) => misdirected(req) ?? tooManyNew(req),
     allowOrigin: (origin, req) => {
       if (allowOrigin(origin, req)) return true;
       // The usual cause is a reverse proxy that does not pass Host on: say what was compared.
@@ -162,7 +176,6 @@ export function createApp(options: AppOptions): App {
       log,
       addressOf,
       connections: connectionQuota,
-      newConnections,
       signIns,
       pastes,
       reads,

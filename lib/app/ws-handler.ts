@@ -114,8 +114,6 @@ export interface RedeemHandlerOptions {
   log?: Logger;
   /** The client's address (lib/app/client-address.ts); default: the socket's. */
   addressOf?: (request: IncomingMessage) => string;
-  /** New connections per address (lib/app/address-rate.ts): null, or when one may come; default: no limit here. */
-  newConnections?: { take(address: string): number | null };
   /** Connections per address and in all; default: no limit here. */
   connections?: AddressQuota;
   /** Sign-in limits; default: none. */
@@ -144,12 +142,6 @@ export function redeemHandler(options: RedeemHandlerOptions): ChannelHandler {
     void channel.closed.then(({ code, wasClean }) => {
       if (!wasClean && FAILURE_CODES.has(code)) log({ event: 'websocket-failed', code, client: address });
     });
-    if ((options.newConnections?.take(address) ?? null) !== null) {
-      // One that the server closed would otherwise be opened again at once, upgrade and all.
-      log({ event: 'connection-refused', client: address, scope: 'rate' });
-      bye(channel, 'too-many-connections');
-      return;
-    }
     const admitted = options.connections?.take(address) ?? 'ok';
     if (admitted !== 'ok') {
       log({ event: 'connection-refused', client: address, scope: admitted === 'server-full' ? 'server' : 'address' });

@@ -30,14 +30,22 @@ export interface RouteOptions {
   selectProtocol?: (offered: string[], request: IncomingMessage) => string | undefined;
 }
 
+/** An application's refusal of an upgrade (RouterOptions.refuse). */
+export interface Refusal {
+  status: number;
+  reason: string;
+  headers?: Record<string, string>;
+}
+
 export interface RouterOptions {
   limits?: Partial<Limits>;
   /**
    * Refuses an upgrade for a reason of the application's own (a Host it does
    * not serve, a client over its limits), before the Origin check: returns
-   * the HTTP status and a short reason to answer with, or undefined to go on.
+   * the HTTP status, a short reason and any headers (Retry-After) to answer
+   * with, or undefined to go on.
    */
-  refuse?: (request: IncomingMessage) => { status: number; reason: string } | undefined;
+  refuse?: (request: IncomingMessage) => Refusal | undefined;
   /** Whether a page from `origin` may connect (§10.2); false answers 403. Default: any origin. */
   allowOrigin?: (origin: string | undefined, request: IncomingMessage) => boolean;
   /** Told about every frame in and out (trace.ts). If it throws, that is printed once and the frame goes on. */
@@ -130,7 +138,7 @@ export class WebSocketRouter {
     if (path === null) return refuse(socket, 400, 'malformed request target');
     const route = this.#match(path);
     if (!route) return refuse(socket, 404, 'no WebSocket endpoint at this path');
-    let refusal: { status: number; reason: string } | undefined;
+    let refusal: Refusal | undefined;
     let allowed = false;
     let chosen: string | undefined;
     try {
@@ -147,7 +155,7 @@ export class WebSocketRouter {
       (this.#options.onHandlerError ?? defaultOnError)(error, req);
       return refuse(socket, 500, 'internal error');
     }
-    if (refusal) return refuse(socket, refusal.status, refusal.reason);
+    if (refusal) return refuse(socket, refusal.status, refusal.reason, refusal.headers);
     if (!allowed) return refuse(socket, 403, 'origin not allowed');
     // §4.2.2 step 5.4: the server must pick one of the offered values, or none.
     if (chosen !== undefined && !result.protocols.includes(chosen)) {

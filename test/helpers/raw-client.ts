@@ -97,8 +97,8 @@ export async function socketPair(t: { teardown(fn: () => unknown): void }): Prom
  * closes the connection (an error response closes it). Body is what followed
  * the head.
  */
-export async function httpExchange(port: number, request: string | Buffer): Promise<HttpResponse & { closed: true }> {
-  const socket = await tcpConnect(port);
+export async function httpExchange(port: number, request: string | Buffer, localAddress?: string): Promise<HttpResponse & { closed: true }> {
+  const socket = await tcpConnect(port, false, localAddress);
   const chunks: Buffer[] = [];
   socket.on('data', (c: Buffer) => chunks.push(c));
   socket.on('error', () => {});
