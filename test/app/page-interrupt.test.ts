@@ -55,7 +55,8 @@ await withBrowser(t, 'the page of the built binary against the fake Steam: inter
     await first.close();
 
     const page = await newTab(t, context, server.url);
-    await textOf(page, '#sign-in-title');
+    // The sign-in form shows once the server has greeted the page (its title is there from the start).
+    await textOf(page, '#connection', /^Connected$/);
     t.ok(await page.isVisible('#sign-in'), 'no token: sign in again');
     t.same((await tableRows(page)).map((r) => r.key), keys, 'the list is there before signing in, from the browser');
     await page.fill('#keys-text', mail(keys));
