@@ -193,7 +193,8 @@ export async function submitSignIn(page: Page, accountName: string, password = '
  * Reads the QR code that `selector` shows, as a phone's camera would see it:
  * a screenshot of it (PNG), turned into pixels by Chromium's own image
  * decoder on a blank page of its own (no CSP there), read by jsQR. Null when
- * no code is found in the picture.
+ * no code is found in the picture. The pixels cross the DevTools protocol as
+ * one base64 string: as a JSON array of numbers they took seconds per code.
  */
 export async function readQr(browser: Browser, page: Page, selector: string): Promise<string | null> {
   const png = await page.locator(selector).screenshot();
@@ -209,9 +210,12 @@ export async function readQr(browser: Browser, page: Page, selector: string): Pr
       canvas.height = image.naturalHeight;
       const g = canvas.getContext('2d');
       g.drawImage(image, 0, 0);
-      return { width: canvas.width, height: canvas.height, data: Array.from(g.getImageData(0, 0, canvas.width, canvas.height).data) };
-    })()`)) as { width: number; height: number; data: number[] };
-    return decodePixels(Uint8ClampedArray.from(pixels.data), pixels.width, pixels.height);
+      const data = g.getImageData(0, 0, canvas.width, canvas.height).data;
+      let binary = '';
+      for (let i = 0; i < data.length; i += 0x8000) binary += String.fromCharCode(...data.subarray(i, i + 0x8000));
+      return { width: canvas.width, height: canvas.height, base64: btoa(binary) };
+    })()`)) as { width: number; height: number; base64: string };
+    return decodePixels(new Uint8ClampedArray(Buffer.from(pixels.base64, 'base64')), pixels.width, pixels.height);
   } finally {
     await context.close();
   }
