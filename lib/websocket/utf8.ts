@@ -97,15 +97,5 @@ export class Utf8Validator {
  * (docs/deflate-benchmarks.md); isAscii (SIMD) costs ~15 µs per MiB.
  */
 export function decodeText(bytes: Buffer): string {
-  if (!isAscii(bytes)) return bytes.toString('utf8');
-  if (bytes.length <= LATIN1_PIECE) return bytes.toString('latin1');
-  // Node makes a Latin-1 string of over ~1 MB (its EXTERN_APEX) an external string, outside V8's
-  // heap, which V8 frees only in a full GC, and 1 MB pastes then triggered one several times a
-  // second (npm run bench:hostile): pieces under it stay on the heap, joined into a rope.
-  let text = '';
-  for (let at = 0; at < bytes.length; at += LATIN1_PIECE) text += bytes.toString('latin1', at, Math.min(at + LATIN1_PIECE, bytes.length));
-  return text;
+  return isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
 }
-
-/** The largest piece of text decodeText decodes in one go. */
-const LATIN1_PIECE = 512 * 1024;
