@@ -113,8 +113,8 @@ export interface ReadGate {
   hold?(bytes: number): boolean;
 }
 
-/** What a peer may still send after our Close before its own: the end of a frame, control frames. */
-const AFTER_CLOSE_BYTES = 64 * 1024;
+/** What a failed peer may still send after our Close before its FIN: the end of a frame, control frames. */
+const AFTER_FAILURE_BYTES = 64 * 1024;
 
 /** Where the shared socket listeners below find the socket's Connection. */
 const kConnection = Symbol('websocket.connection');
@@ -148,6 +148,8 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   #gate: ReadGate | null = null;
   /** Bytes read since our Close went out (#data). */
   #readAfterClose = 0;
+  /** How many of those are read: all, after a close of ours (the peer's Close may wait behind data we left unread); a little after a failure. */
+  #readAfterCloseLimit = Infinity;
   /** What the gate's hold() was last told: bytes of an unfinished message. */
   #held = 0;
   #throttleTimer: NodeJS.Timeout | null = null;
@@ -462,10 +464,10 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     // A resume() just before a destroy() still emits what Node had buffered
     // while paused: a dropped connection reads nothing more (its 1006 stands).
     if (this.#has(CLOSED) || this.#socket.destroyed) return;
-    if (this.#has(CLOSE_SENT) && (this.#readAfterClose += chunk.length) > AFTER_CLOSE_BYTES) {
-      // §7.1.2: after our Close we read on for the peer's, but not through much else: a peer that
-      // streams on instead (a 1 MB paste on each of a thousand refused connections) would be read
-      // and discarded until the close timeout.
+    if (this.#has(CLOSE_SENT) && (this.#readAfterClose += chunk.length) > this.#readAfterCloseLimit) {
+      // §7.1.7: a failed peer is owed no closing handshake; one that streams on instead (a 1 MB
+      // paste on each of a thousand connections closed for holding too much) would be read and
+      // discarded until the close timeout.
       this.#socket.destroy();
       return;
     }
@@ -572,6 +574,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
    */
   #failSoon(err: unknown): void {
     this.#receiver?.stop();
+    this.#readAfterCloseLimit = AFTER_FAILURE_BYTES;
     if (this.#has(CLOSE_SENT)) {
       // Our Close is out: nothing may follow it, and its code stands. Only TCP is left to close.
       this.#readOn();
