@@ -18,24 +18,11 @@
  * holds at most the rate's lines for the time the flood took, that the
  * suppressed counts add up to the flood exactly, and that no line is long.
  */
-import { request as httpRequest } from 'node:http';
 import t from 'tap';
 import { startServe } from '../helpers/binary.js';
-import { httpExchange, openClient, requestText, upgradeHeaders, clientFrame, OP, type RawClient } from '../helpers/raw-client.js';
+import { get, httpExchange, openClient, requestText, upgradeHeaders, clientFrame, OP, type RawClient } from '../helpers/raw-client.js';
 import { DEFAULT_WARNING_RATE, MAX_VALUE_CHARS } from '../../lib/log.js';
 import { VERSION } from '../helpers/app.js';
-
-/** GET with these headers; the body is read to its end. */
-function get(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (s: string) => (body += s));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject).end();
-  });
-}
 
 /** The status of a /ws upgrade with these headers (101 when it opened). */
 async function upgrade(port: number, headers: Record<string, string>): Promise<number> {

@@ -1,21 +1,8 @@
 import t from 'tap';
-import { request as httpRequest } from 'node:http';
 import WebSocket from 'ws';
 import { startApp } from '../helpers/app.js';
 import { ManualClock } from '../helpers/manual-clock.js';
-import { httpExchange, openClient, requestText, upgradeHeaders } from '../helpers/raw-client.js';
-
-/** A GET with headers fetch() will not send (Host); status and body. */
-function get(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (s: string) => (body += s));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject).end();
-  });
-}
+import { get, httpExchange, openClient, requestText, upgradeHeaders } from '../helpers/raw-client.js';
 
 t.test('GET /healthz: the counts for this machine only', async (t) => {
   const run = await startApp();

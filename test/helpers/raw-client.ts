@@ -5,6 +5,7 @@
  * lib/websocket's parser), and reports when the server ends or closes TCP.
  */
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { encodeFrame } from '../../lib/websocket/frame.js';
 
@@ -109,6 +110,18 @@ export async function httpExchange(port: number, request: string | Buffer, local
   if (!parsed) throw new Error(`no complete HTTP response: ${JSON.stringify(all.toString('latin1'))}`);
   const body = all.subarray(parsed.headEnd);
   return { ...parsed.head, body: body.toString('utf8'), rest: body, closed: true };
+}
+
+/** A GET with headers fetch() will not send (Host); its status and body, read to the end. */
+export function get(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (s: string) => (body += s));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject).end();
+  });
 }
 
 /** Rejects if `promise` has not settled within `ms` (a hang guard, not a timing assertion). */
