@@ -103,10 +103,10 @@ const THROTTLED = 1 << 10;
  * (ms) to stop reading from it now, 0 to read on. An application's budget of
  * inbound bytes (per client address, say): the WebSocket layer holds no policy.
  *
- * `hold`, if given, is told how many bytes of a message not yet complete the
- * connection holds whenever that changes (0 once it completes or the
- * connection closes); false refuses the growth, and the connection fails with
- * 1013 (Try Again Later): a budget of memory shared with other connections.
+ * `hold`, if given, is told after each read how many bytes of a message not
+ * yet complete the connection holds (0 once it completes, and when the
+ * connection closes); false refuses them, and the connection fails with 1013
+ * (Try Again Later): a budget of memory shared with other connections.
  */
 export interface ReadGate {
   take(bytes: number): number;
@@ -150,8 +150,6 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   #readAfterClose = 0;
   /** How many of those are read: all, after a close of ours (the peer's Close may wait behind data we left unread); a little after a failure. */
   #readAfterCloseLimit = Infinity;
-  /** What the gate's hold() was last told: bytes of an unfinished message. */
-  #held = 0;
   #throttleTimer: NodeJS.Timeout | null = null;
 
   /** Call start() at the end of the subclass's constructor. */
@@ -486,21 +484,13 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     }
     const gate = this.#gate;
     if (gate === null) return;
-    if (gate.hold !== undefined && this.#receiver.unfinished !== this.#held && !this.#hold(gate)) return;
+    if (gate.hold !== undefined && !gate.hold(this.#receiver.unfinished)) {
+      // Failing drops what the receiver held (its unfinished is 0 from now on).
+      this.#failSoon(new ProtocolError(CloseCode.TRY_AGAIN_LATER, 'too many bytes held in unfinished messages; try again later'));
+      return;
+    }
     const wait = gate.take(chunk.length);
     if (wait > 0) this.#throttle(wait);
-  }
-
-  /** Tells the gate what an unfinished message now holds; false (and failing, 1013) if it refuses. */
-  #hold(gate: ReadGate): boolean {
-    const held = this.#receiver!.unfinished;
-    if (gate.hold!(held)) {
-      this.#held = held;
-      return true;
-    }
-    this.#held = 0; // failing drops what the receiver held
-    this.#failSoon(new ProtocolError(CloseCode.TRY_AGAIN_LATER, 'too many bytes held in unfinished messages; try again later'));
-    return false;
   }
 
   #endThrottle(): void {
@@ -538,10 +528,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     const ending = this.#ending;
     if (ending?.timer) clearTimeout(ending.timer);
     this.#receiver?.stop();
-    if (this.#held > 0) {
-      this.#held = 0;
-      this.#gate?.hold?.(0);
-    }
+    this.#gate?.hold?.(0);
     this.#outbox = null;
     this.#options.deflate?.close(); // frees its zlib contexts now rather than at the next GC
     this.handleClose({

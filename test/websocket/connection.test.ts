@@ -824,3 +824,32 @@ t.test('after a failure, a peer that streams on is dropped, not read until the c
   // Our side of TCP stays open: without the limit the server would read on until the close timeout.
   t.match(await waitFor(channel.closed, 'the server to drop the connection'), { code: 1002, wasClean: false }, 'dropped; our code stands');
 });
+
+t.test("limitReading's hold: told what an unfinished message holds after each read, 0 at its end and at close; false fails with 1013", async (t) => {
+  const told: number[] = [];
+  let cap = Infinity;
+  const server = await setup(t, {
+    routes: {
+      '*': async (channel) => {
+        channel.limitReading({ take: () => 0, hold: (bytes) => (told.push(bytes), bytes <= cap) });
+        for await (const message of channel) await channel.send(message);
+      },
+    },
+  });
+  const c = await client(t, server);
+  // A fragment and a ping: the pong shows the fragment was read (§5.4 lets control frames come between).
+  await c.write(Buffer.concat([clientFrame(OP.TEXT, 'a'.repeat(100), { fin: false }), clientFrame(OP.PING, 'p')]));
+  t.equal((await c.nextFrame())?.opcode, OP.PONG);
+  t.equal(told.at(-1), 100, 'the first fragment is held');
+  await c.sendFrame(OP.CONT, 'b'.repeat(50));
+  t.equal(await c.nextText(), 'a'.repeat(100) + 'b'.repeat(50));
+  t.equal(told.at(-1), 0, 'nothing held once the message is complete');
+
+  cap = 99;
+  await c.write(clientFrame(OP.TEXT, 'c'.repeat(100), { fin: false }));
+  const close = await c.nextClose();
+  t.match(close, { code: 1013, reason: /unfinished/ }, 'more than hold() allows: failed with 1013 (Try Again Later)');
+  const channel = await server.channel(0);
+  await channel.closed;
+  t.equal(told.at(-1), 0, 'told 0 when the connection closed');
+});
