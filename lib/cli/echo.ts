@@ -3,7 +3,7 @@
  * text, binary as binary — for conformance fuzzers, benchmarks and learners.
  */
 import { createServer } from 'node:http';
-import { ANY_PATH, formatTrace, httpServerOptions, WebSocketRouter, type Message } from '../websocket/index.js';
+import { ANY_PATH, formatTrace, httpServerOptions, WebSocketRouter, type RawMessage } from '../websocket/index.js';
 import { intFlag, parseFlags } from './args.js';
 import { listen, untilSignal } from './listen.js';
 
@@ -50,10 +50,11 @@ export async function runEcho(argv: string[]): Promise<number> {
     ...(trace ? { trace } : {}),
     ...(values.deflate ? { deflate: true } : {}),
   });
+  // Text stays bytes (TextBytes): the echo never reads it, so decoding it to a string and encoding it back would be waste.
   router.route(ANY_PATH, async (channel) => {
     for (;;) {
       // next() rather than receive(), which wraps its promise's resolve in one more closure per wait.
-      let result: IteratorResult<Message, undefined> | null = await channel.next();
+      let result: IteratorResult<RawMessage, undefined> | null = await channel.next();
       if (result.done) return;
       const sent = channel.send(result.value);
       // A suspended async function keeps its variables: as `for await (const
@@ -62,7 +63,7 @@ export async function runEcho(argv: string[]): Promise<number> {
       result = null;
       await sent;
     }
-  });
+  }, { textAsBytes: true });
   const server = createServer(httpServerOptions(router.limits), (req, res) => {
     if (!router.handleRequest(req, res)) {
       res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' });

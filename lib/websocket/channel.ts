@@ -11,9 +11,13 @@
 import type { Socket } from 'node:net';
 import { Connection, type CloseInfo, type ConnectionOptions } from './connection.js';
 import type { Limits } from './limits.js';
+import { TextBytes } from './text-bytes.js';
+import { decodeText } from './utf8.js';
 
 /** A text message arrives as a string, a binary message as a Buffer. */
 export type Message = string | Buffer;
+/** With the `textAsBytes` option, a text message arrives as its bytes (TextBytes) instead. */
+export type RawMessage = TextBytes | Buffer;
 
 export interface ChannelOptions extends ConnectionOptions {
   /**
@@ -24,11 +28,18 @@ export interface ChannelOptions extends ConnectionOptions {
   /** The subprotocol agreed in the handshake, or ''. */
   protocol?: string;
   /** Called once the connection has closed (the router uses it to forget the channel). */
-  onClosed?: (info: CloseInfo, channel: Channel) => void;
+  onClosed?: (info: CloseInfo, channel: AnyChannel) => void;
+  /** Deliver text as TextBytes, not decoded (a Channel<RawMessage>): for handlers that pass it on. */
+  textAsBytes?: boolean;
 }
 
-type Result = IteratorResult<Message, undefined>;
-type Reader = (result: Result) => void;
+type Result<M> = IteratorResult<M, undefined>;
+/**
+ * Inside, a message is either kind: typing the queue by M would make
+ * Channel<Message> no Channel<Message | RawMessage>, which the router holds.
+ */
+type Received = Message | RawMessage;
+type Reader = (result: Result<Received>) => void;
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 const SENT = Promise.resolve(true);
@@ -41,8 +52,8 @@ const NOT_SENT = Promise.resolve(false);
  */
 const MESSAGE_OVERHEAD = 64;
 
-function weight(message: Message): number {
-  // Bytes, or UTF-16 units for text: near enough for flow control.
+function weight(message: Message | RawMessage): number {
+  // Bytes, or UTF-16 units for a string: near enough for flow control.
   return message.length + MESSAGE_OVERHEAD;
 }
 
@@ -52,7 +63,7 @@ function weight(message: Message): number {
  * array: ~35 ns a message when a read brought a hundred.
  */
 class Inbox {
-  readonly #items: (Message | undefined)[] = [];
+  readonly #items: (Received | undefined)[] = [];
   #head = 0;
   /** The weight of the messages waiting. */
   bytes = 0;
@@ -61,13 +72,13 @@ class Inbox {
     return this.#head === this.#items.length;
   }
 
-  push(message: Message): void {
+  push(message: Received): void {
     this.#items.push(message);
     this.bytes += weight(message);
   }
 
   /** The oldest message; only when not empty. */
-  take(): Message {
+  take(): Received {
     const items = this.#items;
     const message = items[this.#head]!;
     items[this.#head++] = undefined; // taken: let it be collected
@@ -88,8 +99,12 @@ class Inbox {
  * A Connection (protocol and I/O, connection.ts) that queues what it
  * receives. It extends Connection rather than wrapping one so that each
  * WebSocket costs a single object: an idle server holds thousands.
+ * `M` is RawMessage when it was made with `textAsBytes`, else Message.
  */
-export class Channel extends Connection<ChannelOptions> implements AsyncIterableIterator<Message, undefined> {
+export class Channel<M extends Message | RawMessage = Message>
+  extends Connection<ChannelOptions>
+  implements AsyncIterableIterator<M, undefined>
+{
   /**
    * Like #moreReaders and #writers, made on first use: an idle channel needs
    * none, and each field costs every connection 8 bytes.
@@ -119,10 +134,10 @@ export class Channel extends Connection<ChannelOptions> implements AsyncIterable
   }
 
   /** The next message, or null once the connection is closed and every received message was taken. */
-  receive(): Promise<Message | null> {
+  receive(): Promise<M | null> {
     if (this.#hasQueued()) return Promise.resolve(this.#take());
     if (this.#closeInfo) return Promise.resolve(null);
-    return new Promise((resolve) => this.#addReader((result) => resolve(result.done ? null : result.value)));
+    return new Promise((resolve) => this.#addReader((result) => resolve(result.done ? null : (result.value as M))));
   }
 
   /**
@@ -135,29 +150,31 @@ export class Channel extends Connection<ChannelOptions> implements AsyncIterable
   }
 
   /** The iterator protocol's next(): the next message, or done once closed and drained. */
-  next(): Promise<Result> {
+  next(): Promise<Result<M>> {
     if (this.#hasQueued()) return Promise.resolve({ done: false, value: this.#take() });
     if (this.#closeInfo) return Promise.resolve(DONE);
     // The promise's own resolve function waits in the queue: no wrapper closure per wait.
-    return new Promise((resolve) => this.#addReader(resolve));
+    return new Promise((resolve) => this.#addReader(resolve as Reader));
   }
 
   /** Leaving a for-await loop early (break, throw) does not close the channel. */
-  return(): Promise<Result> {
+  return(): Promise<Result<M>> {
     return Promise.resolve(DONE);
   }
 
   /**
-   * Sends a text (string) or binary (bytes) message. Resolves to true once
-   * there is room to send more (at once, unless the peer reads slower than
-   * the handler writes), or to false if the channel is closing or closed and
-   * the message was dropped. Never rejects. Do not modify `data` afterwards.
+   * Sends a text (string or TextBytes) or binary (bytes) message. Resolves to
+   * true once there is room to send more (at once, unless the peer reads
+   * slower than the handler writes), or to false if the channel is closing
+   * or closed and the message was dropped. Never rejects. Do not modify
+   * `data` afterwards.
    */
-  send(data: string | Uint8Array): Promise<boolean> {
-    if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
-      throw new TypeError('send() takes a string (text) or a Uint8Array/Buffer (binary)');
-    }
-    if (!this.sendMessage(data)) return NOT_SENT;
+  send(data: string | TextBytes | Uint8Array): Promise<boolean> {
+    let sent: boolean;
+    if (typeof data === 'string' || data instanceof Uint8Array) sent = this.sendMessage(data);
+    else if (data instanceof TextBytes) sent = this.sendMessage(data.bytes, true);
+    else throw new TypeError('send() takes a string or TextBytes (text), or a Uint8Array/Buffer (binary)');
+    if (!sent) return NOT_SENT;
     if (!this.needsDrain) return SENT;
     return new Promise((resolve) => (this.#writers ??= []).push(resolve));
   }
@@ -196,16 +213,18 @@ export class Channel extends Connection<ChannelOptions> implements AsyncIterable
     return this.#inbox !== null && !this.#inbox.empty;
   }
 
-  #take(): Message {
+  /** M is what options.textAsBytes makes (the router types the handler by it): the one cast of M. */
+  #take(): M {
     const inbox = this.#inbox!;
-    const message = inbox.take();
+    const message = inbox.take() as M;
     if (inbox.bytes <= this.limits.receiveHighWaterMark / 2) this.resume();
     return message;
   }
 
   // ---- Connection's hooks -------------------------------------------------
 
-  protected override handleMessage(message: Message): void {
+  protected override handleMessage(data: Buffer, text: boolean): void {
+    const message = text ? (this.options.textAsBytes ? TextBytes.validated(data) : decodeText(data)) : data;
     const reader = this.#shiftReader();
     if (reader) {
       reader({ done: false, value: message });
@@ -233,3 +252,6 @@ export class Channel extends Connection<ChannelOptions> implements AsyncIterable
     this.options.onClosed?.(info, this);
   }
 }
+
+/** A channel of either kind (text as strings, or as TextBytes). */
+export type AnyChannel = Channel<Message | RawMessage>;

@@ -13,7 +13,7 @@ import { headerSize, Opcode, writeFrameHeader } from './frame.js';
 import type { Limits } from './limits.js';
 import { Receiver, type ReceiverSink } from './receiver.js';
 import { callTrace, PREVIEW_BYTES, type TraceFn } from './trace.js';
-import { decodeText, Utf8Validator } from './utf8.js';
+import { Utf8Validator } from './utf8.js';
 
 export interface CloseInfo {
   /**
@@ -188,8 +188,8 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
 
   // ---- hooks: what the subclass does with the connection's events --------
 
-  /** A text (string) or binary (Buffer) message arrived. */
-  protected abstract handleMessage(data: string | Buffer): void;
+  /** A message arrived: binary, or text (`text`) as its bytes, which are valid UTF-8 but not yet decoded. */
+  protected abstract handleMessage(data: Buffer, text: boolean): void;
   /** The buffered amount is back at or under the send high-water mark. */
   protected abstract handleDrain(): void;
   /** Called exactly once, when the TCP connection has closed. */
@@ -233,16 +233,17 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
   }
 
   /**
-   * Queues a text (string) or binary (bytes) message. Returns false, sending
-   * nothing, once a Close frame was sent (§5.5.1: no data frame may follow it),
-   * once TCP is closing, or when the peer has stopped reading for so long that
-   * the buffered amount passed maxBufferedAmount (the connection is dropped).
+   * Queues a text (a string, or valid UTF-8 bytes with `text`) or binary
+   * (bytes) message. Returns false, sending nothing, once a Close frame was
+   * sent (§5.5.1: no data frame may follow it), once TCP is closing, or when
+   * the peer has stopped reading for so long that the buffered amount passed
+   * maxBufferedAmount (the connection is dropped).
    */
-  protected sendMessage(data: string | Uint8Array): boolean {
+  protected sendMessage(data: string | Uint8Array, text: boolean = typeof data === 'string'): boolean {
     // §6.1 step 1: only in the OPEN state; it is 'closing' once our Close was sent.
     if (this.readyState !== 'open') return false;
     if (this.#droppedForNotReading()) return false;
-    this.#writeFrame(typeof data === 'string' ? Opcode.TEXT : Opcode.BINARY, data);
+    this.#writeFrame(text ? Opcode.TEXT : Opcode.BINARY, data);
     return true;
   }
 
@@ -344,8 +345,8 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     constructor(connection: Connection) {
       this.#connection = connection;
     }
-    onMessage(data: string | Buffer): void {
-      this.#connection.#receivedMessage(data);
+    onMessage(data: Buffer, text: boolean): void {
+      this.#connection.#receivedMessage(data, text);
     }
     onCompressedMessage(opcode: number, payload: Buffer): void {
       this.#connection.#receivedCompressed(opcode, payload);
@@ -361,9 +362,9 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
     }
   };
 
-  #receivedMessage(data: string | Buffer): void {
+  #receivedMessage(data: Buffer, text: boolean): void {
     // §7.1.2: after our Close frame, data may still arrive; nobody awaits it.
-    if (!this.#has(CLOSE_SENT)) this.handleMessage(data);
+    if (!this.#has(CLOSE_SENT)) this.handleMessage(data, text);
   }
 
   /**
@@ -390,7 +391,7 @@ export abstract class Connection<Options extends ConnectionOptions = ConnectionO
       if (trace) callTrace(trace, { direction: 'in', opcode, fin: true, rsv: 0b100, masked: true, length: payload.length, inflated: data.length, preview: data.subarray(0, PREVIEW_BYTES) });
       try {
         // A hook that throws fails the connection (1011), as in #data; it must not reach zlib's callback.
-        this.#receivedMessage(text ? decodeText(data) : data);
+        this.#receivedMessage(data, text);
         if (!this.#has(PAUSED | SEND_PAUSED | THROTTLED)) this.#socket.resume();
         receiver.resume();
       } catch (err) {

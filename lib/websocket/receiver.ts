@@ -15,10 +15,11 @@ import { emptyHeader, isControl, Opcode, parseFrameHeader, RSV1 } from './frame.
 import { applyMask } from './mask.js';
 import { MessageBytes } from './message-bytes.js';
 import { callTrace, PREVIEW_BYTES, type TraceFn } from './trace.js';
-import { decodeText, Utf8Validator } from './utf8.js';
+import { Utf8Validator } from './utf8.js';
 
 export interface ReceiverSink {
-  onMessage(data: string | Buffer): void;
+  /** A whole message; a text message's bytes are valid UTF-8 (checked here), not yet decoded. */
+  onMessage(data: Buffer, text: boolean): void;
   /**
    * A compressed message (RFC 7692 §6) arrived whole, still compressed:
    * parsing waits until resume() is called, so that what follows it is
@@ -310,16 +311,13 @@ export class Receiver {
       this.#sink.onCompressedMessage!(opcode, payload);
       return;
     }
-    let message: string | Buffer;
-    if (this.#opcode === Opcode.TEXT) {
-      if (whole === null) {
-        this.#utf8?.end(); // a message may not end inside a character
-        message = decodeText(this.#bytes?.take() ?? EMPTY);
-      } else message = decodeText(whole);
-    } else message = whole ?? this.#bytes?.take() ?? Buffer.alloc(0);
+    const text = this.#opcode === Opcode.TEXT;
+    // A message may not end inside a character.
+    if (text && whole === null) this.#utf8?.end();
+    const message = whole ?? this.#bytes?.take() ?? Buffer.alloc(0);
     this.#whole = null;
     this.#opcode = 0;
     this.#size = 0;
-    this.#sink.onMessage(message);
+    this.#sink.onMessage(message, text);
   }
 }

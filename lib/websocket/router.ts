@@ -9,7 +9,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import { Channel, type ChannelOptions } from './channel.js';
+import { Channel, type AnyChannel, type ChannelOptions, type Message, type RawMessage } from './channel.js';
 import type { CloseInfo } from './connection.js';
 import { CloseCode } from './close.js';
 import { PerMessageDeflate } from './deflate.js';
@@ -20,7 +20,7 @@ import { Sweep } from './sweep.js';
 import type { TraceFn } from './trace.js';
 
 /** Handles one connection. When it returns the channel is closed (1000); when it throws, closed with 1011. */
-export type ChannelHandler = (channel: Channel, request: IncomingMessage) => void | Promise<void>;
+export type ChannelHandler<M extends Message | RawMessage = Message> = (channel: Channel<M>, request: IncomingMessage) => void | Promise<void>;
 
 export interface RouteOptions {
   /**
@@ -28,6 +28,12 @@ export interface RouteOptions {
    * preference, §4.2.2 step 5.4), or returns undefined to pick none.
    */
   selectProtocol?: (offered: string[], request: IncomingMessage) => string | undefined;
+}
+
+/** A route whose handler passes text on without reading it (an echo, a relay). */
+export interface BytesRouteOptions extends RouteOptions {
+  /** Deliver text messages as TextBytes: their UTF-8 bytes, validated, not decoded. */
+  textAsBytes: true;
 }
 
 /** An application's refusal of an upgrade (RouterOptions.refuse). */
@@ -62,8 +68,8 @@ export interface RouterOptions {
 }
 
 interface Route {
-  handler: ChannelHandler;
-  options: RouteOptions;
+  handler: ChannelHandler<Message | RawMessage>;
+  options: RouteOptions | BytesRouteOptions;
 }
 
 /** Matches any path. */
@@ -73,27 +79,37 @@ export class WebSocketRouter {
   readonly limits: Limits;
   readonly #routes = new Map<string, Route>();
   /** The open channels; one timer ticks their heartbeats. */
-  readonly #channels: Sweep<Channel>;
+  readonly #channels: Sweep<AnyChannel>;
   readonly #options: RouterOptions;
   /**
-   * The options of every channel without a subprotocol: channels keep a
-   * reference to theirs, so one shared object saves each connection fields.
+   * The options of every channel without a subprotocol, with text as
+   * strings and as bytes: channels keep a reference to theirs, so shared
+   * objects save each connection fields.
    */
   readonly #channelOptions: ChannelOptions;
+  readonly #bytesChannelOptions: ChannelOptions;
   /** permessage-deflate's options when it is on, else null. */
   readonly #deflate: ResolvedDeflateOptions | null;
 
   constructor(options: RouterOptions = {}) {
     this.limits = resolveLimits(options.limits);
-    this.#channels = new Sweep<Channel>(this.limits.heartbeatInterval, Channel.heartbeat);
+    this.#channels = new Sweep<AnyChannel>(this.limits.heartbeatInterval, Channel.heartbeat);
     this.#options = options;
     this.#channelOptions = { limits: this.limits, trace: options.trace, onClosed: this.#forget };
+    this.#bytesChannelOptions = { ...this.#channelOptions, textAsBytes: true };
     this.#deflate = options.deflate === undefined || options.deflate === false ? null : resolveDeflateOptions(options.deflate);
   }
 
-  /** Serves WebSocket connections to `path` (exact pathname, query ignored; ANY_PATH for all). */
-  route(path: string, handler: ChannelHandler, options: RouteOptions = {}): this {
-    this.#routes.set(path, { handler, options });
+  /**
+   * Serves WebSocket connections to `path` (exact pathname, query ignored;
+   * ANY_PATH for all). With `textAsBytes`, the handler's channel is a
+   * Channel<RawMessage>.
+   */
+  route(path: string, handler: ChannelHandler, options?: RouteOptions): this;
+  route(path: string, handler: ChannelHandler<RawMessage>, options: BytesRouteOptions): this;
+  route(path: string, handler: ChannelHandler<Message> | ChannelHandler<RawMessage>, options: RouteOptions | BytesRouteOptions = {}): this {
+    // The overloads tie the handler's type to textAsBytes, which decides what its channel delivers.
+    this.#routes.set(path, { handler: handler as ChannelHandler<Message | RawMessage>, options });
     return this;
   }
 
@@ -104,7 +120,7 @@ export class WebSocketRouter {
   }
 
   /** The open channels, for broadcasting or shutting down. */
-  get channels(): ReadonlySet<Channel> {
+  get channels(): ReadonlySet<AnyChannel> {
     return this.#channels.members;
   }
 
@@ -167,9 +183,10 @@ export class WebSocketRouter {
     if (socket.destroyed) return;
     socket.removeListener('error', ignore);
     socket.write(acceptResponse(result.accept, protocol, agreement?.response));
-    let options = protocol === '' ? this.#channelOptions : { ...this.#channelOptions, protocol };
+    const shared = 'textAsBytes' in route.options && route.options.textAsBytes ? this.#bytesChannelOptions : this.#channelOptions;
+    let options = protocol === '' ? shared : { ...shared, protocol };
     if (agreement !== null) options = { ...options, deflate: new PerMessageDeflate(agreement.params, this.#deflate!) };
-    const channel = new Channel(socket, head, options);
+    const channel: AnyChannel = new Channel(socket, head, options);
     if (channel.readyState !== 'closed') this.#channels.add(channel);
     this.#run(route.handler, channel, req);
   };
@@ -182,7 +199,7 @@ export class WebSocketRouter {
   }
 
   /** One function for every channel, rather than a closure per connection. */
-  readonly #forget = (_info: CloseInfo, channel: Channel): void => {
+  readonly #forget = (_info: CloseInfo, channel: AnyChannel): void => {
     this.#channels.delete(channel);
   };
 
@@ -190,7 +207,7 @@ export class WebSocketRouter {
     return this.#routes.get(path) ?? this.#routes.get(ANY_PATH);
   }
 
-  #run(handler: ChannelHandler, channel: Channel, req: IncomingMessage): void {
+  #run(handler: ChannelHandler<Message | RawMessage>, channel: AnyChannel, req: IncomingMessage): void {
     // While a handler runs (for the whole life of its connection), the
     // functions waiting for its end stay in memory. Bound functions cost
     // less than closures and the context they share (about 100 bytes less
@@ -216,18 +233,18 @@ function defaultOnError(error: unknown): void {
 }
 
 /** The handler returned: close with 1000 (whatever it resolved to). */
-function closeNormally(this: Channel): void {
+function closeNormally(this: AnyChannel): void {
   this.close();
 }
 
 /** The handler threw or rejected: report it on stderr, close with 1011. */
-function failedToStderr(this: Channel, error: unknown): void {
+function failedToStderr(this: AnyChannel, error: unknown): void {
   defaultOnError(error);
   this.close(CloseCode.INTERNAL_ERROR, 'internal error');
 }
 
 /** The handler threw or rejected: report it to the onHandlerError hook, close with 1011. */
-function failedToHook(this: Channel, hook: NonNullable<RouterOptions['onHandlerError']>, req: IncomingMessage, error: unknown): void {
+function failedToHook(this: AnyChannel, hook: NonNullable<RouterOptions['onHandlerError']>, req: IncomingMessage, error: unknown): void {
   this.close(CloseCode.INTERNAL_ERROR, 'internal error');
   try {
     hook(error, req);

@@ -4,9 +4,10 @@
  */
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import t from 'tap';
-import { Channel, type Message } from '../../lib/websocket/channel.js';
+import { Channel, type Message, type RawMessage } from '../../lib/websocket/channel.js';
 import type { CloseInfo } from '../../lib/websocket/connection.js';
 import { resolveLimits, type Limits } from '../../lib/websocket/limits.js';
+import { TextBytes } from '../../lib/websocket/text-bytes.js';
 import { clientFrame, closePayload, OP, openClient, sleep, socketPair, tcpConnect, waitFor, type RawClient } from '../helpers/raw-client.js';
 import { startServer, type TestServer, type TestServerOptions } from '../helpers/server.js';
 import { captureStderr } from '../helpers/stderr.js';
@@ -730,3 +731,58 @@ t.test('a send() whose write fails at once (the peer reset the connection) resol
   t.equal(await waitFor(sent, 'send()'), false);
   t.match(await waitFor(channel.closed, 'closed'), { code: 1006, wasClean: false });
 });
+
+t.test('textAsBytes: text arrives as TextBytes (its UTF-8 bytes, however it was cut) and goes back out as text without a decode', async (t) => {
+  const got: RawMessage[] = [];
+  const server = await setup(t);
+  server.router.route(
+    '/bytes',
+    async (ch) => {
+      for await (const message of ch) {
+        got.push(message);
+        await ch.send(message);
+      }
+    },
+    { textAsBytes: true },
+  );
+  const c = await client(t, server, { path: '/bytes' });
+  const snowman = Buffer.from('a☃b€', 'utf8');
+  // Cut inside the snowman: the receiver's check runs across fragments.
+  await c.write(Buffer.concat([clientFrame(OP.TEXT, snowman.subarray(0, 2), { fin: false }), clientFrame(OP.CONT, snowman.subarray(2))]));
+  await c.sendBinary(Buffer.from([0xff, 0xfe]));
+  await c.sendText('');
+  const echoed = [await c.nextDataFrame(), await c.nextDataFrame(), await c.nextDataFrame()];
+  t.same(
+    echoed.map((f) => [f?.opcode, f?.payload]),
+    [[OP.TEXT, snowman], [OP.BINARY, Buffer.from([0xff, 0xfe])], [OP.TEXT, Buffer.alloc(0)]],
+    'each comes back as it was sent, text as text',
+  );
+  t.ok(got[0] instanceof TextBytes, 'text is a TextBytes');
+  t.same((got[0] as TextBytes).bytes, snowman);
+  t.equal(String(got[0]), 'a☃b€', 'its toString() decodes it');
+  t.ok(Buffer.isBuffer(got[1]) && !(got[1] instanceof TextBytes), 'binary is a Buffer');
+  t.equal((got[2] as TextBytes).length, 0);
+  // The bytes are still checked (§8.1): invalid UTF-8 fails the connection with 1007.
+  await c.sendFrame(OP.TEXT, Buffer.from([0x61, 0xc3, 0x28]));
+  t.match(await c.nextClose(), { code: 1007 });
+  t.equal(got.length, 3, 'the invalid message never reached the handler');
+});
+
+t.test('TextBytes.from takes only valid UTF-8; send() sends it as text, a Uint8Array as binary', async (t) => {
+  t.throws(() => TextBytes.from(Buffer.from([0xc3, 0x28])), TypeError);
+  t.throws(() => TextBytes.from(Buffer.from([0xe2, 0x98])), TypeError, 'a character cut short is not valid either');
+  const view = new Uint8Array([0x68, 0x69, 0x21]).subarray(0, 2);
+  const server = await setup(t, {
+    routes: {
+      '*': async (ch) => {
+        await ch.send(TextBytes.from(view));
+        await ch.send(view);
+      },
+    },
+  });
+  const c = await client(t, server);
+  t.match(await c.nextDataFrame(), { opcode: OP.TEXT, payload: Buffer.from('hi') });
+  t.match(await c.nextDataFrame(), { opcode: OP.BINARY, payload: Buffer.from('hi') });
+  t.throws(() => (server.channels[0] as Channel).send({ bytes: Buffer.from('x') } as unknown as TextBytes), TypeError, 'a look-alike is not text');
+});
+

@@ -232,8 +232,8 @@ class DeflateConnection extends Connection {
     const params = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
     super(socket, { limits: resolveLimits({ heartbeatInterval: 0, closeTimeout: 100 }), deflate: new PerMessageDeflate(params, resolveDeflateOptions()) });
   }
-  protected override handleMessage(data: string | Buffer): void {
-    this.onMessage(data);
+  protected override handleMessage(data: Buffer, text: boolean): void {
+    this.onMessage(text ? data.toString('utf8') : data);
   }
   protected override handleDrain(): void {}
   protected override handleClose(info: CloseInfo): void {

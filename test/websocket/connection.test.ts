@@ -52,8 +52,8 @@ class BareConnection extends Connection {
   override resume(): void {
     super.resume();
   }
-  protected override handleMessage(data: string | Buffer): void {
-    this.onMessage(data);
+  protected override handleMessage(data: Buffer, text: boolean): void {
+    this.onMessage(text ? data.toString('utf8') : data);
   }
   protected override handleDrain(): void {}
   protected override handleClose(info: CloseInfo): void {

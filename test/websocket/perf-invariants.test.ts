@@ -109,10 +109,10 @@ type Event = [string, string];
 
 /** Feeds the stream cut at the given sizes; returns the events, read only after the last push. */
 function parse(stream: Buffer, cut: () => number): Event[] {
-  const kept: [string, string | Buffer][] = [];
+  const kept: [string, string | Buffer, boolean?][] = [];
   const receiver = new Receiver(
     {
-      onMessage: (data) => kept.push(['message', data]),
+      onMessage: (data, text) => kept.push(['message', data, text]),
       onPing: (payload) => kept.push(['ping', payload]),
       onPong: (payload) => kept.push(['pong', payload]),
       onClose: (code, reason) => kept.push(['close', `${code} ${reason}`]),
@@ -126,9 +126,9 @@ function parse(stream: Buffer, cut: () => number): Event[] {
     pos += size;
   }
   // Converted only now: a message must not change when later chunks are parsed.
-  return kept.map(([kind, data]) => {
+  return kept.map(([kind, data, text]) => {
     if (kind === 'close') return [kind, data as string];
-    return [kind, typeof data === 'string' ? `text:${data}` : `binary:${data.toString('hex')}`];
+    return [kind, text === true ? `text:${data.toString()}` : `binary:${data.toString('hex')}`];
   });
 }
 

@@ -15,7 +15,7 @@ function receiver(options: { expectMasked?: boolean; maxMessageSize?: number; tr
   const r = new Receiver(
     {
       // Copy: the receiver may hand out views of the chunk it was given.
-      onMessage: (data) => events.push({ type: 'message', data: typeof data === 'string' ? data : Buffer.from(data) }),
+      onMessage: (data, text) => events.push({ type: 'message', data: text ? data.toString('utf8') : Buffer.from(data) }),
       onPing: (payload) => events.push({ type: 'ping', payload: Buffer.from(payload) }),
       onPong: (payload) => events.push({ type: 'pong', payload: Buffer.from(payload) }),
       onClose: (code, reason) => events.push({ type: 'close', code, reason }),
@@ -328,7 +328,7 @@ t.test('permessage-deflate: RSV1 marks a compressed message, handed over whole; 
   const events: (Event | { type: 'compressed'; opcode: number; payload: Buffer })[] = [];
   const r = new Receiver(
     {
-      onMessage: (data) => events.push({ type: 'message', data: typeof data === 'string' ? data : Buffer.from(data) }),
+      onMessage: (data, text) => events.push({ type: 'message', data: text ? data.toString('utf8') : Buffer.from(data) }),
       onCompressedMessage: (opcode, payload) => events.push({ type: 'compressed', opcode, payload: Buffer.from(payload) }),
       onPing: (payload) => events.push({ type: 'ping', payload: Buffer.from(payload) }),
       onPong: () => {},
