@@ -8,6 +8,15 @@
  * each message. zlib runs on libuv's thread pool; a process-wide Limiter
  * bounds the jobs in flight. One job per direction at a time: the connection
  * waits for each (which also keeps messages in order).
+ *
+ * A large compressed message is inflated by an inflater of its own, whose
+ * output comes in chunks sized for it: node:zlib's 16 KiB chunks would cost
+ * a 1 MiB message 64 round trips between the event loop and the thread pool,
+ * ~8 ms where one takes ~2 (docs/deflate-benchmarks.md). With context
+ * takeover it starts from the window — the last 2^bits bytes inflated, all
+ * that carries over from one message to the next after a sync flush — set
+ * as a preset dictionary; the connection keeps that window while it has no
+ * inflater of its own (zlib does not hand out an inflater's window).
  */
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
 import { CloseCode } from './close.js';
@@ -106,6 +115,12 @@ export class PerMessageDeflate {
   readonly #limiter: Limiter;
   #deflate: DeflateRaw | null = null;
   #inflate: InflateRaw | null = null;
+  /**
+   * While #inflate is null: the last bytes inflated (at most its window),
+   * what the next message's inflater starts from. Empty at first and after
+   * a message that ended the stream (BFINAL).
+   */
+  #window: Buffer = NOTHING;
   /** Ends the compression or inflation in flight with an error (set while one runs): close() calls them. */
   #abortDeflate: (() => void) | null = null;
   #abortInflate: (() => void) | null = null;
@@ -247,7 +262,8 @@ export class PerMessageDeflate {
   /**
    * §7.2.2: inflates one message (the tail appended). Fails with 1009 as
    * soon as the output passes `maxSize` — zlib hands its output over in
-   * chunks of 16 KiB, so no more than that is ever held beyond the limit —
+   * chunks (16 KiB; up to 1 MiB for a large message, never much above
+   * maxSize), so no more than one is ever held beyond the limit —
    * with 1007 for a stream that is not valid DEFLATE, and, given a validator,
    * with 1007 at the first chunk that is not UTF-8 (RFC 6455 §8.1). Calls
    * `done` once, asynchronously.
@@ -258,10 +274,22 @@ export class PerMessageDeflate {
         release();
         return done(new ProtocolError(CloseCode.INTERNAL_ERROR, 'inflater closed'), NOTHING);
       }
-      // §7.1.1.2: when the client starts each message afresh, any reset inflater will do.
       const bits = inflateWindow(this.params.clientMaxWindowBits);
-      const pool = this.params.clientNoContextTakeover ? inflatePool(bits, this.options.concurrency) : null;
-      const inflate = pool === null ? (this.#inflate ??= makeInflate(bits)) : pool.take();
+      const takeover = !this.params.clientNoContextTakeover;
+      // Which inflater: one of its own for a large message, unless the
+      // connection's own holds the window (takeover after small messages);
+      // else the connection's own (takeover), or a reset one from the pool
+      // (§7.1.1.2: when the client starts each message afresh, any will do).
+      const once = data.length >= LARGE_INPUT && (!takeover || this.#inflate === null);
+      const pool = !once && !takeover ? inflatePool(bits, this.options.concurrency) : null;
+      let inflate: InflateRaw;
+      if (once) inflate = makeInflate(bits, chunkSizeFor(data.length, maxSize), takeover ? this.#window : NOTHING);
+      else if (pool !== null) inflate = pool.take();
+      else if (this.#inflate !== null) inflate = this.#inflate;
+      else {
+        inflate = this.#inflate = makeInflate(bits, undefined, this.#window);
+        this.#window = NOTHING; // the inflater holds it now
+      }
       const chunks: Buffer[] = [];
       let size = 0;
       let finished = false;
@@ -272,18 +300,19 @@ export class PerMessageDeflate {
         inflate.off('data', onData);
         inflate.off('error', onError);
         release();
-        if (error !== null) {
-          // This context is of no more use (the connection fails): stop its work at once.
-          if (pool === null) this.#dropInflate();
-          else closeInflate(inflate);
-          return done(error, NOTHING);
-        }
-        // BFINAL ended the stream (§7.2.3.4): that context cannot go on.
-        if (inflate.readableEnded) {
-          if (pool === null) this.#dropInflate();
-          else closeInflate(inflate);
-        } else pool?.give(inflate);
-        done(null, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+        // BFINAL ended the stream (§7.2.3.4): that context cannot go on, and the next message starts afresh.
+        const ended = inflate.readableEnded;
+        if (once || pool === null) {
+          if (once) closeInflate(inflate);
+          else if (error !== null || ended) this.#dropInflate(); // a failure: this context is of no more use
+        } else if (error !== null || ended) closeInflate(inflate);
+        else pool.give(inflate);
+        if (error !== null) return done(error, NOTHING);
+        let out = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+        // A chunk sized for the message may be much larger than what came out: keep no more than twice the message.
+        if (once && out.buffer.byteLength > 2 * out.length) out = Buffer.from(out);
+        if (once && takeover) this.#window = ended ? NOTHING : lastBytes(this.#window, out, 1 << bits);
+        done(null, out);
       };
       const onData = (chunk: Buffer): void => {
         size += chunk.length;
@@ -366,13 +395,42 @@ export class PerMessageDeflate {
 /** Messages up to this size are joined with the 4-byte tail before inflating. */
 const JOIN_LIMIT = 64 * 1024;
 
+/**
+ * A compressed message this large (~100 KiB of JSON once inflated) gets an
+ * inflater of its own: making one costs ~20 µs more than reusing one, and
+ * saves a trip to the thread pool per 16 KiB of output.
+ */
+const LARGE_INPUT = 32 * 1024;
+
+/** zlib's default output chunk, and the largest one an inflater of its own gets. */
+const DEFAULT_CHUNK = 16 * 1024;
+const MAX_CHUNK = 1024 * 1024;
+
+/**
+ * Output chunks for a message `length` bytes compressed: room for 4 times
+ * that (text rarely inflates more), so most large messages come out in one
+ * or two chunks; never above MAX_CHUNK, nor much above `maxSize` (a zip bomb
+ * fails at the limit holding at most one chunk more).
+ */
+function chunkSizeFor(length: number, maxSize: number): number {
+  return Math.max(DEFAULT_CHUNK, Math.min(4 * length, MAX_CHUNK, maxSize + 1));
+}
+
+/** The last `max` bytes of `before` followed by `after`, in memory of their own (a window). */
+function lastBytes(before: Buffer, after: Buffer, max: number): Buffer {
+  if (after.length >= max) return Buffer.from(after.subarray(after.length - max));
+  const keep = Math.min(before.length, max - after.length);
+  return Buffer.concat([before.subarray(before.length - keep), after], keep + after.length);
+}
+
 /** Every write is sync-flushed (§7.2.1): a message is one write, its output complete when the write's callback runs. */
 function makeDeflate(windowBits: number, options: ResolvedDeflateOptions): DeflateRaw {
   return createDeflateRaw({ level: options.level, memLevel: options.memLevel, windowBits, flush: constants.Z_SYNC_FLUSH });
 }
 
-function makeInflate(windowBits: number): InflateRaw {
-  return createInflateRaw({ windowBits, flush: constants.Z_SYNC_FLUSH });
+/** An inflater; a non-empty `dictionary` is the history it starts from (for raw DEFLATE, zlib's inflateSetDictionary stands for the bytes before the stream). */
+function makeInflate(windowBits: number, chunkSize = DEFAULT_CHUNK, dictionary: Buffer = NOTHING): InflateRaw {
+  return createInflateRaw({ windowBits, flush: constants.Z_SYNC_FLUSH, chunkSize, ...(dictionary.length > 0 ? { dictionary } : {}) });
 }
 
 function closeInflate(inflate: InflateRaw): void {

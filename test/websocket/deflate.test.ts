@@ -1,4 +1,5 @@
 import t from 'tap';
+import { randomBytes } from 'node:crypto';
 import { constants, deflateRawSync, inflateRawSync as rawInflateSync } from 'node:zlib';
 import type { DeflateParams } from '../../lib/websocket/deflate-offer.js';
 import { resolveDeflateOptions } from '../../lib/websocket/deflate-offer.js';
@@ -213,4 +214,67 @@ t.test('Limiter: at most limit jobs at once, the rest in order', async (t) => {
   dones[3]!();
   dones[4]!();
   t.equal(limiter.running, 0);
+});
+
+/** A client's compressor: each message sync-flushed, the 4-byte tail removed (§7.2.1). */
+async function peerMessages(messages: Buffer[], windowBits = 15, finalAt = -1): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  let parts: Buffer[] = [];
+  const make = () => createDeflateRaw({ windowBits, flush: constants.Z_SYNC_FLUSH }).on('data', (chunk: Buffer) => parts.push(chunk));
+  let deflate = make();
+  for (let i = 0; i < messages.length; i++) {
+    if (i === finalAt) {
+      // BFINAL (§7.2.3.4): this message ends the stream; the next starts a fresh one.
+      const ended = new Promise((resolve) => deflate.once('end', resolve)); // all its output read
+      deflate.end(messages[i]);
+      await ended;
+      out.push(Buffer.concat(parts));
+      deflate = make();
+    } else {
+      await new Promise<void>((resolve) => deflate.write(messages[i], () => resolve()));
+      const whole = Buffer.concat(parts);
+      out.push(whole.subarray(0, whole.length - 4));
+    }
+    parts = [];
+  }
+  deflate.close();
+  return out;
+}
+
+t.test('with context takeover, large and small messages in any order inflate exactly: a large one from the window of those before it', async (t) => {
+  // Text that refers back across messages: each repeats pieces of the one before.
+  // JSON-like text, a third of it random digits: it compresses ~2:1, so the large ones are large on the wire too.
+  const piece = (seed: number, size: number): Buffer => {
+    const digits = randomBytes(size).toString('base64').replace(/[^0-9]/g, '');
+    let s = '';
+    for (let i = 0; s.length < size; i++) s += `{"id":${digits.slice((i * 7) % digits.length, ((i * 7) % digits.length) + 6)},"kind":"k${(seed + i) % 5}"},`;
+    return Buffer.from(s.slice(0, size));
+  };
+  // Large first: on their own inflaters, each from the window of the one before; then small ones through the connection's own, made from that window.
+  const sizes = [500_000, 3_000_000, 600_000, 2_000, 900_000, 40, 1_500_000, 10, 70_000, 1000];
+  for (const windowBits of [9, 12, 15]) {
+    const messages = sizes.map((size, i) => piece(i % 3, size));
+    for (const finalAt of [-1, 1, 4]) {
+      const wire = await peerMessages(messages, windowBits, finalAt);
+      t.ok(wire.some((m) => m.length >= 32 * 1024) && wire.some((m) => m.length < 1024), 'both large and small on the wire');
+      const c = codec(t, { ...TAKEOVER, clientMaxWindowBits: windowBits });
+      for (let i = 0; i < wire.length; i++) {
+        const { error, payload } = await inflate(c, wire[i]!, 16 << 20);
+        t.equal(error, null);
+        t.ok(payload.equals(messages[i]!), `window ${windowBits}${finalAt >= 0 ? `, BFINAL in message ${finalAt}` : ''}: message ${i} (${sizes[i]} bytes) inflates exactly`);
+      }
+    }
+  }
+});
+
+t.test('a large message inflated on its own keeps no more than twice its size; without context takeover too', async (t) => {
+  const random = randomBytes(100_000);
+  const [wire] = await peerMessages([random]);
+  t.ok(wire!.length >= 32 * 1024, 'large on the wire');
+  for (const params of [TAKEOVER, NO_TAKEOVER]) {
+    const { error, payload } = await inflate(codec(t, params), wire!, 16 << 20);
+    t.equal(error, null);
+    t.ok(payload.equals(random));
+    t.ok(payload.buffer.byteLength <= 2 * payload.length, `${payload.buffer.byteLength} bytes of memory for ${payload.length}`);
+  }
 });
