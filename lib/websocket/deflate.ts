@@ -121,6 +121,8 @@ export class PerMessageDeflate {
    * a message that ended the stream (BFINAL).
    */
   #window: Buffer = NOTHING;
+  /** The same for what we compress, while #deflate is null: the last bytes we sent, which the peer's window holds. */
+  #sentWindow: Buffer = NOTHING;
   /** Ends the compression or inflation in flight with an error (set while one runs): close() calls them. */
   #abortDeflate: (() => void) | null = null;
   #abortInflate: (() => void) | null = null;
@@ -223,10 +225,21 @@ export class PerMessageDeflate {
         release();
         return done(new ProtocolError(CloseCode.INTERNAL_ERROR, 'compressor closed'), NOTHING);
       }
-      // §7.1.1.1: without context takeover any reset context will do: one from the shared pool.
+      const bits = this.params.serverMaxWindowBits;
       const takeover = !this.params.serverNoContextTakeover;
-      const pool = takeover ? null : deflatePool(this.params.serverMaxWindowBits, this.options);
-      const deflate = takeover ? (this.#deflate ??= makeDeflate(this.params.serverMaxWindowBits, this.options)) : pool!.take();
+      // As in decompress: a compressor of its own for a large message, unless
+      // the connection's own holds the window; else the connection's own, or
+      // (§7.1.1.1: without context takeover any reset context will do) one from the shared pool.
+      const once = data.length >= LARGE_MESSAGE && (!takeover || this.#deflate === null);
+      const pool = !once && !takeover ? deflatePool(bits, this.options) : null;
+      let deflate: DeflateRaw;
+      if (once) deflate = makeDeflate(bits, this.options, outputChunkFor(data.length), takeover ? this.#sentWindow : NOTHING);
+      else if (pool !== null) deflate = pool.take();
+      else if (this.#deflate !== null) deflate = this.#deflate;
+      else {
+        deflate = this.#deflate = makeDeflate(bits, this.options, undefined, this.#sentWindow);
+        this.#sentWindow = NOTHING; // the compressor holds it now
+      }
       this.#deflateUsed = true;
       const chunks: Buffer[] = [];
       let size = 0;
@@ -241,12 +254,13 @@ export class PerMessageDeflate {
         this.#abortDeflate = null;
         deflate.off('data', onData);
         release();
-        if (error !== null) {
-          if (pool !== null) deflate.close(); // mid-job: not fit to share
-          return done(error, NOTHING);
-        }
-        pool?.give(deflate);
+        if (once || (pool !== null && error !== null)) deflate.close(); // mid-job, a pooled one is not fit to share
+        else pool?.give(deflate);
+        if (error !== null) return done(error, NOTHING);
+        if (once && takeover) this.#sentWindow = lastBytes(this.#sentWindow, Buffer.from(data.buffer, data.byteOffset, data.length), 1 << bits);
         let out = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+        // A chunk sized for the message may be much larger than what came out: keep no more than twice it.
+        if (once && out.buffer.byteLength > 2 * out.length) out = Buffer.from(out);
         if (out.length >= 4 && out.subarray(-4).equals(DEFLATE_TAIL)) out = out.subarray(0, out.length - 4);
         // A flush with nothing new to write gives nothing; an empty block stands for it.
         if (out.length === 0) out = EMPTY_BLOCK;
@@ -357,7 +371,10 @@ export class PerMessageDeflate {
    * less-compressed message if it sends again.
    */
   trim(): void {
-    if (!this.#deflateUsed && this.#abortDeflate === null) this.#dropDeflate();
+    if (!this.#deflateUsed && this.#abortDeflate === null) {
+      this.#dropDeflate();
+      this.#sentWindow = NOTHING; // the next message starts afresh as well
+    }
     this.#deflateUsed = false;
   }
 
@@ -401,6 +418,8 @@ const JOIN_LIMIT = 64 * 1024;
  * saves a trip to the thread pool per 16 KiB of output.
  */
 const LARGE_INPUT = 32 * 1024;
+/** And a message this large, a compressor of its own (making one costs ~0.1 ms: it is ~256 KiB). */
+const LARGE_MESSAGE = 128 * 1024;
 
 /** zlib's default output chunk, and the largest one an inflater of its own gets. */
 const DEFAULT_CHUNK = 16 * 1024;
@@ -416,6 +435,11 @@ function chunkSizeFor(length: number, maxSize: number): number {
   return Math.max(DEFAULT_CHUNK, Math.min(4 * length, MAX_CHUNK, maxSize + 1));
 }
 
+/** Output chunks for compressing `length` bytes: room for half of them (text compresses to a third or less). */
+function outputChunkFor(length: number): number {
+  return Math.max(DEFAULT_CHUNK, Math.min(length >>> 1, MAX_CHUNK));
+}
+
 /** The last `max` bytes of `before` followed by `after`, in memory of their own (a window). */
 function lastBytes(before: Buffer, after: Buffer, max: number): Buffer {
   if (after.length >= max) return Buffer.from(after.subarray(after.length - max));
@@ -423,9 +447,20 @@ function lastBytes(before: Buffer, after: Buffer, max: number): Buffer {
   return Buffer.concat([before.subarray(before.length - keep), after], keep + after.length);
 }
 
-/** Every write is sync-flushed (§7.2.1): a message is one write, its output complete when the write's callback runs. */
-function makeDeflate(windowBits: number, options: ResolvedDeflateOptions): DeflateRaw {
-  return createDeflateRaw({ level: options.level, memLevel: options.memLevel, windowBits, flush: constants.Z_SYNC_FLUSH });
+/**
+ * Every write is sync-flushed (§7.2.1): a message is one write, its output
+ * complete when the write's callback runs. A non-empty `dictionary` is what
+ * the peer's window already holds: back-references may reach into it.
+ */
+function makeDeflate(windowBits: number, options: ResolvedDeflateOptions, chunkSize = DEFAULT_CHUNK, dictionary: Buffer = NOTHING): DeflateRaw {
+  return createDeflateRaw({
+    level: options.level,
+    memLevel: options.memLevel,
+    windowBits,
+    flush: constants.Z_SYNC_FLUSH,
+    chunkSize,
+    ...(dictionary.length > 0 ? { dictionary } : {}),
+  });
 }
 
 /** An inflater; a non-empty `dictionary` is the history it starts from (for raw DEFLATE, zlib's inflateSetDictionary stands for the bytes before the stream). */

@@ -4,7 +4,7 @@ import { constants, deflateRawSync, inflateRawSync as rawInflateSync } from 'nod
 import type { DeflateParams } from '../../lib/websocket/deflate-offer.js';
 import { resolveDeflateOptions } from '../../lib/websocket/deflate-offer.js';
 import { ContextPool, DEFLATE_TAIL, Limiter, PerMessageDeflate, type OutFrame } from '../../lib/websocket/deflate.js';
-import { createDeflateRaw } from 'node:zlib';
+import { createDeflateRaw, createInflateRaw } from 'node:zlib';
 import type { ProtocolError } from '../../lib/websocket/errors.js';
 import { RSV1_BIT } from '../../lib/websocket/frame.js';
 import { Utf8Validator } from '../../lib/websocket/utf8.js';
@@ -277,4 +277,50 @@ t.test('a large message inflated on its own keeps no more than twice its size; w
     t.ok(payload.equals(random));
     t.ok(payload.buffer.byteLength <= 2 * payload.length, `${payload.buffer.byteLength} bytes of memory for ${payload.length}`);
   }
+});
+
+t.test('with context takeover, what we compress, large and small in any order, inflates exactly in the peer\'s one long-lived inflater', async (t) => {
+  const json = (size: number): Buffer => {
+    const digits = randomBytes(size).toString('base64').replace(/[^0-9]/g, '');
+    let s = '';
+    for (let i = 0; s.length < size; i++) s += `{"n":${digits.slice((i * 5) % digits.length, ((i * 5) % digits.length) + 5)},"tag":"t${i % 9}"},`;
+    return Buffer.from(s.slice(0, size));
+  };
+  for (const windowBits of [9, 15]) {
+    const c = codec(t, { ...TAKEOVER, serverMaxWindowBits: windowBits });
+    const peer = createInflateRaw({ windowBits, flush: constants.Z_SYNC_FLUSH });
+    t.teardown(() => peer.close());
+    let got: Buffer[] = [];
+    peer.on('data', (chunk: Buffer) => got.push(chunk));
+    // Large first (compressors of their own, each from the window of the last), then the connection's own, a trim, and large again.
+    const sizes = [300_000, 1_000_000, 200, 500_000, 'trim', 400_000, 150_000, 50] as const;
+    for (const size of sizes) {
+      if (size === 'trim') {
+        c.trim();
+        c.trim(); // unused for a whole interval: freed, and the next message starts afresh
+        continue;
+      }
+      const message = json(size);
+      const payload = await compress(c, message);
+      got = [];
+      await new Promise<void>((resolve, reject) => peer.write(Buffer.concat([payload, DEFLATE_TAIL]), (error) => (error ? reject(error) : resolve())));
+      t.ok(Buffer.concat(got).equals(message), `window ${windowBits}: ${size} bytes come out as they went in (${payload.length} on the wire)`);
+      if (size >= 128 * 1024) t.ok(payload.length < size / 2, 'and compressed');
+    }
+  }
+});
+
+t.test('a large message compressed on its own still refers back into the last one sent (the window carries over), unless trim() let it go', async (t) => {
+  const first = randomBytes(200_000);
+  // Starts with the last 30,000 bytes of the first, then 110,000 new ones: incompressible but for that reference.
+  const second = Buffer.concat([first.subarray(-30_000), randomBytes(110_000)]);
+  const c = codec(t);
+  await compress(c, first);
+  const referring = await compress(c, second);
+  t.ok(referring.length < 115_000, `${referring.length} bytes: the first 30,000 became back-references`);
+  const fresh = codec(t);
+  await compress(fresh, first);
+  fresh.trim();
+  fresh.trim();
+  t.ok((await compress(fresh, second)).length > 139_000, 'after a trim the compressor starts afresh');
 });
