@@ -9,14 +9,15 @@
  * bounds the jobs in flight. One job per direction at a time: the connection
  * waits for each (which also keeps messages in order).
  *
- * A large compressed message is inflated by an inflater of its own, whose
+ * A large message is inflated, or compressed, by a context of its own whose
  * output comes in chunks sized for it: node:zlib's 16 KiB chunks would cost
- * a 1 MiB message 64 round trips between the event loop and the thread pool,
- * ~8 ms where one takes ~2 (docs/deflate-benchmarks.md). With context
- * takeover it starts from the window — the last 2^bits bytes inflated, all
- * that carries over from one message to the next after a sync flush — set
- * as a preset dictionary; the connection keeps that window while it has no
- * inflater of its own (zlib does not hand out an inflater's window).
+ * a 1 MiB message 64 round trips between the event loop and the thread pool
+ * to inflate, ~8 ms where one takes ~2 (docs/deflate-benchmarks.md). With
+ * context takeover it starts from the window — the last 2^bits bytes that
+ * went through that direction, all that carries over from one message to the
+ * next after a sync flush — set as a preset dictionary; the connection keeps
+ * that window while it has no context of its own in that direction (zlib
+ * does not hand out a context's window).
  */
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
 import { CloseCode } from './close.js';
