@@ -224,7 +224,7 @@ export class Channel<M extends Message | RawMessage = Message>
   // ---- Connection's hooks -------------------------------------------------
 
   protected override handleMessage(data: Buffer, text: boolean): void {
-    const message = text ? (this.options.textAsBytes ? TextBytes.validated(data) : decodeText(data)) : data;
+    const message = text ? (this.options.textAsBytes ? TextBytes.unchecked(data) : decodeText(data)) : data;
     const reader = this.#shiftReader();
     if (reader) {
       reader({ done: false, value: message });

@@ -20,8 +20,11 @@ export class TextBytes {
     return new TextBytes(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 
-  /** @internal For the channel: bytes the receiver has validated already. */
-  static validated(bytes: Buffer): TextBytes {
+  /**
+   * Text from bytes NOT checked here: for bytes already known to be valid
+   * UTF-8 (the channel's, which the receiver checked as they arrived).
+   */
+  static unchecked(bytes: Buffer): TextBytes {
     return new TextBytes(bytes);
   }
 
