@@ -124,15 +124,14 @@ export function extractKeys(text: string, options: ExtractOptions = {}): Extract
   for (const match of text.matchAll(KEY)) {
     const key = normaliseKey(match[0]);
     const first = seen.get(key);
-    if (first !== undefined) dropped.push({ key: first, reason: isPlaceholder(first) ? 'placeholder' : 'repeated-in-paste' });
-    else if (isPlaceholder(key)) {
-      seen.set(key, key);
-      dropped.push({ key, reason: 'placeholder' });
-    } else {
-      seen.set(key, key);
-      if (!options.includeDigitsOnly && isDigitsOnly(key)) dropped.push({ key, reason: 'digits-only' });
-      else keys.push(key);
+    if (first !== undefined) {
+      dropped.push({ key: first, reason: isPlaceholder(first) ? 'placeholder' : 'repeated-in-paste' });
+      continue;
     }
+    seen.set(key, key);
+    if (isPlaceholder(key)) dropped.push({ key, reason: 'placeholder' });
+    else if (!options.includeDigitsOnly && isDigitsOnly(key)) dropped.push({ key, reason: 'digits-only' });
+    else keys.push(key);
   }
   return { keys, dropped };
 }

@@ -85,6 +85,18 @@ t.test('format masks are dropped as placeholders, not sent to Steam', async (t) 
   t.notOk(isPlaceholder('AAAAA-AAAAA-AAAAB'));
 });
 
+t.test('a mask written twice is a placeholder twice; a key written twice is sent once, its repeat reported as first written', async (t) => {
+  const paste = 'XXXXX-XXXXX-XXXXX q7w8e-r9t0y-u1i2o xxxxx-xxxxx-xxxxx Q7W8E–R9T0Y–U1I2O';
+  t.same(extractKeys(paste), {
+    keys: ['Q7W8E-R9T0Y-U1I2O'],
+    dropped: [
+      { key: 'XXXXX-XXXXX-XXXXX', reason: 'placeholder' },
+      { key: 'XXXXX-XXXXX-XXXXX', reason: 'placeholder' },
+      { key: 'Q7W8E-R9T0Y-U1I2O', reason: 'repeated-in-paste' },
+    ],
+  });
+});
+
 /** Every character KEY reads as the '-' between groups. */
 const DASHES = ['-', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2015', '\u2043', '\u2212', '\u2E3A', '\u2E3B', '\uFE58', '\uFE63', '\uFF0D'];
 
