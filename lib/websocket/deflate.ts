@@ -317,9 +317,10 @@ export class PerMessageDeflate {
         release();
         // BFINAL ended the stream (§7.2.3.4): that context cannot go on, and the next message starts afresh.
         const ended = inflate.readableEnded;
-        if (once || pool === null) {
-          if (once) closeInflate(inflate);
-          else if (error !== null || ended) this.#dropInflate(); // a failure: this context is of no more use
+        // After a failure a context is of no more use either.
+        if (once) closeInflate(inflate);
+        else if (pool === null) {
+          if (error !== null || ended) this.#dropInflate();
         } else if (error !== null || ended) closeInflate(inflate);
         else pool.give(inflate);
         if (error !== null) return done(error, NOTHING);
